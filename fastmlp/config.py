@@ -1,0 +1,493 @@
+"""YAML experiment configs -> typed, validated objects.
+
+Defaults live in one place: the dataclasses below. A config file (or a mapping)
+is read as plain YAML, `--set key.path=value` overrides are applied to that
+mapping, and only then is it validated. Every error is a ConfigError naming the
+full dotted key path and what was expected; an unknown key suggests the closest
+known one.
+
+    seed: 0
+    data:   {name: digits, ...}      # passed through to fastmlp.data.load_dataset
+    model:  {hidden: [128], activation: relu, task: classification, dtype: float32,
+             init: glorot_uniform}   # `loss: cross_entropy | mse` is an alias of task
+    train:  {epochs: 20, batch_size: 128, learning_rate: 0.1, l2: 0.0001,
+             momentum: 0.0, nesterov: false, shuffle: true,
+             lr_schedule: {name: constant}, early_stopping: null}
+    output: {dir: runs, name: null}
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import re
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from .errors import ConfigError
+
+DTYPES = ("float32", "float64")
+INITS = ("glorot_uniform",)
+TASKS = ("classification", "regression")
+LOSSES = {"cross_entropy": "classification", "mse": "regression"}
+# Keys of the `data:` section, as documented by fastmlp.data.load_dataset.
+# Checked here too so a typo fails before any data is read.
+DATA_KEYS = (
+    "name", "path", "test_path", "validation_split", "test_split", "preprocessing",
+    "scale", "target", "x_key", "y_key", "n_samples", "n_classes", "noise", "limit",
+)
+# Parameters of each learning-rate schedule, with their defaults (see schedules.py).
+SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
+    "constant": {},
+    "step": {"step_size": 10, "gamma": 0.1},
+    "cosine": {"min_lr": 0.0},
+    "inverse_scaling": {"power": 0.5},
+}
+
+
+# ---------------------------------------------------------------- the schema
+
+
+@dataclass
+class ModelConfig:
+    hidden: list[int] = field(default_factory=lambda: [128])
+    activation: str = "relu"
+    task: str = "classification"
+    dtype: str = "float32"
+    init: str = "glorot_uniform"
+
+
+@dataclass
+class ScheduleConfig:
+    """A learning-rate schedule: its name and the parameters that name takes."""
+
+    name: str = "constant"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.params}
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 128
+    learning_rate: float = 0.1
+    l2: float = 0.0001
+    momentum: float = 0.0
+    nesterov: bool = False
+    shuffle: bool = True
+    lr_schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    early_stopping: int | None = None  # patience in epochs on the validation loss
+
+
+@dataclass
+class OutputConfig:
+    dir: str = "runs"
+    name: str | None = None  # None: the config file's stem, or "default"
+
+
+@dataclass
+class Config:
+    """One experiment. `source` is the file it came from (None for a mapping)."""
+
+    seed: int = 0
+    data: dict[str, Any] = field(default_factory=lambda: {"name": "digits"})
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    source: Path | None = field(default=None, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The run's name: output.name, else the config file's stem, else "default"."""
+        if self.output.name:
+            return self.output.name
+        return self.source.stem if self.source is not None else "default"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved mapping (every key, overrides applied); load_config(it) == self."""
+        return {
+            "seed": self.seed,
+            "data": copy.deepcopy(self.data),
+            "model": {f.name: copy.copy(getattr(self.model, f.name)) for f in fields(ModelConfig)},
+            "train": {
+                **{f.name: getattr(self.train, f.name) for f in fields(TrainConfig)},
+                "lr_schedule": self.train.lr_schedule.to_dict(),
+            },
+            "output": {"dir": self.output.dir, "name": self.output.name},
+        }
+
+    def to_yaml(self) -> str:
+        return dump_yaml(self.to_dict())
+
+
+# ---------------------------------------------------------------- YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads 1e-4 as a float (YAML 1.1 wants 1.0e-4) and rejects duplicate keys."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+            |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+            |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+            |[-+]?\.(?:inf|Inf|INF)
+            |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", mark
+            )
+        seen[key] = True
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text -> Python object; a syntax error becomes one line: where:line:col: problem."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        at = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark is not None else where
+        raise ConfigError(f"{at}: malformed YAML: {problem}") from None
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style sections, flow-style lists: `hidden: [256, 128]`."""
+
+
+_Dumper.add_representer(
+    list, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+)
+
+
+def dump_yaml(mapping: Mapping[str, Any]) -> str:
+    return yaml.dump(dict(mapping), Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+
+
+def read_yaml_file(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config path is a directory, not a YAML file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    return parse_yaml(text, str(path))
+
+
+def default_config_text() -> str:
+    """The embedded default experiment (fastmlp/configs/default.yaml)."""
+    return resources.files("fastmlp").joinpath("configs/default.yaml").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- overrides
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'model.hidden=[512,256]' -> (['model', 'hidden'], [512, 256]); the value is YAML."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    parts = key.split(".")
+    if not sep or not key or any(not p for p in parts):
+        raise ConfigError(f"--set {text!r}: expected key.path=value, e.g. --set train.epochs=5")
+    return parts, parse_yaml(value, f"--set {key}")
+
+
+def apply_overrides(mapping: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """A deep copy of mapping with each 'key.path=value' set; missing sections are created."""
+    result = copy.deepcopy(dict(mapping))
+    for text in overrides:
+        parts, value = parse_override(text)
+        node = result
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif isinstance(child, str) and parts[: depth + 1] == ["train", "lr_schedule"]:
+                child = node[part] = {"name": child}  # shorthand `lr_schedule: cosine`
+            elif not isinstance(child, dict):
+                path = ".".join(parts[: depth + 1])
+                raise ConfigError(f"--set {'.'.join(parts)}: {path} is {child!r}, not a section")
+            node = child
+        node[parts[-1]] = value
+    return result
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None = None,
+                overrides: Iterable[str] = ()) -> Config:
+    """A validated Config from a YAML file, a mapping, or (None) the embedded default.
+
+    overrides are 'key.path=value' strings (values parsed as YAML), applied to the
+    mapping before validation, exactly like `fastmlp train --set`.
+    """
+    source = None
+    if path_or_mapping is None:
+        raw = parse_yaml(default_config_text(), "<default config>")
+    elif isinstance(path_or_mapping, Config):
+        raw, source = path_or_mapping.to_dict(), path_or_mapping.source
+    elif isinstance(path_or_mapping, Mapping):
+        raw = path_or_mapping
+    elif isinstance(path_or_mapping, (str, Path)):
+        source = Path(path_or_mapping)
+        raw = read_yaml_file(source)
+    else:
+        raise ConfigError(
+            f"a config is a YAML file path or a mapping, not {type(path_or_mapping).__name__}"
+        )
+    if raw is None:  # an empty file: all defaults
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"a config must be a mapping of sections, got {_kind(raw)}")
+    raw = apply_overrides(raw, overrides)
+    config = from_mapping(raw)
+    config.source = source
+    return config
+
+
+def from_mapping(raw: Mapping[str, Any]) -> Config:
+    """Validate a plain mapping into a Config (no file, no overrides)."""
+    defaults = Config()
+    _check_keys(raw, [f.name for f in fields(Config) if f.name != "source"], "")
+    data = raw.get("data")
+    data = defaults.data if data is None else data
+    return Config(
+        seed=_int(raw.get("seed", defaults.seed), "seed", low=0),
+        data=_data(data),
+        model=_model(_section(raw, "model")),
+        train=_train(_section(raw, "train")),
+        output=_output(_section(raw, "output")),
+    )
+
+
+def _section(raw: Mapping[str, Any], key: str, parent: str = "") -> Mapping[str, Any]:
+    value = raw.get(key)
+    path = f"{parent}{key}"
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{path}: expected a mapping of keys, got {_kind(value)}")
+    return value
+
+
+def _data(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"data: expected a mapping (e.g. {{name: digits}}), got {_kind(value)}")
+    _check_keys(value, DATA_KEYS, "data.")
+    if "name" not in value and "path" not in value:
+        raise ConfigError("data: needs data.name (a built-in dataset) or data.path (a file)")
+    return copy.deepcopy(dict(value))
+
+
+def _model(raw: Mapping[str, Any]) -> ModelConfig:
+    d = ModelConfig()
+    _check_keys(raw, [f.name for f in fields(ModelConfig)] + ["loss"], "model.")
+    hidden = raw.get("hidden", d.hidden)
+    if isinstance(hidden, int) and not isinstance(hidden, bool):
+        hidden = [hidden]
+    if not isinstance(hidden, list):
+        raise ConfigError(f"model.hidden: expected a list of layer widths like [256, 128], got {_kind(hidden)}")
+    hidden = [_int(h, f"model.hidden[{i}]", low=1) for i, h in enumerate(hidden)]
+    task = _choice(raw.get("task", d.task), "model.task", TASKS)
+    if "loss" in raw:
+        from_loss = LOSSES[_choice(raw["loss"], "model.loss", tuple(LOSSES))]
+        if "task" in raw and from_loss != task:
+            raise ConfigError(
+                f"model.loss: {raw['loss']!r} means task {from_loss!r}, but model.task is {task!r}"
+            )
+        task = from_loss
+    return ModelConfig(
+        hidden=hidden,
+        activation=_choice(raw.get("activation", d.activation), "model.activation", activations()),
+        task=task,
+        dtype=_choice(raw.get("dtype", d.dtype), "model.dtype", DTYPES),
+        init=_choice(raw.get("init", d.init), "model.init", INITS),
+    )
+
+
+def _train(raw: Mapping[str, Any]) -> TrainConfig:
+    d = TrainConfig()
+    _check_keys(raw, [f.name for f in fields(TrainConfig)], "train.")
+    patience = raw.get("early_stopping", d.early_stopping)
+    return TrainConfig(
+        epochs=_int(raw.get("epochs", d.epochs), "train.epochs", low=1),
+        batch_size=_int(raw.get("batch_size", d.batch_size), "train.batch_size", low=1),
+        learning_rate=_float(raw.get("learning_rate", d.learning_rate), "train.learning_rate", low=0.0, low_open=True),
+        l2=_float(raw.get("l2", d.l2), "train.l2", low=0.0),
+        momentum=_float(raw.get("momentum", d.momentum), "train.momentum", low=0.0, high=1.0, high_open=True),
+        nesterov=_bool(raw.get("nesterov", d.nesterov), "train.nesterov"),
+        shuffle=_bool(raw.get("shuffle", d.shuffle), "train.shuffle"),
+        lr_schedule=_schedule(raw.get("lr_schedule", "constant")),
+        early_stopping=None if patience is None else _int(patience, "train.early_stopping", low=1),
+    )
+
+
+def _schedule(value: Any) -> ScheduleConfig:
+    path = "train.lr_schedule"
+    if value is None:
+        value = "constant"
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{path}: expected a schedule name or a mapping like {{name: cosine}}, got {_kind(value)}")
+    name = _choice(value.get("name", "constant"), f"{path}.name", tuple(SCHEDULE_PARAMS))
+    defaults = SCHEDULE_PARAMS[name]
+    for key in value:
+        if key != "name" and key not in defaults:
+            known = ", ".join(defaults) or "none"
+            hint = _suggest(key, list(defaults))
+            raise ConfigError(
+                f"{path}.{key}: not a parameter of the {name!r} schedule{hint} (its parameters: {known};"
+                f" to replace a whole schedule, set {path}={name})"
+            )
+    params = {k: value.get(k, v) for k, v in defaults.items()}
+    if name == "step":
+        params["step_size"] = _int(params["step_size"], f"{path}.step_size", low=1)
+        params["gamma"] = _float(params["gamma"], f"{path}.gamma", low=0.0, high=1.0, low_open=True)
+    elif name == "cosine":
+        params["min_lr"] = _float(params["min_lr"], f"{path}.min_lr", low=0.0)
+    elif name == "inverse_scaling":
+        params["power"] = _float(params["power"], f"{path}.power", low=0.0)
+    return ScheduleConfig(name, params)
+
+
+def _output(raw: Mapping[str, Any]) -> OutputConfig:
+    d = OutputConfig()
+    _check_keys(raw, [f.name for f in fields(OutputConfig)], "output.")
+    directory = _str(raw.get("dir", d.dir), "output.dir")
+    name = raw.get("name", d.name)
+    if name is not None:
+        name = _str(name, "output.name")
+        if "/" in name or "\\" in name or name in (".", ".."):
+            raise ConfigError(f"output.name: expected a plain name without path separators, got {name!r}")
+    return OutputConfig(dir=directory, name=name)
+
+
+def activations() -> tuple[str, ...]:
+    """Activation names the model knows (its table is the one source of truth)."""
+    try:
+        from .model import ACTIVATIONS
+    except ImportError:  # TEMP until the core lands
+        return ("identity", "relu", "leaky_relu", "tanh", "sigmoid")
+    return tuple(ACTIVATIONS)
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _check_keys(raw: Mapping[str, Any], known: Iterable[str], prefix: str) -> None:
+    known = list(known)
+    for key in raw:
+        if not isinstance(key, str):
+            raise ConfigError(f"{prefix}{key!r}: keys must be strings, got {_kind(key)}")
+        if key not in known:
+            where = f"in {prefix[:-1]}" if prefix else "at the top level"
+            raise ConfigError(
+                f"{prefix}{key}: unknown key{_suggest(key, known)} (known {where}: {', '.join(known)})"
+            )
+
+
+# Names other libraries use for our keys, so their users get a pointed hint.
+ALIASES = {
+    "lr": "learning_rate", "learning_rate_init": "learning_rate", "weight_decay": "l2",
+    "alpha": "l2", "n_epochs": "epochs", "max_epochs": "epochs", "max_iter": "epochs",
+    "batch": "batch_size", "hidden_layers": "hidden", "hidden_layer_sizes": "hidden",
+    "hidden_sizes": "hidden", "layers": "hidden", "patience": "early_stopping",
+    "scheduler": "lr_schedule", "schedule": "lr_schedule", "random_state": "seed",
+    "dataset": "data", "out": "output", "output_dir": "dir",
+}
+
+
+def _suggest(key: str, known: list[str]) -> str:
+    """'; did you mean ...?' naming the closest known key, or ''."""
+    alias = ALIASES.get(key)
+    if alias in known:
+        return f"; did you mean {alias!r}?"
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {value!r}"
+    if isinstance(value, (int, float, str)):
+        return f"{type(value).__name__} {value!r}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _int(value: Any, path: str, low: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{path}: expected an integer, got {_kind(value)}")
+    if low is not None and value < low:
+        raise ConfigError(f"{path}: expected an integer >= {low}, got {value}")
+    return value
+
+
+def _float(value: Any, path: str, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{path}: expected a number, got {_kind(value)}")
+    value = float(value)
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    rng = f"{lo}{-math.inf if low is None else low:g}, {math.inf if high is None else high:g}{hi}"
+    if not math.isfinite(value):
+        raise ConfigError(f"{path}: expected a finite number in {rng}, got {value}")
+    if (low is not None and (value < low or (low_open and value == low))) or (
+        high is not None and (value > high or (high_open and value == high))
+    ):
+        raise ConfigError(f"{path}: expected a number in {rng}, got {value:g}")
+    return value
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: expected true or false, got {_kind(value)}")
+    return value
+
+
+def _str(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{path}: expected a non-empty string, got {_kind(value)}")
+    return value
+
+
+def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        hint = _suggest(value, list(choices)) if isinstance(value, str) else ""
+        raise ConfigError(f"{path}: expected one of {', '.join(choices)}, got {_kind(value)}{hint}")
+    return value

@@ -258,7 +258,9 @@ class MLP:
         try:
             model = cls([int(s) for s in arrays["layer_sizes"]], activation=str(arrays["activation"]),
                         task=str(arrays["task"]), dtype=str(arrays["dtype"]),
-                        seed=int(arrays.get("seed", -1)))
+                        seed=None)
+            seed = int(arrays.get("seed", -1))
+            model.seed = seed if seed >= 0 else None
         except (FastMLPError, TypeError, ValueError) as e:
             raise ModelFileError(f"{path}: {e}") from None
         params = arrays["params"]

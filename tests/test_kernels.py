@@ -1,0 +1,113 @@
+"""Each kernel against a plain-NumPy reference of the formula in its docstring."""
+
+import numpy as np
+import pytest
+
+from fastmlp.kernels import ACTIVATION_CODES, LEAKY_SLOPE
+from fastmlp.kernels.activations import add_bias_activate, mul_derivative
+from fastmlp.kernels.dense import delta_backward, dense_backward, dense_forward
+from fastmlp.kernels.losses import softmax_cross_entropy, softmax_inplace, squared_error
+from fastmlp.kernels.optim import sgd_update
+
+G = {
+    "identity": (lambda z: z, lambda z: np.ones_like(z)),
+    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),
+    "leaky_relu": (lambda z: np.where(z > 0, z, LEAKY_SLOPE * z), lambda z: np.where(z > 0, 1, LEAKY_SLOPE)),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(ACTIVATION_CODES))
+def test_activation_and_derivative(name, dtype, rng):
+    g, g_prime = G[name]
+    z = rng.normal(scale=3, size=(6, 5)).astype(dtype)
+    b = rng.normal(size=5).astype(dtype)
+    h = z.copy()
+    add_bias_activate(h, b, ACTIVATION_CODES[name])
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(h, g(z.astype(np.float64) + b), rtol=tol, atol=tol)
+    delta = rng.normal(size=(6, 5)).astype(dtype)
+    out = delta.copy()
+    mul_derivative(out, h, ACTIVATION_CODES[name])
+    np.testing.assert_allclose(out, delta * g_prime(z.astype(np.float64) + b), rtol=1e-5, atol=tol)
+    assert h.dtype == dtype and out.dtype == dtype
+
+
+def test_sigmoid_does_not_overflow():
+    z = np.array([[-1000.0, 1000.0, 0.0]], dtype=np.float32)
+    add_bias_activate(z, np.zeros(3, np.float32), ACTIVATION_CODES["sigmoid"])
+    np.testing.assert_array_equal(z, [[0.0, 1.0, 0.5]])
+
+
+def test_softmax_cross_entropy_delta(rng):
+    z = rng.normal(scale=5, size=(8, 4))
+    y = rng.integers(0, 4, size=8)
+    delta = np.empty_like(z)
+    loss, correct = softmax_cross_entropy(z, y, delta)
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    onehot = np.eye(4)[y]
+    assert loss == pytest.approx(-np.log(p[np.arange(8), y]).mean(), rel=1e-12)
+    np.testing.assert_allclose(delta, (p - onehot) / 8, atol=1e-15)
+    assert correct == int((z.argmax(1) == y).sum())
+
+
+def test_softmax_cross_entropy_is_stable_for_huge_logits():
+    z = np.array([[1e4, 0.0, -1e4]], dtype=np.float32)
+    delta = np.empty_like(z)
+    loss, _ = softmax_cross_entropy(z, np.array([1]), delta)
+    assert loss == pytest.approx(1e4, rel=1e-6)
+    assert np.isfinite(delta).all()
+    p = z.copy()
+    softmax_inplace(p)
+    np.testing.assert_allclose(p, [[1, 0, 0]])
+
+
+def test_squared_error_delta(rng):
+    yhat, y = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    delta = np.empty_like(yhat)
+    loss, _ = squared_error(yhat, y, delta)
+    assert loss == pytest.approx(0.5 * ((yhat - y) ** 2).sum(1).mean(), rel=1e-12)
+    np.testing.assert_allclose(delta, (yhat - y) / 5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_forward_backward(dtype, rng):
+    h_prev = rng.normal(size=(7, 4)).astype(dtype)
+    W = rng.normal(size=(4, 3)).astype(dtype)
+    b = rng.normal(size=3).astype(dtype)
+    h = np.empty((7, 3), dtype)
+    dense_forward(h_prev, W, b, ACTIVATION_CODES["tanh"], h)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12)
+    np.testing.assert_allclose(h, np.tanh(h_prev @ W + b), **tol)
+
+    delta = rng.normal(size=(7, 3)).astype(dtype)
+    dW, db = np.empty_like(W), np.empty_like(b)
+    dense_backward(h_prev, delta, dW, db)
+    outer_sum = sum(np.outer(h_prev[i], delta[i]) for i in range(7))  # sum of outer products h delta^T
+    np.testing.assert_allclose(dW, outer_sum, **tol)
+    np.testing.assert_allclose(db, delta.sum(0), **tol)
+
+    h_act = np.tanh(h_prev)  # pretend h_prev came out of a tanh layer
+    delta_prev = np.empty_like(h_prev)
+    delta_backward(delta, W, h_act, ACTIVATION_CODES["tanh"], delta_prev)
+    np.testing.assert_allclose(delta_prev, (delta @ W.T) * (1 - h_act ** 2), **tol)
+    assert dW.dtype == db.dtype == delta_prev.dtype == dtype
+
+
+@pytest.mark.parametrize("mu,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_sgd_update(mu, nesterov, rng):
+    sizes = np.array([3, 2], np.int64)  # W: 6 values, b: 2 values
+    theta = rng.normal(size=8).astype(np.float32)
+    grad = rng.normal(size=8).astype(np.float32)
+    velocity = rng.normal(size=8).astype(np.float32)
+    lr, l2 = 0.1, 0.01
+    g = grad.astype(np.float64) + l2 * np.r_[theta[:6], np.zeros(2)]
+    v = mu * velocity - lr * g
+    expected = theta + (mu * v - lr * g if nesterov else v) if mu else theta - lr * g
+    sgd_update(theta, grad, velocity, sizes, np.float32(lr), np.float32(l2), np.float32(mu), nesterov)
+    np.testing.assert_allclose(theta, expected, rtol=1e-6)
+    if mu:
+        np.testing.assert_allclose(velocity, v, rtol=1e-6)

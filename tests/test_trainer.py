@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+
+from fastmlp import MLP, FastMLPError, fit
+
+from conftest import make_problem
+
+
+def blobs(rng, n=600, n_in=10, k=3, dtype=np.float32):
+    centres = rng.normal(scale=4, size=(k, n_in))
+    y = rng.integers(0, k, size=n)
+    X = (centres[y] + rng.normal(size=(n, n_in))).astype(dtype)
+    return X, y
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_epoch_kernel_equals_stepping_with_loss_and_gradients(task, momentum, nesterov, rng):
+    """The fused epoch kernel against a plain-NumPy loop: per minibatch, loss_and_gradients, then
+    v <- mu v - lr g, theta <- theta + v (or + mu v - lr g)."""
+    X, y = make_problem(rng, 53, 6, 3, task)  # 53 rows, batch 8: a short last batch
+    lr, l2, batch = 0.05, 0.01, 8
+    fused = MLP([6, 9, 7, 3], activation="tanh", task=task, dtype="float64", seed=1)
+    stepped = fused.copy()
+    fit(fused, X, y, epochs=3, batch_size=batch, learning_rate=lr, l2=l2, momentum=momentum,
+        nesterov=nesterov, seed=4)
+
+    rng_order = np.random.default_rng(4)
+    v = np.zeros_like(stepped.params)
+    for _ in range(3):
+        order = rng_order.permutation(len(X))
+        for start in range(0, len(X), batch):
+            idx = order[start:start + batch]
+            _, grads = stepped.loss_and_gradients(X[idx], y[idx], l2)
+            g = np.concatenate([np.concatenate([dW.ravel(), db.ravel()]) for dW, db in grads])
+            if momentum:
+                v = momentum * v - lr * g
+                stepped.params += momentum * v - lr * g if nesterov else v
+            else:
+                stepped.params -= lr * g
+    np.testing.assert_allclose(fused.params, stepped.params, rtol=1e-10, atol=1e-12)
+
+
+def test_learns_a_separable_problem(rng):
+    X, y = blobs(rng)
+    model = MLP([10, 32, 3], seed=0)
+    history = fit(model, X[:500], y[:500], X[500:], y[500:], epochs=10, batch_size=32, learning_rate=0.1)
+    assert history.rows[-1]["val_accuracy"] > 0.95
+    assert history.rows[-1]["train_loss"] < history.rows[0]["train_loss"]
+    assert model.params.dtype == np.float32
+
+
+def test_regression_learns(rng):
+    X = rng.uniform(-2, 2, size=(800, 1)).astype(np.float32)
+    y = np.sin(2 * X)
+    model = MLP([1, 32, 32, 1], activation="tanh", task="regression", seed=0)
+    fit(model, X, y, epochs=100, batch_size=32, learning_rate=0.05, momentum=0.9, l2=0)
+    assert model.evaluate(X, y)["rmse"] < 0.1  # sin's own spread is ~0.7
+
+
+def test_same_seed_same_weights(rng):
+    X, y = blobs(rng, n=200)
+    runs = []
+    for _ in range(2):
+        model = MLP([10, 16, 3], seed=7)
+        fit(model, X, y, epochs=3, batch_size=16, seed=11)
+        runs.append(model.params.copy())
+    np.testing.assert_array_equal(runs[0], runs[1])
+    other = MLP([10, 16, 3], seed=7)
+    fit(other, X, y, epochs=3, batch_size=16, seed=12)
+    assert not np.array_equal(runs[0], other.params)
+
+
+def test_history_rows_and_callback(rng):
+    X, y = blobs(rng, n=300)
+    events = []
+
+    class Recorder:
+        def on_epoch_start(self, epoch, n_batches):
+            events.append(("start", epoch, n_batches))
+
+        def on_batches(self, epoch, done, n_batches, loss):
+            events.append(("batches", epoch, done))
+
+        def on_epoch_end(self, row):
+            events.append(("end", row["epoch"]))
+
+    history = fit(MLP([10, 8, 3]), X, y, X[:50], y[:50], epochs=2, batch_size=10, callback=Recorder())
+    assert [r["epoch"] for r in history.rows] == [1, 2]
+    assert set(history.rows[0]) == {"epoch", "lr", "train_loss", "train_accuracy", "val_loss",
+                                    "val_accuracy", "seconds"}
+    assert events[0] == ("start", 1, 30)
+    assert [e for e in events if e[0] == "batches" and e[1] == 1][-1] == ("batches", 1, 30)
+    assert events[-1] == ("end", 2)
+
+
+def test_lr_schedule_is_used(rng):
+    X, y = blobs(rng, n=100)
+    history = fit(MLP([10, 4, 3]), X, y, epochs=3, lr_schedule=lambda e: 0.1 / (e + 1))
+    assert history.column("lr") == pytest.approx([0.1, 0.05, 0.1 / 3])
+
+
+def test_early_stopping_restores_best_weights(rng):
+    X, y = blobs(rng, n=200)
+    # Labels of the validation set shuffled: val loss rises once the model fits the train set.
+    y_val = rng.permutation(y[:100])
+    model = MLP([10, 32, 3], seed=0)
+    history = fit(model, X[100:], y[100:], X[:100], y_val, epochs=200, batch_size=10,
+                  learning_rate=0.2, early_stopping=3)
+    assert history.stopped_early
+    best = history.rows[history.best_epoch - 1]["val_loss"]
+    assert min(history.column("val_loss")) == best
+    assert model.evaluate(X[:100], y_val)["loss"] == pytest.approx(best, rel=1e-6)
+
+
+def test_divergence_is_reported(rng):
+    X, y = blobs(rng, n=100)
+    with pytest.raises(FastMLPError, match="diverged at epoch"):
+        fit(MLP([10, 64, 3]), X * 1e3, y, epochs=5, learning_rate=1e6)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"), ({"learning_rate": -1}, "learning_rate"),
+    ({"l2": -1}, "l2"), ({"momentum": 1.0}, "momentum"), ({"early_stopping": 2}, "validation"),
+])
+def test_bad_hyperparameters(kwargs, match, rng):
+    X, y = blobs(rng, n=20)
+    with pytest.raises(FastMLPError, match=match):
+        fit(MLP([10, 4, 3]), X, y, **kwargs)

@@ -1,0 +1,118 @@
+"""Data files by format: .npz, a pair of .npy, .csv, IDX (one file or an MNIST-style directory).
+
+The format is told by the file name:
+  *.npz                 X and y under x_key / y_key (default "X" / "y")
+  *.npy                 inputs; labels in y_path, default the same name with a
+                        leading "X" turned into "y" (X.npy -> y.npy, X_train.npy -> y_train.npy)
+  *.csv, *.csv.gz       see csvfile.py
+  *idx*, *-ubyte[.gz]   IDX images; labels in y_path, default the name with
+                        "images-idx3" turned into "labels-idx1"
+  a directory           the four MNIST files (train-/t10k- images/labels), raw or .gz
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .csvfile import read_csv
+from .idx import read_idx
+from .raw import Raw
+from .source import existing_file
+
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def read_file(path, spec, y_path=None) -> Raw:
+    """One file (plus its label file for .npy/IDX) as Raw, by its format."""
+    path = Path(path).expanduser()
+    name = path.name.lower()
+    if name.endswith(".npz"):
+        return read_npz(path, spec.x_key, spec.y_key)
+    if name.endswith(".npy"):
+        return read_pair(path, y_path, _read_npy)
+    if name.endswith((".csv", ".csv.gz")):
+        return read_csv(path, spec.target, spec.header)
+    if "idx" in name or "ubyte" in name:
+        return read_pair(path, y_path, read_idx)
+    if path.is_dir():
+        raise DataError(f"{path}: a directory; data.path may name a directory only when it holds the MNIST IDX files")
+    raise DataError(f"{path}: unknown data format; expected .npz, .npy, .csv[.gz] or IDX (*-idx3-ubyte[.gz])")
+
+
+def read_pair(path: Path, y_path, reader) -> Raw:
+    """Inputs from path and labels from y_path (or the conventional label file beside path)."""
+    existing_file(path, "data file")
+    y_path = Path(y_path).expanduser() if y_path is not None else label_path(path)
+    X = reader(path)
+    y = reader(existing_file(y_path, "label file (data.y_path)"))
+    return Raw(X, y, str(path), x_source=str(path), y_source=str(y_path))
+
+
+def label_path(path: Path) -> Path:
+    """The conventional label file for an inputs file; DataError when there is none."""
+    name = path.name
+    if "images-idx3" in name:
+        return path.with_name(name.replace("images-idx3", "labels-idx1"))
+    if name.startswith("X"):
+        return path.with_name("y" + name[1:])
+    raise DataError(f"{path}: no label file; set data.y_path (or name the files X*.npy / y*.npy)")
+
+
+def read_npz(path: Path, x_key: str = "X", y_key: str = "y") -> Raw:
+    existing_file(path, "data file")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            missing = [k for k in (x_key, y_key) if k not in keys]
+            if missing:
+                raise DataError(f"{path}: no array named {missing[0]!r} (keys: {', '.join(keys) or 'none'}); set data.x_key / data.y_key")
+            X, y = archive[x_key], archive[y_key]
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise DataError(f"{path}: not a readable .npz file ({_reason(e)})") from None
+    return Raw(X, y, str(path))
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise DataError(f"{path}: not a readable .npy file ({_reason(e)})") from None
+
+
+def find_mnist_files(directory: Path) -> dict[str, tuple[Path, Path]] | None:
+    """{"train": (images, labels), "test": ...} when directory holds all four files, else None."""
+    found = {}
+    for split, stems in MNIST_FILES.items():
+        paths = []
+        for stem in stems:
+            for candidate in (directory / stem, directory / f"{stem}.gz"):
+                if candidate.is_file():
+                    paths.append(candidate)
+                    break
+            else:
+                return None
+        found[split] = tuple(paths)
+    return found
+
+
+def read_mnist_dir(directory) -> tuple[Raw, Raw]:
+    """(train, test) from a directory of MNIST-style IDX files."""
+    directory = Path(directory).expanduser()
+    files = find_mnist_files(directory)
+    if files is None:
+        names = ", ".join(f"{s}[.gz]" for stems in MNIST_FILES.values() for s in stems)
+        raise DataError(f"{directory}: expected the IDX files {names}")
+    return tuple(read_pair(images, labels, read_idx) for images, labels in files.values())
+
+
+def _reason(e: Exception) -> str:
+    return str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -1,0 +1,72 @@
+"""Raw: what a loader read from a file, before labels are encoded, splits made or floats made.
+
+Loaders keep the file's own dtype (uint8 pixels stay uint8) so the one float copy
+is made at the very end, split by split. The checks here name the file and the
+row (the file's line for CSV) at fault.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError
+
+CHUNK_ROWS = 8192  # rows per block when scanning or converting, to bound temporaries
+
+
+@dataclass
+class Raw:
+    X: np.ndarray                      # (n, d), any numeric dtype
+    y: np.ndarray                      # (n,) or (n, k): numbers or strings
+    source: str                        # the file (or dataset) for messages
+    lines: np.ndarray | None = None    # the file line of each row (CSV), for messages
+    x_source: str | None = None        # when X and y come from different files
+    y_source: str | None = None
+
+    def __post_init__(self):
+        self.x_source = self.x_source or self.source
+        self.y_source = self.y_source or self.source
+        if self.X.ndim == 1:
+            self.X = self.X.reshape(-1, 1)
+        elif self.X.ndim > 2:  # images: (n, 28, 28) -> (n, 784), a view
+            self.X = self.X.reshape(self.X.shape[0], -1)
+        if self.X.ndim == 0 or self.y.ndim == 0:
+            raise DataError(f"{self.source}: expected an array of rows, got a single value")
+        if len(self.X) != len(self.y):
+            raise DataError(
+                f"{self.x_source}: {len(self.X)} input rows but {len(self.y)} labels in {self.y_source}"
+            )
+        if len(self.X) == 0:
+            raise DataError(f"{self.source}: the dataset is empty (no rows)")
+        if self.X.shape[1] == 0:
+            raise DataError(f"{self.x_source}: the inputs have no columns")
+        if self.X.dtype.kind not in "biuf":
+            raise DataError(f"{self.x_source}: inputs must be numbers, got dtype {self.X.dtype}")
+
+    def row(self, i: int) -> str:
+        """How to name row i to the user: the file line for CSV, else the 0-based row index."""
+        return f"line {int(self.lines[i])}" if self.lines is not None else f"row {int(i)}"
+
+
+def check_finite(raw: Raw, dtype: np.dtype) -> None:
+    """DataError naming the first row/column whose input is NaN or inf, or overflows dtype."""
+    if raw.X.dtype.kind != "f":
+        return  # integers are always finite and fit in float32
+    for start in range(0, len(raw.X), CHUNK_ROWS):
+        block = raw.X[start : start + CHUNK_ROWS].astype(dtype, copy=False)
+        bad = ~np.isfinite(block)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            value = raw.X[start + r, c]
+            what = "overflows " + np.dtype(dtype).name if np.isfinite(value) else "is not finite"
+            raise DataError(f"{raw.x_source}: input {raw.row(start + r)}, column {int(c)} {what} ({float(value)})")
+
+
+def check_finite_targets(raw: Raw, y: np.ndarray) -> None:
+    """DataError naming the first row whose regression target is NaN or inf."""
+    bad = ~np.isfinite(y)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(f"{raw.y_source}: target at {raw.row(r)}, column {int(c)} is not finite ({float(y[r, c])})")

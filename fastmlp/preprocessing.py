@@ -42,8 +42,7 @@ class Preprocessing:
             return cls("scale", np.zeros(X.shape[1], dtype), np.full(X.shape[1], c, dtype))
         # Accumulate in float64 so a float32 mean of 60,000 rows does not drift.
         if kind == "standardize":
-            offset = X.mean(axis=0, dtype=np.float64)
-            scale = X.std(axis=0, dtype=np.float64)
+            offset, scale = _mean_std(X)
         else:  # minmax
             offset = X.min(axis=0).astype(np.float64)
             scale = X.max(axis=0).astype(np.float64) - offset
@@ -78,6 +77,24 @@ class Preprocessing:
         if kind == "none":
             return cls("none")
         return cls(kind, np.asarray(arrays["preprocessing_offset"]), np.asarray(arrays["preprocessing_scale"]))
+
+
+def _mean_std(X: np.ndarray, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and (population) std in float64, two passes over row blocks.
+
+    The same numbers as X.mean/X.std(dtype=float64), without their full-size
+    float64 temporary (X - mean): for 60,000 x 784 that is 376 MB saved.
+    """
+    n = X.shape[0]
+    total = np.zeros(X.shape[1], np.float64)
+    for start in range(0, n, block):
+        total += X[start : start + block].sum(axis=0, dtype=np.float64)
+    mean = total / n
+    squares = np.zeros(X.shape[1], np.float64)
+    for start in range(0, n, block):
+        d = X[start : start + block] - mean  # float64 block
+        squares += np.einsum("ij,ij->j", d, d)
+    return mean, np.sqrt(squares / n)
 
 
 def _copy_into(X, out):

@@ -22,7 +22,7 @@ import copy
 import difflib
 import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -35,12 +35,6 @@ DTYPES = ("float32", "float64")
 INITS = ("glorot_uniform",)
 TASKS = ("classification", "regression")
 LOSSES = {"cross_entropy": "classification", "mse": "regression"}
-# Keys of the `data:` section, as documented by fastmlp.data.load_dataset.
-# Checked here too so a typo fails before any data is read.
-DATA_KEYS = (
-    "name", "path", "test_path", "validation_split", "test_split", "preprocessing",
-    "scale", "target", "x_key", "y_key", "n_samples", "n_classes", "noise", "limit",
-)
 # Parameters of each learning-rate schedule, with their defaults (see schedules.py).
 SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
     "constant": {},
@@ -97,7 +91,7 @@ class Config:
     """One experiment. `source` is the file it came from (None for a mapping)."""
 
     seed: int = 0
-    data: dict[str, Any] = field(default_factory=lambda: {"name": "digits"})
+    data: dict[str, Any] = field(default_factory=lambda: _data({"name": "digits"}))
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -299,12 +293,24 @@ def _section(raw: Mapping[str, Any], key: str, parent: str = "") -> Mapping[str,
 
 
 def _data(value: Any) -> dict[str, Any]:
+    """The data section, checked by the data module's own DataSpec and resolved to all its keys."""
+    from .data import DATASET_NAMES, DataSpec
+    from .errors import DataError
+
     if not isinstance(value, Mapping):
         raise ConfigError(f"data: expected a mapping (e.g. {{name: digits}}), got {_kind(value)}")
-    _check_keys(value, DATA_KEYS, "data.")
-    if "name" not in value and "path" not in value:
+    _check_keys(value, [f.name for f in fields(DataSpec)], "data.")
+    if value.get("name") is None and value.get("path") is None:
         raise ConfigError("data: needs data.name (a built-in dataset) or data.path (a file)")
-    return copy.deepcopy(dict(value))
+    name = value.get("name")
+    if isinstance(name, str) and name not in DATASET_NAMES:
+        raise ConfigError(f"data.name: expected one of {', '.join(DATASET_NAMES)}, got {name!r}"
+                          f"{_suggest(name, list(DATASET_NAMES))} (or use data.path for a file)")
+    try:
+        spec = DataSpec.from_mapping(value)
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
+    return copy.deepcopy(asdict(spec))
 
 
 def _model(raw: Mapping[str, Any]) -> ModelConfig:
@@ -393,11 +399,9 @@ def _output(raw: Mapping[str, Any]) -> OutputConfig:
 
 def activations() -> tuple[str, ...]:
     """Activation names the model knows (its table is the one source of truth)."""
-    try:
-        from .model import ACTIVATIONS
-    except ImportError:  # TEMP until the core lands
-        return ("identity", "relu", "leaky_relu", "tanh", "sigmoid")
-    return tuple(ACTIVATIONS)
+    from .model import ACTIVATIONS
+
+    return ACTIVATIONS
 
 
 # ---------------------------------------------------------------- checks

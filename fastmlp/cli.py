@@ -1,0 +1,391 @@
+"""The `fastmlp` command: parse, call fastmlp.api, print. Nothing here that the API lacks.
+
+Exit codes: 0 success; 2 a user's mistake (one line `error: ...` on stderr); 1 an internal
+failure (traceback only with --debug) or, for gradcheck, a gradient above tolerance.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import FastMLPError
+
+app = typer.Typer(
+    name="fastmlp",
+    help="Train multilayer perceptrons on the CPU, fast: hand-derived gradients as Numba kernels.\n\n"
+         "Start with [bold]fastmlp train[/bold] (the default digits experiment, a few seconds), "
+         "then [bold]fastmlp train configs/fashion_mnist.yaml[/bold].",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def _stdout() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _debug() -> bool:
+    ctx = typer.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    return bool(root is not None and isinstance(root.obj, dict) and root.obj.get("debug"))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split("\n")).strip()
+
+
+def handles_errors(command):
+    """User errors -> `error: message` on stderr, exit 2; anything else -> exit 1
+    (the traceback only with --debug); Ctrl-C -> exit 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except FastMLPError as exc:
+            typer.echo(f"error: {_one_line(exc)}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if _debug():
+                raise
+            typer.echo(f"internal error: {type(exc).__name__}: {_one_line(exc)} "
+                       "(rerun with --debug for the traceback)", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .api import versions
+
+        v = versions()
+        typer.echo(f"fastmlp {v['fastmlp']} (numba {v['numba']}, numpy {v['numpy']})")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of internal errors.")] = False,
+) -> None:
+    """Train multilayer perceptrons on the CPU, fast."""
+    ctx.obj = {"debug": debug}
+
+
+def _fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+# ---------------------------------------------------------------- train
+
+
+class ProgressDisplay:
+    """Trainer callback drawing an epoch bar and a minibatch bar on stderr, plus one line per epoch."""
+
+    def __init__(self, console: Console, epochs: int):
+        self.console, self.epochs = console, epochs
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}", justify="right"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=console,
+            transient=True,
+        )
+        self.epoch_task = self.progress.add_task("epochs", total=epochs, info="")
+        self.batch_task = self.progress.add_task("batches", total=1, info="")
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def on_epoch_start(self, epoch, n_batches):
+        self.progress.reset(self.batch_task, total=n_batches, description=f"epoch {epoch}", info="")
+
+    def on_batches(self, epoch, done, n_batches, running_loss):
+        self.progress.update(self.batch_task, completed=done, info=f"loss {running_loss:.4f}")
+
+    def on_epoch_end(self, row):
+        val = f"  val_loss {row['val_loss']:.4f}" if row["val_loss"] is not None else ""
+        if row["val_accuracy"] is not None:
+            val += f"  val_acc {row['val_accuracy']:.4f}"
+        acc = f"  acc {row['train_accuracy']:.4f}" if row["train_accuracy"] is not None else ""
+        line = (f"epoch {row['epoch']:>{len(str(self.epochs))}}/{self.epochs}  lr {row['lr']:.4g}  "
+                f"loss {row['train_loss']:.4f}{acc}{val}  {row['seconds']:.2f}s")
+        self.progress.console.print(line, markup=False, highlight=False)
+        self.progress.update(self.epoch_task, advance=1, info=val.strip())
+
+
+def _summary_table(result) -> Table:
+    s, t = result.summary, result.summary["timings"]
+    table = Table(title=f"run {result.config.name}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("data", f"{s['dataset']} ({s.get('n_train', 0)} train, {s.get('n_val', 0)} val, "
+                          f"{s.get('n_test', 0)} test)")
+    table.add_row("model", f"{result.model.layer_sizes} {result.model.activation} {result.model.dtype.name}")
+    table.add_row("epochs", f"{s['epochs_run']} (best {s['best_epoch']}"
+                            f"{', stopped early' if s['stopped_early'] else ''})")
+    for split in ("test", "val", "train"):
+        if s["task"] == "classification" and f"{split}_accuracy" in s:
+            table.add_row(f"{split} accuracy", f"{s[f'{split}_accuracy']:.4f}  (loss {s[f'{split}_loss']:.4f})")
+        elif f"{split}_rmse" in s:
+            table.add_row(f"{split} RMSE", f"{s[f'{split}_rmse']:.4g}  (MAE {s[f'{split}_mae']:.4g}, "
+                                           f"R² {_fmt(s[f'{split}_r2'])})")
+    table.add_row("wall time", f"{t['wall_seconds']:.2f} s (training {t['epoch_seconds_total']:.2f} s, "
+                               f"first epoch {t['first_epoch_seconds']:.2f} s)")
+    if t["samples_per_second"]:
+        steady = t["samples_per_second_after_first_epoch"]
+        table.add_row("samples/s", f"{t['samples_per_second']:,.0f} overall"
+                                   + (f", {steady:,.0f} after epoch 1" if steady else ""))
+    table.add_row("run folder", str(result.run_dir))
+    return table
+
+
+@app.command()
+@handles_errors
+def train(
+    config: Annotated[Optional[Path], typer.Argument(
+        help="Experiment YAML. Omitted: the embedded default (digits, a few seconds).",
+        show_default=False)] = None,
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", "-s", metavar="KEY=VALUE",
+        help="Override a config key; the value is YAML. Repeatable.")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Write the run here (a new or empty folder) instead of "
+                            "output.dir/<name>-<timestamp>.")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress or table; print only the run folder.")] = False,
+) -> None:
+    """Train an MLP from a YAML config and write a run folder.
+
+    The run folder holds config.yaml (resolved, overrides applied), metrics.csv (one row per epoch), model.npz (with its preprocessing) and summary.json. Progress goes to stderr when it is a terminal.
+
+    [bold]Examples[/bold]
+
+      fastmlp train
+      fastmlp train configs/fashion_mnist.yaml
+      fastmlp train configs/digits.yaml --set train.epochs=5 --set model.hidden=[256,128]
+      fastmlp train configs/spirals.yaml --out runs/spirals-try --quiet
+    """
+    from .api import load_config, train as train_run
+
+    cfg = load_config(config, set_ or ())
+    console = _stderr()
+    show_progress = not quiet and console.is_terminal
+    if show_progress:
+        console.print(f"[bold]{cfg.name}[/bold]: {cfg.data.get('name') or cfg.data.get('path')}, "
+                      f"hidden {cfg.model.hidden}, {cfg.train.epochs} epochs", highlight=False)
+        with ProgressDisplay(console, cfg.train.epochs) as display:
+            result = train_run(cfg, out=out, callback=display)
+    else:
+        result = train_run(cfg, out=out)
+    if quiet:
+        typer.echo(str(result.run_dir))
+    else:
+        _stdout().print(_summary_table(result))
+
+
+# ---------------------------------------------------------------- evaluate / predict
+
+
+@app.command()
+@handles_errors
+def evaluate(
+    source: Annotated[Path, typer.Argument(metavar="RUN_DIR|MODEL", help="A run folder or a model.npz.",
+                                           show_default=False)],
+    data: Annotated[Optional[str], typer.Option(
+        "--data", "-d", metavar="CONFIG_OR_SPEC",
+        help="A config YAML, a data file, a dataset name, or an inline spec '{name: digits}'. "
+             "Default: the run's own config.yaml.")] = None,
+    split: Annotated[str, typer.Option("--split", help="test, val or train.")] = "test",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Metrics of a trained model on one split of its data.
+
+    Classification: accuracy, loss, per-class accuracy and the confusion matrix. Regression: loss, RMSE, MAE and R². The data is read raw and the model's saved preprocessing applied.
+
+    [bold]Examples[/bold]
+
+      fastmlp evaluate runs/default-20250101-120000
+      fastmlp evaluate runs/default-20250101-120000 --split val
+      fastmlp evaluate model.npz --data configs/digits.yaml --json
+    """
+    from .api import evaluate as evaluate_model
+
+    result = evaluate_model(source, data, split)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    console = _stdout()
+    table = Table(title=f"{result['dataset']} · {result['split']} split · {result['n']} rows",
+                  title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key, value in result["metrics"].items():
+        table.add_row(key, _fmt(value))
+    console.print(table)
+    if result["task"] == "classification":
+        classes = result["classes"]
+        matrix = Table(title="confusion matrix (rows: true class, columns: predicted)", title_justify="left")
+        matrix.add_column("class")
+        matrix.add_column("accuracy", justify="right")
+        for i in range(len(classes)):
+            matrix.add_column(str(i), justify="right")
+        for i, name in enumerate(classes):
+            label = name if name == str(i) else f"{i} {name}"
+            matrix.add_row(label, _fmt(result["per_class_accuracy"][i]), *map(str, result["confusion"][i]))
+        console.print(matrix)
+
+
+@app.command()
+@handles_errors
+def predict(
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="A model.npz or a run folder.",
+                                          show_default=False)],
+    input: Annotated[Path, typer.Argument(metavar="INPUT", help="Raw features: .npy, .npz (key X) or .csv.",
+                                          show_default=False)],
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Write here: .npy by extension, otherwise CSV. Default: CSV on stdout.")] = None,
+    proba: Annotated[bool, typer.Option("--proba", help="Class probabilities instead of classes.")] = False,
+) -> None:
+    """Predict on raw inputs (the model's saved preprocessing is applied first).
+
+    Prints CSV with a header (class, or prob_0..prob_k with --proba; y for regression) unless --out is given.
+
+    [bold]Examples[/bold]
+
+      fastmlp predict runs/default-20250101-120000/model.npz X.npy
+      fastmlp predict model.npz rows.csv --proba --out probs.csv
+    """
+    from .api import predict as predict_rows, predictions_csv, write_predictions
+
+    predictions = predict_rows(model, input, proba=proba)
+    if out is None:
+        typer.echo(predictions_csv(predictions, proba), nl=False)
+    else:
+        path = write_predictions(predictions, out, proba)
+        typer.echo(f"wrote {len(predictions)} predictions to {path}", err=True)
+
+
+# ---------------------------------------------------------------- gradcheck / plot / datasets
+
+
+@app.command()
+@handles_errors
+def gradcheck(
+    config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML (default: the embedded default).",
+                                                     show_default=False)] = None,
+    samples: Annotated[int, typer.Option("--samples", "-n", help="Rows of data to check on.")] = 8,
+    entries: Annotated[int, typer.Option("--entries", help="Random entries probed per tensor (0: all).")] = 20,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", "-s", metavar="KEY=VALUE",
+                                                      help="Override a config key, as in train.")] = None,
+) -> None:
+    """Check the hand-derived gradients against finite differences.
+
+    Builds the config's model in float64, compares its gradients with central finite differences on a few rows, prints the max relative error per layer, and exits 1 if any exceeds 1e-6.
+
+    [bold]Examples[/bold]
+
+      fastmlp gradcheck
+      fastmlp gradcheck configs/fashion_mnist.yaml --samples 4
+      fastmlp gradcheck --set model.activation=tanh --set model.hidden=[16,16] --entries 0
+    """
+    from .api import gradcheck as check
+    from .gradcheck import TOLERANCE
+
+    rows = check(config, set_ or (), samples=samples, entries=entries or None)
+    table = Table(title=f"gradient check (relative error, tolerance {TOLERANCE:g})", title_justify="left")
+    for column in ("layer", "W shape", "dW", "db", ""):
+        table.add_column(column, justify="right" if column else "left")
+    for row in rows:
+        table.add_row(str(row["layer"]), "x".join(map(str, row["shape"])), f"{row['dW']:.2e}",
+                      f"{row['db']:.2e}", "ok" if row["ok"] else "[red]FAIL[/red]")
+    _stdout().print(table)
+    if not all(row["ok"] for row in rows):
+        typer.echo("error: gradient check failed: a layer's error exceeds the tolerance", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
+def plot(
+    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN_DIR", help="One or more run folders.",
+                                                   show_default=False)],
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="PNG path. Default: RUN_DIR/curves.png for one run, ./curves.png for several.")] = None,
+) -> None:
+    """Plot loss and accuracy curves of one or more runs to a PNG.
+
+    Needs matplotlib: pip install 'fastmlp\\[plot]'.
+
+    [bold]Examples[/bold]
+
+      fastmlp plot runs/default-20250101-120000
+      fastmlp plot runs/a runs/b --out compare.png
+    """
+    from .api import plot_runs
+
+    typer.echo(str(plot_runs(run_dirs, out)))
+
+
+@app.command()
+@handles_errors
+def datasets(
+    download: Annotated[Optional[str], typer.Option("--download", metavar="NAME",
+                                                    help="Fetch or install a dataset.")] = None,
+) -> None:
+    """List the built-in datasets and whether each is available here.
+
+    [bold]Examples[/bold]
+
+      fastmlp datasets
+      fastmlp datasets --download fashion-mnist
+    """
+    from .data import download_dataset, list_datasets
+
+    if download is not None:
+        typer.echo(str(download_dataset(download)))
+        return
+    table = Table("name", "kind", "status")
+    for row in list_datasets():
+        table.add_row(*(str(v) for v in row))
+    _stdout().print(table)
+
+
+if __name__ == "__main__":  # python -m fastmlp.cli
+    sys.exit(app())

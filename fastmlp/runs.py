@@ -1,0 +1,128 @@
+"""The run directory: runs/<name>-<timestamp>/ with config.yaml, metrics.csv, model.npz, summary.json.
+
+Every file is written atomically (a temp file in the same folder, flushed, then
+renamed over the target), so a crash or Ctrl-C never leaves a half-written file:
+a reader sees the old version or the new one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .errors import FastMLPError
+
+CONFIG = "config.yaml"
+METRICS = "metrics.csv"
+MODEL = "model.npz"
+SUMMARY = "summary.json"
+METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+
+
+def create_run_dir(parent: str | Path, name: str, exact: str | Path | None = None) -> Path:
+    """Make parent/<name>-<YYYYmmdd-HHMMSS> (suffixed -2, -3... if taken), or exactly `exact`.
+
+    An `exact` folder may exist only if it is empty, so no earlier run is overwritten.
+    """
+    if exact is not None:
+        path = Path(exact)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise FastMLPError(f"--out {path}: already exists and is not an empty folder")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    parent = Path(parent)
+    for i in range(1, 1000):
+        path = parent / (f"{name}-{stamp}" if i == 1 else f"{name}-{stamp}-{i}")
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+    raise FastMLPError(f"cannot create a run folder under {parent}: too many runs named {name}-{stamp}")
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> Path:
+    """Write data to path via a temp file in the same folder and os.replace.
+
+    The rename is atomic, so readers (and a crashed process) never see a partial file.
+    No fsync: metrics.csv is rewritten every epoch, and durability across a power cut
+    is not worth that cost here.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def metrics_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """History rows as CSV text: METRIC_COLUMNS, empty cells for None."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(METRIC_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else row[c] for c in METRIC_COLUMNS])
+    return out.getvalue()
+
+
+def write_metrics(run_dir: str | Path, rows: Iterable[Mapping[str, Any]]) -> Path:
+    return write_atomic(Path(run_dir) / METRICS, metrics_csv(rows))
+
+
+def write_summary(run_dir: str | Path, summary: Mapping[str, Any]) -> Path:
+    text = json.dumps(_json_safe(summary), indent=2) + "\n"
+    return write_atomic(Path(run_dir) / SUMMARY, text)
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, float | None]]:
+    """metrics.csv back as rows of floats (None for empty cells)."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        raise FastMLPError(f"{path}: no metrics.csv here; is {run_dir} a fastmlp run folder?")
+    with path.open(newline="") as f:
+        return [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
+                for row in csv.DictReader(f)]
+
+
+def read_summary(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / SUMMARY
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise FastMLPError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN/inf become null (JSON has neither); NumPy scalars become Python numbers."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -119,7 +119,7 @@ def _numbers(path, cells: np.ndarray, cols: list[int], lines, names) -> np.ndarr
     for r in range(cells.shape[0]):
         for c in range(cells.shape[1]):
             if not _is_number(cells[r, c]):
-                what = "empty cell" if not cells[r, c].strip() else f"not a number: {cells[r, c]!r}"
+                what = "empty cell" if not cells[r, c].strip() else f"not a number: {str(cells[r, c])!r}"
                 raise DataError(f"{path}: line {lines[r]}, column {_name(cols[c], names)}: {what}")
     # Python's float() read every cell where NumPy's parser did not: use float().
     return np.array([[float(c) for c in row] for row in cells], dtype=np.float64).reshape(cells.shape)

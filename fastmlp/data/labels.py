@@ -58,7 +58,7 @@ def encode_targets(raw: Raw, dtype) -> np.ndarray:
     y = raw.y
     if y.dtype.kind not in "biuf":
         i = _first_non_number(y)
-        raise DataError(f"{raw.y_source}: regression target at {raw.row(i)} is not a number: {y.reshape(len(y), -1)[i, 0]!r}")
+        raise DataError(f"{raw.y_source}: regression target at {raw.row(i)} is not a number: {str(y.reshape(len(y), -1)[i, 0])!r}")
     y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
     check_finite_targets(raw, y)
     return y
@@ -96,7 +96,7 @@ def _encode_strings(raw: Raw, y: np.ndarray, classes: list[str], train_source: s
 def _class_indices(raw: Raw, y: np.ndarray) -> np.ndarray:
     """y as int64, DataError at the first label that is not a whole number >= 0."""
     if y.dtype.kind in "USO":
-        raise DataError(f"{raw.y_source}: label {y[0]!r} at {raw.row(0)} is a string but the training labels are numbers")
+        raise DataError(f"{raw.y_source}: label {str(y[0])!r} at {raw.row(0)} is a string but the training labels are numbers")
     if y.dtype.kind == "f":
         bad = ~np.isfinite(y) | (y != np.round(y))
         if bad.any():

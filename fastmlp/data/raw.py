@@ -31,7 +31,7 @@ class Raw:
         if self.X.ndim == 1:
             self.X = self.X.reshape(-1, 1)
         elif self.X.ndim > 2:  # images: (n, 28, 28) -> (n, 784), a view
-            self.X = self.X.reshape(self.X.shape[0], -1)
+            self.X = self.X.reshape(self.X.shape[0], int(np.prod(self.X.shape[1:])))
         if self.X.ndim == 0 or self.y.ndim == 0:
             raise DataError(f"{self.source}: expected an array of rows, got a single value")
         if len(self.X) != len(self.y):
@@ -55,7 +55,8 @@ def check_finite(raw: Raw, dtype: np.dtype) -> None:
     if raw.X.dtype.kind != "f":
         return  # integers are always finite and fit in float32
     for start in range(0, len(raw.X), CHUNK_ROWS):
-        block = raw.X[start : start + CHUNK_ROWS].astype(dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is what we look for
+            block = raw.X[start : start + CHUNK_ROWS].astype(dtype, copy=False)
         bad = ~np.isfinite(block)
         if bad.any():
             r, c = np.argwhere(bad)[0]

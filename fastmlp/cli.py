@@ -6,6 +6,7 @@ failure (traceback only with --debug) or, for gradcheck, a gradient above tolera
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import sys
@@ -42,10 +43,8 @@ def _stderr() -> Console:
     return Console(stderr=True, soft_wrap=True)
 
 
-def _debug() -> bool:
-    ctx = typer.get_current_context(silent=True)
-    root = ctx.find_root() if ctx is not None else None
-    return bool(root is not None and isinstance(root.obj, dict) and root.obj.get("debug"))
+# --debug, set by the app callback for the command that follows it.
+DEBUG = contextvars.ContextVar("fastmlp_debug", default=False)
 
 
 def _one_line(text: str) -> str:
@@ -69,7 +68,7 @@ def handles_errors(command):
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
         except Exception as exc:
-            if _debug():
+            if DEBUG.get():
                 raise
             typer.echo(f"internal error: {type(exc).__name__}: {_one_line(exc)} "
                        "(rerun with --debug for the traceback)", err=True)
@@ -89,13 +88,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of internal errors.")] = False,
 ) -> None:
     """Train multilayer perceptrons on the CPU, fast."""
-    ctx.obj = {"debug": debug}
+    DEBUG.set(debug)
 
 
 def _fmt(value, digits: int = 4) -> str:

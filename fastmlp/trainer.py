@@ -7,6 +7,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from .errors import FastMLPError
@@ -14,6 +15,10 @@ from .kernels.epoch import train_batches
 
 # How many progress reports per epoch when a callback wants them.
 PROGRESS_STEPS = 50
+
+# Minibatches of at most this many rows take the row-streaming kernels (dense.py): below it,
+# BLAS spends more time packing W than multiplying. Measured by scripts/bench.py.
+SMALL_BATCH = 16
 
 
 @dataclass
@@ -78,7 +83,10 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
     dtype = model.dtype.type
     batch_size = int(min(batch_size, n))
     n_batches = -(-n // batch_size)
-    grad = np.zeros_like(model.params)
+    # grad doubles as the per-thread scratch of the small-batch kernels.
+    parts = numba.get_num_threads()
+    scratch = parts * (batch_size + 1) * int(model.sizes[1:].max())
+    grad = np.zeros(max(model.params.size, scratch), model.dtype)
     velocity = np.zeros_like(model.params)
     xb = np.empty(batch_size * model.n_inputs, model.dtype)
     yb_class = np.empty(batch_size if model.task == "classification" else 0, np.int64)
@@ -86,6 +94,7 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
     acts, deltas = model.workspace(batch_size)
     rng = np.random.default_rng(seed)
     order = np.arange(n, dtype=np.int64)
+    small = batch_size <= SMALL_BATCH
     step = n_batches if callback is None else max(1, -(-n_batches // PROGRESS_STEPS))
 
     history = History()
@@ -102,7 +111,7 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
             # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
             t, c, s = train_batches(model.params, grad, velocity, model.sizes, model.activation_code,
                                     model.task_code, X, y_class, y_target, order, batch_size, first, last,
-                                    dtype(lr), dtype(l2), dtype(momentum), bool(nesterov),
+                                    dtype(lr), dtype(l2), dtype(momentum), bool(nesterov), small, parts,
                                     xb, yb_class, yb_target, acts, deltas)
             total, correct, seen = total + t, correct + c, seen + s
             _callback(callback, "on_batches", epoch, last, n_batches, total / seen)

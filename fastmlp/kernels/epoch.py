@@ -4,20 +4,20 @@ For each minibatch B_t = order[t*bs : (t+1)*bs]:
     gather x = X[B_t] (and its labels) into preallocated buffers,
     forward, output delta, backward (dW = h^T delta, db, hidden deltas),
     theta <- update(theta, grad + L2)  (see optim.sgd_update).
+small=True takes the row-streaming path for small minibatches (see dense.py): same math.
 No Python and no allocation between minibatches.
 """
 
 from numba import njit
 
 from .losses import CLASSIFICATION
-from .network import loss_and_grad
-from .optim import sgd_update
+from .network import train_step
 
 
 @njit(cache=True)
 def train_batches(params, grad, velocity, sizes, code, task,
                   X, y_class, y_target, order, batch_size, first, last,
-                  lr, l2, mu, nesterov,
+                  lr, l2, mu, nesterov, small, parts,
                   xb, yb_class, yb_target, acts, deltas):
     """Run minibatches first..last-1 of the epoch given by `order`.
     Returns (sum over samples of the loss, n_correct, n_samples)."""
@@ -43,9 +43,8 @@ def train_batches(params, grad, velocity, sizes, code, task,
             for r in range(m):
                 for j in range(n_out):
                     yb_target[r, j] = y_target[order[start + r], j]
-        loss, c = loss_and_grad(params, sizes, code, task, x, yb_class[:m], yb_target[:m],
-                                acts, deltas, grad)
-        sgd_update(params, grad, velocity, sizes, lr, l2, mu, nesterov)
+        loss, c = train_step(params, grad, velocity, sizes, code, task, x, yb_class[:m], yb_target[:m],
+                             acts, deltas, lr, l2, mu, nesterov, small, parts)
         total += loss * m
         correct += c
         seen += m

@@ -10,8 +10,9 @@ import numpy as np
 from numba import njit
 
 from .activations import IDENTITY
-from .dense import delta_backward, dense_backward, dense_forward
+from .dense import delta_backward, dense_backward, dense_backward_update, dense_forward, dense_forward_rows
 from .losses import CLASSIFICATION, softmax_cross_entropy, squared_error
+from .optim import sgd_update
 
 
 @njit(cache=True)
@@ -37,15 +38,33 @@ def layer_rows(buf, sizes, n, k):
 
 
 @njit(cache=True)
+def _layer_out(acts, sizes, code, n, k):
+    """The block that receives layer k+1's output, and that layer's activation code
+    (identity for the output layer: softmax/MSE are applied by the loss)."""
+    L = sizes.shape[0] - 1
+    return layer_rows(acts, sizes, n, k), (code if k < L - 1 else IDENTITY)
+
+
+@njit(cache=True)
 def forward(params, sizes, code, x, acts):
     """h^k = g(h^(k-1) W^k + b^k) for k < L, z^L = h^(L-1) W^L + b^L; h^0 = x. Returns z^L."""
-    n = x.shape[0]
-    L = sizes.shape[0] - 1
     h = x
-    for k in range(L):
+    for k in range(sizes.shape[0] - 1):
         W, b = layer_params(params, sizes, k)
-        out = layer_rows(acts, sizes, n, k)
-        dense_forward(h, W, b, code if k < L - 1 else IDENTITY, out)
+        out, code_k = _layer_out(acts, sizes, code, x.shape[0], k)
+        dense_forward(h, W, b, code_k, out)
+        h = out
+    return h
+
+
+@njit(cache=True)
+def forward_rows(params, sizes, code, x, acts, scratch, parts):
+    """forward() with the row-streaming GEMM of dense_forward_rows (small batches)."""
+    h = x
+    for k in range(sizes.shape[0] - 1):
+        W, b = layer_params(params, sizes, k)
+        out, code_k = _layer_out(acts, sizes, code, x.shape[0], k)
+        dense_forward_rows(h, W, b, code_k, out, scratch, parts)
         h = out
     return h
 
@@ -104,3 +123,40 @@ def evaluate_rows(params, sizes, code, task, X, y_class, y_target, chunk, acts, 
         total += loss * m
         correct += c
     return total, correct
+
+
+@njit(cache=True)
+def backward_update(params, velocity, sizes, code, x, acts, deltas, scratch, lr, l2, mu, nesterov, parts):
+    """From delta^L, layer by layer down: delta^(k-1) from the old W^k, then W^k, b^k stepped
+    with dW^k = h^(k-1)^T delta^k + l2 W^k folded in (no gradient buffer; small batches)."""
+    n = x.shape[0]
+    L = sizes.shape[0] - 1
+    for k in range(L - 1, -1, -1):
+        W, b = layer_params(params, sizes, k)
+        vW, vb = layer_params(velocity, sizes, k)
+        delta = layer_rows(deltas, sizes, n, k)
+        if k > 0:
+            h_prev = layer_rows(acts, sizes, n, k - 1)
+            dense_backward_update(h_prev, delta, W, b, vW, vb, code, layer_rows(deltas, sizes, n, k - 1),
+                                  lr, l2, mu, nesterov, scratch, parts)
+        else:
+            dense_backward_update(x, delta, W, b, vW, vb, code, deltas[:0].reshape(n, 0),
+                                  lr, l2, mu, nesterov, scratch, parts)
+
+
+@njit(cache=True)
+def train_step(params, grad, velocity, sizes, code, task, x, y_class, y_target, acts, deltas,
+               lr, l2, mu, nesterov, small, parts):
+    """One SGD step on the minibatch x: forward, output delta, backward, update. Returns
+    (mean loss, n_correct). small: row-streaming kernels with dW folded into the update,
+    split over `parts` threads."""
+    if not small:
+        loss, correct = loss_and_grad(params, sizes, code, task, x, y_class, y_target, acts, deltas, grad)
+        sgd_update(params, grad, velocity, sizes, lr, l2, mu, nesterov)
+        return loss, correct
+    n = x.shape[0]
+    L = sizes.shape[0] - 1
+    out = forward_rows(params, sizes, code, x, acts, grad, parts)
+    loss, correct = output_loss(task, out, y_class, y_target, layer_rows(deltas, sizes, n, L - 1))
+    backward_update(params, velocity, sizes, code, x, acts, deltas, grad, lr, l2, mu, nesterov, parts)
+    return loss, correct

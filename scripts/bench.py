@@ -1,0 +1,293 @@
+"""Seconds per epoch: fastmlp against PyTorch (eager, CPU), scikit-learn's MLPClassifier, a plain
+NumPy loop, and JAX (jit + scan) when installed, all in one run, same model and data.
+
+    python scripts/bench.py                      # all peers, batch sizes 8 32 128 512
+    python scripts/bench.py --batch-sizes 128 --peers torch numpy --repeats 5
+
+Model: 784-256-128-10, relu, softmax cross-entropy, SGD lr 0.1, L2 1e-4, float32.
+Data: Fashion-MNIST's 60,000 training images when installed, else random data of the same shape
+(the run says which). Every figure is the median over --repeats epochs after one warm-up on a
+slice; ratios are fastmlp / peer (below 1 means fastmlp is faster). Peers need the `bench`
+extra (torch==2.13.0, scikit-learn); a missing one is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+SIZES = [784, 256, 128, 10]
+LR, L2 = 0.1, 1e-4
+
+
+def model_flops(n):
+    """FLOPs of one epoch over n rows: forward 2 n sum(fan_in fan_out), dW the same, and the
+    hidden deltas 2 n fan_in fan_out for every layer but the first (no delta for the inputs)."""
+    mm = [a * b for a, b in zip(SIZES[:-1], SIZES[1:])]
+    return 2 * n * (2 * sum(mm) + sum(mm[1:]))
+
+
+def load_data(seed=0):
+    try:
+        from fastmlp.data import load_dataset
+        ds = load_dataset({"name": "fashion-mnist", "preprocessing": "scale", "validation_split": 0.0})
+        return ds.X_train, ds.y_train, f"Fashion-MNIST ({ds.source})"
+    except Exception as e:  # missing data is a reason to fall back, stated in the output
+        rng = np.random.default_rng(seed)
+        X = rng.random((60000, 784), dtype=np.float32)
+        y = rng.integers(0, 10, 60000)
+        return X, y, f"random data of Fashion-MNIST's shape (Fashion-MNIST unavailable: {e})"
+
+
+# -- peers: each returns a function that runs one epoch at a batch size --------------------------
+
+def fastmlp_epoch(X, y, batch):
+    from fastmlp import MLP, fit
+    model = MLP(SIZES, seed=0)
+    fit(model, X[:2048], y[:2048], epochs=1, batch_size=batch, learning_rate=LR, l2=L2)
+
+    def run():
+        h = fit(model, X, y, epochs=1, batch_size=batch, learning_rate=LR, l2=L2)
+        return h.rows[0]["seconds"]
+    return run
+
+
+def torch_epoch(X, y, batch, threads):
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
+                              torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=LR, weight_decay=L2)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+
+    def epoch(n):
+        order = torch.randperm(n)
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+
+    epoch(2048)
+
+    def run():
+        t = time.perf_counter()
+        epoch(len(X))
+        return time.perf_counter() - t
+    return run
+
+
+def sklearn_epoch(X, y, batch):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    clf = MLPClassifier(hidden_layer_sizes=(256, 128), solver="sgd", batch_size=batch, learning_rate_init=LR,
+                        alpha=L2, momentum=0.0, max_iter=1, random_state=0)
+    classes = np.unique(y)
+    clf.partial_fit(X[:2048], y[:2048], classes=classes)
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            t = time.perf_counter()
+            clf.partial_fit(X, y)
+            return time.perf_counter() - t
+    return run
+
+
+def numpy_epoch(X, y, batch):
+    """A plain NumPy forward/backward loop, written as a careful user would (float32 throughout)."""
+    rng = np.random.default_rng(0)
+    Ws = [rng.uniform(-r, r, (a, b)).astype(np.float32)
+          for a, b in zip(SIZES[:-1], SIZES[1:]) for r in [np.sqrt(6 / (a + b))]]
+    bs = [np.zeros(b, np.float32) for b in SIZES[1:]]
+    lr, l2 = np.float32(LR), np.float32(L2)
+
+    def step(x, t):
+        hs = [x]
+        for k, (W, b) in enumerate(zip(Ws, bs)):
+            z = hs[-1] @ W + b
+            hs.append(np.maximum(z, 0) if k < len(Ws) - 1 else z)
+        z = hs[-1]
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(len(t)), t] -= 1
+        delta = p / np.float32(len(t))
+        for k in range(len(Ws) - 1, -1, -1):
+            dW = hs[k].T @ delta + l2 * Ws[k]
+            db = delta.sum(0)
+            if k:
+                delta = (delta @ Ws[k].T) * (hs[k] > 0)
+            Ws[k] -= lr * dW
+            bs[k] -= lr * db
+
+    def epoch(n):
+        order = rng.permutation(n)
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            step(X[idx], y[idx])
+
+    epoch(2048)
+
+    def run():
+        t = time.perf_counter()
+        epoch(len(X))
+        return time.perf_counter() - t
+    return run
+
+
+def jax_epoch(X, y, batch):
+    import jax
+    import jax.numpy as jnp
+
+    def init(key):
+        params = []
+        for a, b in zip(SIZES[:-1], SIZES[1:]):
+            key, sub = jax.random.split(key)
+            r = np.sqrt(6 / (a + b))
+            params.append((jax.random.uniform(sub, (a, b), jnp.float32, -r, r), jnp.zeros(b, jnp.float32)))
+        return params
+
+    def loss(params, x, t):
+        h = x
+        for W, b in params[:-1]:
+            h = jax.nn.relu(h @ W + b)
+        z = h @ params[-1][0] + params[-1][1]
+        ce = -jnp.mean(jax.nn.log_softmax(z)[jnp.arange(t.shape[0]), t])
+        return ce + 0.5 * L2 * sum(jnp.sum(W * W) for W, _ in params)
+
+    @jax.jit
+    def epoch(params, xb, tb):
+        def body(p, batch_):
+            g = jax.grad(loss)(p, *batch_)
+            return jax.tree_util.tree_map(lambda a, b: a - LR * b, p, g), None
+        return jax.lax.scan(body, params, (xb, tb))[0]
+
+    n = (len(X) // batch) * batch  # scan needs equal batches: the ragged tail is dropped
+    rng = np.random.default_rng(0)
+    params = init(jax.random.PRNGKey(0))
+
+    def batches():
+        order = rng.permutation(len(X))[:n]
+        return jnp.asarray(X[order].reshape(-1, batch, 784)), jnp.asarray(y[order].reshape(-1, batch))
+
+    xb, tb = batches()
+    jax.block_until_ready(epoch(params, xb, tb))  # compile
+
+    def run():
+        xb, tb = batches()
+        t = time.perf_counter()
+        jax.block_until_ready(epoch(params, xb, tb))
+        return time.perf_counter() - t
+    return run
+
+
+# -- machine-level figures -------------------------------------------------------------------
+
+def numpy_gemm_gflops(repeats=5):
+    """float32 GEMM through NumPy's BLAS: a 2048^3 product (the ceiling) and the model's own
+    widest product at batch 512 (512x784 @ 784x256)."""
+    out = {}
+    for name, (m, k, n) in {"2048^3": (2048, 2048, 2048), "512x784x256": (512, 784, 256)}.items():
+        rng = np.random.default_rng(0)
+        a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
+        c = np.empty((m, n), np.float32)
+        reps = max(1, int(2e10 // (2 * m * k * n)))
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            for _ in range(reps):
+                np.matmul(a, b, out=c)
+            times.append((time.perf_counter() - t) / reps)
+        out[name] = 2 * m * k * n / statistics.median(times) / 1e9
+    return out
+
+
+START = """
+import time, numpy as np
+t0 = time.perf_counter()
+from fastmlp import MLP, fit
+X = np.random.default_rng(0).random(({b}, 784), dtype=np.float32); y = np.arange({b}) % 10
+fit(MLP({sizes}), X, y, epochs=1, batch_size={b})
+print(time.perf_counter() - t0)
+"""
+
+
+def start_times(batch):
+    """Import + first minibatch, in fresh processes: with an empty Numba cache (cold: compiles)
+    and again with the cache it filled (warm)."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        code = START.format(b=batch, sizes=SIZES)
+        return [float(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
+                                     text=True).stdout) for _ in ("cold", "warm")]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32, 128, 512])
+    ap.add_argument("--peers", nargs="+", default=["torch", "sklearn", "numpy", "jax"],
+                    choices=["torch", "sklearn", "numpy", "jax"])
+    ap.add_argument("--repeats", type=int, default=3, help="epochs timed per (peer, batch size); median kept")
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--rows", type=int, default=None, help="use only the first N training rows")
+    args = ap.parse_args()
+
+    import numba
+    from threadpoolctl import threadpool_info, threadpool_limits
+    numba.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
+
+    X, y, source = load_data()
+    if args.rows:
+        X, y = X[:args.rows], y[:args.rows]
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    blas = sorted({f"{p['internal_api']} {p.get('version')} x{p['num_threads']}" for p in threadpool_info()})
+    print(f"data: {source}; {X.shape[0]} rows")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; threads: "
+          f"{args.threads} (numba {numba.get_num_threads()}, BLAS {', '.join(blas)})")
+    gemm = numpy_gemm_gflops()
+    print("NumPy float32 GEMM: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in gemm.items()))
+
+    peers = {
+        "torch": lambda b: torch_epoch(X, y, b, args.threads),
+        "sklearn": lambda b: sklearn_epoch(X, y, b),
+        "numpy": lambda b: numpy_epoch(X, y, b),
+        "jax": lambda b: jax_epoch(X, y, b),
+    }
+    flops = model_flops(len(X))
+    print(f"\n{'batch':>5} {'fastmlp s':>10} {'GFLOP/s':>8} {'%GEMM':>6}  " +
+          "  ".join(f"{p + ' s':>10} {'ratio':>6}" for p in args.peers))
+    for b in args.batch_sizes:
+        ours = statistics.median(fastmlp_epoch(X, y, b)() for _ in range(args.repeats))
+        gflops = flops / ours / 1e9
+        cells = []
+        for p in args.peers:
+            try:
+                run = peers[p](b)
+                theirs = statistics.median(run() for _ in range(args.repeats))
+                cells.append(f"{theirs:10.3f} {ours / theirs:6.2f}")
+            except ImportError as e:
+                cells.append(f"{'n/a':>10} {'':>6}")
+                print(f"  ({p}: not installed: {e.name})", file=sys.stderr)
+        print(f"{b:5d} {ours:10.3f} {gflops:8.1f} {100 * gflops / gemm['2048^3']:5.0f}%  " + "  ".join(cells),
+              flush=True)
+
+    for b in sorted({min(args.batch_sizes), max(args.batch_sizes)}):
+        cold, warm = start_times(b)
+        print(f"start to first epoch done (batch {b}, float32): cold cache {cold:.2f} s, warm cache {warm:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

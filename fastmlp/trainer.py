@@ -83,10 +83,13 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
     dtype = model.dtype.type
     batch_size = int(min(batch_size, n))
     n_batches = -(-n // batch_size)
-    # grad doubles as the per-thread scratch of the small-batch kernels.
     parts = numba.get_num_threads()
-    scratch = parts * (batch_size + 1) * int(model.sizes[1:].max())
-    grad = np.zeros(max(model.params.size, scratch), model.dtype)
+    if batch_size <= SMALL_BATCH:
+        # Per-thread partial sums of the row-streaming kernels; no gradient buffer needed.
+        rows_scratch = np.zeros(parts * (batch_size + 1) * int(model.sizes[1:].max()), model.dtype)
+        grad = np.zeros(0, model.dtype)
+    else:
+        rows_scratch, grad = None, np.zeros_like(model.params)
     velocity = np.zeros_like(model.params)
     xb = np.empty(batch_size * model.n_inputs, model.dtype)
     yb_class = np.empty(batch_size if model.task == "classification" else 0, np.int64)
@@ -94,7 +97,6 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
     acts, deltas = model.workspace(batch_size)
     rng = np.random.default_rng(seed)
     order = np.arange(n, dtype=np.int64)
-    small = batch_size <= SMALL_BATCH
     step = n_batches if callback is None else max(1, -(-n_batches // PROGRESS_STEPS))
 
     history = History()
@@ -111,7 +113,7 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
             # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
             t, c, s = train_batches(model.params, grad, velocity, model.sizes, model.activation_code,
                                     model.task_code, X, y_class, y_target, order, batch_size, first, last,
-                                    dtype(lr), dtype(l2), dtype(momentum), bool(nesterov), small, parts,
+                                    dtype(lr), dtype(l2), dtype(momentum), bool(nesterov), rows_scratch, parts,
                                     xb, yb_class, yb_target, acts, deltas)
             total, correct, seen = total + t, correct + c, seen + s
             _callback(callback, "on_batches", epoch, last, n_batches, total / seen)

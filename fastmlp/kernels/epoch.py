@@ -4,7 +4,8 @@ For each minibatch B_t = order[t*bs : (t+1)*bs]:
     gather x = X[B_t] (and its labels) into preallocated buffers,
     forward, output delta, backward (dW = h^T delta, db, hidden deltas),
     theta <- update(theta, grad + L2)  (see optim.sgd_update).
-small=True takes the row-streaming path for small minibatches (see dense.py): same math.
+rows_scratch (None or an array) picks the BLAS path or the small-batch row-streaming path
+(see network.train_step): same math.
 No Python and no allocation between minibatches.
 """
 
@@ -17,7 +18,7 @@ from .network import train_step
 @njit(cache=True)
 def train_batches(params, grad, velocity, sizes, code, task,
                   X, y_class, y_target, order, batch_size, first, last,
-                  lr, l2, mu, nesterov, small, parts,
+                  lr, l2, mu, nesterov, rows_scratch, parts,
                   xb, yb_class, yb_target, acts, deltas):
     """Run minibatches first..last-1 of the epoch given by `order`.
     Returns (sum over samples of the loss, n_correct, n_samples)."""
@@ -44,7 +45,7 @@ def train_batches(params, grad, velocity, sizes, code, task,
                 for j in range(n_out):
                     yb_target[r, j] = y_target[order[start + r], j]
         loss, c = train_step(params, grad, velocity, sizes, code, task, x, yb_class[:m], yb_target[:m],
-                             acts, deltas, lr, l2, mu, nesterov, small, parts)
+                             acts, deltas, lr, l2, mu, nesterov, rows_scratch, parts)
         total += loss * m
         correct += c
         seen += m

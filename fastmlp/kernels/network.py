@@ -146,17 +146,19 @@ def backward_update(params, velocity, sizes, code, x, acts, deltas, scratch, lr,
 
 @njit(cache=True)
 def train_step(params, grad, velocity, sizes, code, task, x, y_class, y_target, acts, deltas,
-               lr, l2, mu, nesterov, small, parts):
+               lr, l2, mu, nesterov, rows_scratch, parts):
     """One SGD step on the minibatch x: forward, output delta, backward, update. Returns
-    (mean loss, n_correct). small: row-streaming kernels with dW folded into the update,
-    split over `parts` threads."""
-    if not small:
+    (mean loss, n_correct). rows_scratch None: BLAS products, gradient into grad, then
+    sgd_update. rows_scratch an array: the row-streaming kernels split over `parts` threads, dW
+    folded into the update (grad unused). Numba prunes the branch a None argument rules out,
+    so each path compiles only what it runs."""
+    if rows_scratch is None:
         loss, correct = loss_and_grad(params, sizes, code, task, x, y_class, y_target, acts, deltas, grad)
         sgd_update(params, grad, velocity, sizes, lr, l2, mu, nesterov)
         return loss, correct
     n = x.shape[0]
     L = sizes.shape[0] - 1
-    out = forward_rows(params, sizes, code, x, acts, grad, parts)
+    out = forward_rows(params, sizes, code, x, acts, rows_scratch, parts)
     loss, correct = output_loss(task, out, y_class, y_target, layer_rows(deltas, sizes, n, L - 1))
-    backward_update(params, velocity, sizes, code, x, acts, deltas, grad, lr, l2, mu, nesterov, parts)
+    backward_update(params, velocity, sizes, code, x, acts, deltas, rows_scratch, lr, l2, mu, nesterov, parts)
     return loss, correct

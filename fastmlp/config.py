@@ -208,7 +208,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     parts = key.split(".")
-    if not sep or not key or any(not p for p in parts):
+    if not sep or not key or any(not re.fullmatch(r"[\w-]+", p) for p in parts):
         raise ConfigError(f"--set {text!r}: expected key.path=value, e.g. --set train.epochs=5")
     return parts, parse_yaml(value, f"--set {key}")
 
@@ -414,8 +414,9 @@ def _check_keys(raw: Mapping[str, Any], known: Iterable[str], prefix: str) -> No
             raise ConfigError(f"{prefix}{key!r}: keys must be strings, got {_kind(key)}")
         if key not in known:
             where = f"in {prefix[:-1]}" if prefix else "at the top level"
+            shown = key if re.fullmatch(r"[\w-]+", key) else repr(key)
             raise ConfigError(
-                f"{prefix}{key}: unknown key{_suggest(key, known)} (known {where}: {', '.join(known)})"
+                f"{prefix}{shown}: unknown key{_suggest(key, known)} (known {where}: {', '.join(known)})"
             )
 
 

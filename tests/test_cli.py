@@ -295,3 +295,20 @@ def test_python_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "fastmlp.cli", "--version"], capture_output=True, text=True,
                           cwd=ROOT)
     assert done.returncode == 0 and done.stdout.startswith("fastmlp ")
+
+
+def test_progress_display_draws_on_a_terminal(tmp_path):
+    """The rich progress (epoch bar, minibatch bar, one line per epoch) as a trainer callback."""
+    import io
+
+    from rich.console import Console
+
+    from fastmlp.cli import ProgressDisplay
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120)
+    with ProgressDisplay(console, epochs=2) as display:
+        result = api.train(None, ["train.epochs=2"], out=tmp_path / "run", callback=display)
+    text = buffer.getvalue()
+    assert "epoch 1/2" in text and "epoch 2/2" in text and "val_acc" in text
+    assert len(result.history.rows) == 2

@@ -1,0 +1,138 @@
+"""sweep(): expand a sweep file, run what is not finished yet, write results.csv, rank.
+
+    >>> from fastmlp.sweep import sweep
+    >>> result = sweep("configs/sweeps/digits_tiny.yaml", workers=2)
+    >>> result.best.point, result.best.mean, result.failed
+
+Pass your own concurrent.futures.Executor (a ProcessPoolExecutor, a Dask client's
+get_executor(), ...) as executor=; threads are then pinned to cores // threads_per_run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Executor, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .. import runs
+from ..config import dump_yaml
+from .execute import Task, error_line, make_executor, run_one, threads_per_worker, warm_up
+from .results import Group, make_row, rank, read_finished, write_results
+from .spec import Run, SweepSpec, expand, load_sweep
+
+SPEC_COPY = "sweep.yaml"
+
+
+@dataclass
+class SweepResult:
+    """rows: one dict per run (results.csv's rows); groups: grid points ranked best first."""
+
+    spec: SweepSpec
+    sweep_dir: Path
+    rows: list[dict[str, Any]]
+    groups: list[Group]
+    seconds: float = 0.0
+    warmup_seconds: float = 0.0
+    dry_run: bool = False
+    runs: list[Run] = field(default_factory=list, repr=False)
+
+    @property
+    def failed(self) -> int:
+        return sum(row["status"] == "failed" for row in self.rows)
+
+    @property
+    def best(self) -> Group | None:
+        return self.groups[0] if self.groups and self.groups[0].mean is not None else None
+
+
+def plan(spec_or_path: str | Path | Mapping | SweepSpec, out: str | Path | None = None
+         ) -> tuple[SweepSpec, Path, list[Run]]:
+    """(spec, sweep folder, every run validated) without running or writing anything."""
+    spec = load_sweep(spec_or_path)
+    return spec, Path(out) if out is not None else spec.directory, expand(spec)
+
+
+def sweep(spec_or_path: str | Path | Mapping | SweepSpec, executor: Executor | None = None,
+          workers: int = 1, scheduler: str | None = None, *, out: str | Path | None = None,
+          dry_run: bool = False, warm: bool | None = None, threads_per_run: int | None = None,
+          on_start: Callable[[int, int], None] | None = None,
+          on_result: Callable[[dict[str, Any]], None] | None = None) -> SweepResult:
+    """Run every run of a sweep that has no finished run folder yet; return all rows, ranked.
+
+    spec_or_path: a sweep YAML, a mapping, or a SweepSpec. out: the sweep folder (default
+    output.dir/output.name from the sweep file). executor: any concurrent.futures.Executor
+    (yours is not shut down); else workers/scheduler choose one (see execute.make_executor).
+    warm: compile the kernels here first (default: when runs go to other processes).
+    on_start(total, to_run) and on_result(row) are for progress displays.
+    A failed run becomes a row with status "failed" and its error; it never stops the others.
+    """
+    started = time.perf_counter()
+    spec, sweep_dir, all_runs = plan(spec_or_path, out)
+    if dry_run:
+        return SweepResult(spec, sweep_dir, [], [], dry_run=True, runs=all_runs)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    runs.write_atomic(sweep_dir / SPEC_COPY, dump_yaml(spec.to_dict()))
+
+    rows: dict[int, dict[str, Any]] = {}
+    todo: list[Run] = []
+    for run in all_runs:
+        finished = read_finished(sweep_dir / run.name)
+        if finished is None:
+            todo.append(run)
+        else:
+            rows[run.index] = make_row(run, sweep_dir / run.name, finished, spec.metric, resumed=True)
+    if on_start is not None:
+        on_start(len(all_runs), len(todo))
+    for row in rows.values():
+        if on_result is not None:
+            on_result(row)
+
+    inline = executor is None and scheduler is None and workers == 1
+    warmup_seconds = warm_up([r.config for r in todo]) if todo and (warm if warm is not None else not inline) else 0.0
+    if todo:
+        if executor is not None:
+            fields = {"threads": threads_per_run or threads_per_worker(getattr(executor, "_max_workers", 1))}
+            _run_all(executor, fields, todo, sweep_dir, spec.metric, rows, on_result)
+        else:
+            with make_executor(workers, scheduler) as (owned, fields):
+                if threads_per_run:
+                    fields = {"threads": threads_per_run}
+                _run_all(owned, fields, todo, sweep_dir, spec.metric, rows, on_result)
+
+    ordered = [rows[i] for i in sorted(rows)]
+    write_results(sweep_dir, ordered)
+    return SweepResult(spec, sweep_dir, ordered, rank(ordered, spec.direction),
+                       seconds=time.perf_counter() - started, warmup_seconds=warmup_seconds, runs=all_runs)
+
+
+def _run_all(executor: Executor, fields: dict, todo: list[Run], sweep_dir: Path, metric: str,
+             rows: dict[int, dict[str, Any]], on_result) -> None:
+    """Submit every run; record each as it finishes (results.csv rewritten each time)."""
+    lock = threading.Lock()
+
+    def record(run: Run, future: Future) -> None:
+        try:
+            outcome = future.result()
+        except BaseException as exc:  # noqa: BLE001 - a lost worker, a pickling error, a cancel
+            outcome = {"status": "failed", "error": error_line(exc)}
+        row = make_row(run, sweep_dir / run.name, outcome, metric)
+        with lock:
+            rows[run.index] = row
+            write_results(sweep_dir, [rows[i] for i in sorted(rows)])
+            if on_result is not None:
+                on_result(row)
+
+    futures = []
+    try:
+        for run in todo:
+            future = executor.submit(run_one, Task(run.config, str(sweep_dir / run.name), **fields))
+            future.add_done_callback(lambda f, run=run: record(run, f))
+            futures.append(future)
+        wait(futures)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise

@@ -1,0 +1,103 @@
+"""`fastmlp sweep`: register(app) adds the command to the typer app in fastmlp/cli.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `sweep` command to app, with fastmlp's one-line error handling."""
+    from ..cli import _stderr, _stdout, handles_errors
+
+    @app.command()
+    @handles_errors
+    def sweep(
+        sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.yaml", help="The sweep file.",
+                                                   show_default=False)],
+        workers: Annotated[int, typer.Option(
+            "--workers", "-w", min=1, help="Runs at once: 1 in this process; N a process pool "
+                                           "(or N Dask workers with --scheduler local).")] = 1,
+        scheduler: Annotated[Optional[str], typer.Option(
+            "--scheduler", metavar="ADDRESS",
+            help="A Dask scheduler (tcp://host:8786), or 'local' for a LocalCluster of --workers "
+                 "processes. Needs pip install 'fastmlp\\[distributed]'.")] = None,
+        out: Annotated[Optional[Path], typer.Option(
+            "--out", "-o", help="The sweep folder (default: output.dir/output.name of the sweep file).")] = None,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Validate and list the runs; train nothing.")] = False,
+    ) -> None:
+        """Train every run of a grid over config keys and rank them.
+
+        Each run goes through the same train() as `fastmlp train`, into its own folder under the sweep folder (named from its overrides and seed). Re-running skips runs that finished; failed runs are retried. Writes results.csv (one row per run) and prints a ranked table (mean ± std over seeds). Exits 1 if any run failed.
+
+        [bold]Examples[/bold]
+
+          fastmlp sweep configs/sweeps/digits_tiny.yaml --dry-run
+          fastmlp sweep configs/sweeps/digits_tiny.yaml --workers 2
+          fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler local --workers 2
+          fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler tcp://10.0.0.5:8786
+        """
+        from .api import plan, sweep as run_sweep
+        from .results import ranked_table
+
+        console, stdout = _stderr(), _stdout()
+        if dry_run:
+            spec, sweep_dir, all_runs = plan(sweep_file, out)
+            stdout.print(f"{len(all_runs)} runs -> {sweep_dir}", highlight=False)
+            for run in all_runs:
+                stdout.print(f"  {run.name}  [dim]{run.point}, seed={run.seed}[/dim]", highlight=False)
+            return
+        with SweepProgress(console) as progress:
+            result = run_sweep(sweep_file, workers=workers, scheduler=scheduler, out=out,
+                               on_start=progress.start_runs, on_result=progress.add)
+        stdout.print(ranked_table(result.groups, result.spec.metric,
+                                  title=f"{result.spec.name}: {len(result.rows)} runs, "
+                                        f"ranked by {result.spec.metric} ({result.spec.direction})"))
+        stdout.print(f"results: {result.sweep_dir / 'results.csv'}  ({result.seconds:.1f} s)", highlight=False)
+        if result.failed:
+            typer.echo(f"error: {result.failed} of {len(result.rows)} runs failed; "
+                       f"see the error column of {result.sweep_dir / 'results.csv'}", err=True)
+            raise typer.Exit(1)
+
+
+class SweepProgress:
+    """A rich bar on stderr counting finished / failed / remaining runs, plus one line per run."""
+
+    def __init__(self, console):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.enabled = console.is_terminal
+        self.progress = Progress(TextColumn("[bold]runs"), BarColumn(bar_width=30), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
+                                 console=console, transient=True, disable=not self.enabled)
+        self.task = None
+        self.total = self.done = self.failed = 0
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def start_runs(self, total: int, to_run: int) -> None:
+        self.total = total
+        self.console.print(f"{total} runs, {total - to_run} already finished, {to_run} to train",
+                           highlight=False)
+        self.task = self.progress.add_task("runs", total=total, info="")
+
+    def add(self, row) -> None:
+        self.done += 1
+        self.failed += row["status"] == "failed"
+        if self.enabled and not row["resumed"]:
+            what = f"failed: {row['error']}" if row["status"] == "failed" else (
+                f"{row['metric']:.4f}" if row["metric"] is not None else "ok")
+            self.progress.console.print(f"  {row['point']}, seed={row['seed']}: {what}",
+                                        markup=False, highlight=False)
+        self.progress.update(self.task, completed=self.done,
+                             info=f"{self.done - self.failed} finished, {self.failed} failed, "
+                                  f"{self.total - self.done} remaining")

@@ -1,0 +1,231 @@
+"""Where the runs go: one concurrent.futures.Executor, whichever kind, and thread pinning.
+
+- workers=1: InlineExecutor, in this process.
+- workers=N: a ProcessPoolExecutor with the "spawn" context (Numba's OpenMP/workqueue
+  threads and fork do not mix).
+- scheduler="local": a dask LocalCluster(n_workers=N, threads_per_worker=1, processes=True);
+  scheduler="tcp://host:port": an existing Dask cluster. Either way client.get_executor().
+
+Each run executes `run_one` in its worker, which pins BLAS (threadpoolctl) and Numba
+threads to the worker's share of the cores for the length of the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import FastMLPError
+
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_worker(workers: int) -> int:
+    """Each of `workers` concurrent runs gets cores // workers threads, at least 1."""
+    return max(1, cores() // max(1, workers))
+
+
+class InlineExecutor(Executor):
+    """An Executor that runs each call at submit time, in this process: --workers 1."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the future, as a pool would
+                future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+        return future
+
+
+# ---------------------------------------------------------------- the worker side
+
+
+@dataclass
+class Task:
+    """What a worker needs for one run: the validated config, the exact folder, its thread share."""
+
+    config: Any
+    run_dir: str
+    threads: int | None = None  # None: this worker's share of its host (see worker_threads)
+    host_slots: dict[str, int] | None = None  # Dask: concurrent runs per worker host
+
+
+def run_one(task: Task) -> dict[str, Any]:
+    """Train one run with pinned threads; never raises for a failed run.
+
+    Returns {"status": "ok"|"failed", "error", "wall_seconds", "summary", "metrics"}; the
+    summary and per-epoch metrics travel back so the caller needs no shared filesystem.
+    """
+    from ..api import train
+
+    threads = task.threads or worker_threads(task.host_slots)
+    started = time.perf_counter()
+    run_dir = Path(task.run_dir)
+    if run_dir.exists():  # a run that crashed or failed before: start it afresh
+        shutil.rmtree(run_dir)
+    try:
+        with pinned_threads(threads):
+            result = train(task.config, out=run_dir)
+        return {"status": "ok", "error": "", "wall_seconds": time.perf_counter() - started,
+                "summary": dict(result.summary), "metrics": result.history.rows,
+                "threads": threads}
+    except Exception as exc:  # noqa: BLE001 - a failed run is data, not a crash of the sweep
+        return {"status": "failed", "error": error_line(exc), "wall_seconds": time.perf_counter() - started,
+                "summary": {}, "metrics": [], "threads": threads}
+
+
+def error_line(exc: BaseException) -> str:
+    """One line: the message of a user error, 'Type: message' for anything else."""
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, FastMLPError) else f"{type(exc).__name__}: {text}"
+
+
+@contextlib.contextmanager
+def pinned_threads(n: int) -> Iterator[None]:
+    """BLAS pools limited by threadpoolctl and Numba's thread count set to n, restored after."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
+    before = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def worker_threads(host_slots: dict[str, int] | None) -> int:
+    """On a Dask worker: this host's cores // the runs its workers execute at once."""
+    slots = 1
+    if host_slots:
+        try:
+            from distributed import get_worker
+
+            host = get_worker().address.rsplit("://", 1)[-1].rsplit(":", 1)[0]
+            slots = host_slots.get(host, 1)
+        except (ImportError, ValueError):
+            pass
+    return max(1, cores() // slots)
+
+
+# ---------------------------------------------------------------- the parent side
+
+
+@contextlib.contextmanager
+def child_thread_env(threads: int) -> Iterator[None]:
+    """Set OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS while worker processes are spawned (they read
+    them at import); restore the parent's values after."""
+    saved = {k: os.environ.get(k) for k in THREAD_ENV}
+    os.environ.update({k: str(threads) for k in THREAD_ENV})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[tuple[Executor, dict]]:
+    """(executor, task fields) for --workers/--scheduler; closes what it started on exit.
+
+    The task fields ({"threads": k} or {"host_slots": ...}) tell run_one how to pin threads.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise FastMLPError(f"--workers: expected an integer >= 1, got {workers!r}")
+    if scheduler is None:
+        threads = threads_per_worker(workers)
+        if workers == 1:
+            yield InlineExecutor(), {"threads": threads}
+            return
+        import multiprocessing
+
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            with child_thread_env(threads):
+                yield pool, {"threads": threads}
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise FastMLPError("--scheduler needs Dask: pip install 'fastmlp[distributed]'") from None
+    with contextlib.ExitStack() as stack:
+        if scheduler == "local":
+            threads = threads_per_worker(workers)
+            import dask
+
+            # pre-spawn-environ: set before each worker process starts (numpy and numba read them
+            # at import); Dask's own default there is 1 thread each.
+            stack.enter_context(dask.config.set(
+                {f"distributed.nanny.pre-spawn-environ.{k}": str(threads) for k in THREAD_ENV}))
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
+            yield client.get_executor(pure=False), {"threads": threads}
+            return
+        if "://" not in scheduler:
+            raise FastMLPError(f"--scheduler: expected 'local' or an address like tcp://host:8786, "
+                               f"got {scheduler!r}")
+        try:
+            client = stack.enter_context(Client(scheduler, timeout=30))
+        except (OSError, TimeoutError) as exc:
+            raise FastMLPError(f"--scheduler {scheduler}: cannot connect ({error_line(exc)})") from None
+        yield client.get_executor(pure=False), {"host_slots": host_slots(client)}
+
+
+def host_slots(client) -> dict[str, int]:
+    """Runs each host executes at once: the sum of its Dask workers' threads."""
+    slots: dict[str, int] = {}
+    for address, info in client.scheduler_info()["workers"].items():
+        host = address.rsplit("://", 1)[-1].rsplit(":", 1)[0]
+        slots[host] = slots.get(host, 0) + int(info.get("nthreads", 1))
+    return slots
+
+
+def warm_up(configs) -> float:
+    """Compile (or load from the on-disk cache) the kernels each config needs, once, here,
+    so that N workers do not all compile at once: 1 epoch on a few rows per distinct
+    (dtype, task, batch path). Returns the seconds it took."""
+    from ..api import load_config, train
+    from ..trainer import SMALL_BATCH
+
+    started = time.perf_counter()
+    seen = set()
+    for config in configs:
+        key = (config.model.dtype, config.model.task, config.train.batch_size <= SMALL_BATCH)
+        if key in seen:
+            continue
+        seen.add(key)
+        rows = max(64, 2 * config.train.batch_size)
+        tiny = load_config(config, ["train.epochs=1", f"data.limit={rows}", "train.early_stopping=null"])
+        with tempfile.TemporaryDirectory(prefix="fastmlp-warmup-") as tmp:
+            try:
+                train(tiny, out=Path(tmp) / "run")
+            except Exception:  # noqa: BLE001 - the real run will report it
+                pass
+    return time.perf_counter() - started

@@ -1,0 +1,285 @@
+"""The sweep file: a base config, a grid over dotted keys, seeds, and how to rank the runs.
+
+    base: ../digits.yaml          # a config path (relative to this file) or an inline mapping
+    set: {train.epochs: 3}        # optional: overrides applied to every run
+    grid:                         # dotted key -> list of values; the Cartesian product
+      train.learning_rate: [0.01, 0.1]
+      model.hidden: [[32], [64]]
+    runs:                         # optional: explicit override sets, run besides the grid
+      - {train.momentum: 0.0}
+    seeds: [0, 1, 2]              # or `repeats: 3` (seeds base.seed .. base.seed + 2)
+    metric: val_accuracy          # a summary.json key: {train,val,test}_{accuracy,loss,rmse,mae,r2}
+    direction: max                # max | min (default: min for loss/rmse/mae, else max)
+    output: {dir: runs/sweeps, name: digits_tiny}   # the sweep folder is dir/name
+
+Every run's config is built with config.py's own override parsing and validated
+before anything runs, so an unknown key fails with the same one-line ConfigError
+(and the same "did you mean" hint) as `fastmlp train --set`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..config import (Config, _check_keys, _kind, _suggest, apply_overrides, load_config,
+                      parse_override, read_yaml_file)
+from ..errors import ConfigError
+
+SWEEP_KEYS = ("base", "set", "grid", "runs", "seeds", "repeats", "metric", "direction", "output")
+SPLITS = ("train", "val", "test")
+METRICS = ("accuracy", "loss", "rmse", "mae", "r2")
+LOWER_IS_BETTER = ("loss", "rmse", "mae")
+DEFAULT_DIR = "runs/sweeps"
+
+
+@dataclass
+class SweepSpec:
+    """A parsed, checked sweep file. `base` is the base config's raw mapping."""
+
+    base: dict[str, Any]
+    base_source: Path | None = None
+    fixed: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    seeds: list[int] | None = None
+    metric: str = "val_accuracy"
+    direction: str = "max"
+    output_dir: str = DEFAULT_DIR
+    name: str = "sweep"
+    source: Path | None = None
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sweep as a mapping (base inlined); load_sweep(it) gives the same runs."""
+        out: dict[str, Any] = {"base": self.base, "set": self.fixed, "grid": self.grid, "runs": self.runs}
+        if self.seeds is not None:
+            out["seeds"] = self.seeds
+        out.update(metric=self.metric, direction=self.direction,
+                   output={"dir": self.output_dir, "name": self.name})
+        return out
+
+
+@dataclass
+class Run:
+    """One run of a sweep: its overrides (the swept values), seed, validated config and folder name."""
+
+    index: int
+    overrides: dict[str, Any]
+    seed: int
+    config: Config
+    name: str
+
+    @property
+    def point(self) -> str:
+        """The grid point (the overrides without the seed), as text: the group for mean ± std."""
+        return point_label(self.overrides)
+
+
+def point_label(overrides: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}"
+                     for k, v in overrides.items()) or "(base)"
+
+
+def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> SweepSpec:
+    """A checked SweepSpec from a sweep YAML file or a mapping (or a SweepSpec, returned as is)."""
+    if isinstance(path_or_mapping, SweepSpec):
+        return path_or_mapping
+    source = None
+    if isinstance(path_or_mapping, Mapping):
+        raw = path_or_mapping
+    elif isinstance(path_or_mapping, (str, Path)):
+        source = Path(path_or_mapping)
+        raw = read_yaml_file(source)
+    else:
+        raise ConfigError(f"a sweep is a YAML file path or a mapping, not {type(path_or_mapping).__name__}")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source or 'sweep'}: expected a mapping with base:, grid:, ..., got {_kind(raw)}")
+    _check_keys(raw, SWEEP_KEYS, "")
+    base, base_source = _base(raw.get("base"), source)
+    fixed = _overrides(raw.get("set") or {}, "set")
+    grid = _grid(raw.get("grid"))
+    explicit = _runs(raw.get("runs"))
+    if not grid and not explicit:
+        raise ConfigError("grid: empty; give at least one key with a list of values (or a runs: list)")
+    seeds = _seeds(raw, base)
+    if seeds is not None and any("seed" in o for o in [grid, fixed, *explicit]):
+        raise ConfigError("seeds: the seed is also set in grid/set/runs; use one or the other")
+    metric = raw.get("metric", "val_accuracy")
+    split, _, kind = str(metric).partition("_")
+    if not isinstance(metric, str) or split not in SPLITS or kind not in METRICS:
+        names = [f"{s}_{m}" for s in SPLITS for m in METRICS]
+        hint = _suggest(metric, names) if isinstance(metric, str) else ""
+        raise ConfigError(f"metric: expected a summary metric like val_accuracy or test_loss, "
+                          f"got {_kind(metric)}{hint}")
+    direction = raw.get("direction", "min" if kind in LOWER_IS_BETTER else "max")
+    if direction not in ("max", "min"):
+        raise ConfigError(f"direction: expected max or min, got {_kind(direction)}")
+    output = raw.get("output") or {}
+    if not isinstance(output, Mapping):
+        raise ConfigError(f"output: expected a mapping like {{dir: runs/sweeps, name: mine}}, got {_kind(output)}")
+    _check_keys(output, ("dir", "name"), "output.")
+    name = output.get("name") or (source.stem if source is not None else "sweep")
+    if not isinstance(name, str) or "/" in name or "\\" in name or name in (".", ".."):
+        raise ConfigError(f"output.name: expected a plain name without path separators, got {_kind(name)}")
+    directory = output.get("dir", DEFAULT_DIR)
+    if not isinstance(directory, str) or not directory:
+        raise ConfigError(f"output.dir: expected a folder path, got {_kind(directory)}")
+    return SweepSpec(base=base, base_source=base_source, fixed=fixed, grid=grid, runs=explicit,
+                     seeds=seeds, metric=metric, direction=direction, output_dir=directory,
+                     name=name, source=source)
+
+
+def expand(spec: SweepSpec) -> list[Run]:
+    """Every run of the sweep, each config validated: grid points, then explicit runs, times seeds.
+
+    Raises ConfigError naming the run and the bad key before anything is trained.
+    """
+    keys = list(spec.grid)
+    points = [dict(zip(keys, values)) for values in itertools.product(*spec.grid.values())] if keys else []
+    for extra in spec.runs:
+        if extra not in points:
+            points.append(extra)
+    base = apply_overrides(spec.base, _as_strings(spec.fixed))
+    runs: list[Run] = []
+    for point in points:
+        seeds = spec.seeds if spec.seeds is not None else [None]
+        for seed in seeds:
+            overrides = {**spec.fixed, **point}
+            texts = _as_strings(point) + ([f"seed={seed}"] if seed is not None else [])
+            try:
+                config = load_config(base, texts)
+            except ConfigError as exc:
+                raise ConfigError(f"sweep run {point_label(overrides)}: {exc}") from None
+            config.source = spec.base_source
+            name = run_name(point, config.seed)
+            config.output.name = name
+            runs.append(Run(index=len(runs), overrides=dict(point), seed=config.seed, config=config,
+                            name=name))
+    return runs
+
+
+def run_name(overrides: Mapping[str, Any], seed: int) -> str:
+    """A folder name fixed by the overrides and seed: readable, filesystem-safe, unique by a hash.
+
+    {"train.learning_rate": 0.1, "model.hidden": [64]} , 0 -> learning_rate=0.1_hidden=64_seed=0-1a2b3c4d
+    """
+    canonical = json.dumps({"overrides": overrides, "seed": seed}, sort_keys=True, default=str)
+    digest = hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:8]
+    parts = [f"{k.rsplit('.', 1)[-1]}={_text(v)}" for k, v in overrides.items()] + [f"seed={seed}"]
+    readable = re.sub(r"[^A-Za-z0-9.=,+-]+", "_", "_".join(parts)).strip("_")[:80]
+    return f"{readable}-{digest}"
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _base(value: Any, source: Path | None) -> tuple[dict[str, Any], Path | None]:
+    if value is None:
+        raise ConfigError("base: missing; give a config path (relative to the sweep file) or a mapping")
+    if isinstance(value, Mapping):
+        return dict(value), None
+    if not isinstance(value, str):
+        raise ConfigError(f"base: expected a config path or a mapping, got {_kind(value)}")
+    path = Path(value)
+    if not path.is_absolute() and source is not None:
+        path = source.parent / path
+    raw = read_yaml_file(path)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"base: {path} is not a config mapping, got {_kind(raw)}")
+    return dict(raw), path
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{train: {learning_rate: [..]}} -> {"train.learning_rate": [..]}; dotted keys pass through."""
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"{prefix}{key!r}: keys must be strings, got {_kind(key)}")
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _overrides(value: Any, where: str) -> dict[str, Any]:
+    """A mapping of dotted key -> value; each key checked by config.parse_override's rules."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of dotted keys to values, got {_kind(value)}")
+    flat = _flatten(value)
+    for key in flat:
+        try:
+            parse_override(f"{key}=null")
+        except ConfigError:
+            raise ConfigError(f"{where}.{key}: expected a dotted config key like train.learning_rate") from None
+    return flat
+
+
+def _grid(value: Any) -> dict[str, list[Any]]:
+    if value is None:
+        return {}
+    grid = _overrides(value, "grid")
+    for key, values in grid.items():
+        if not isinstance(values, list):
+            raise ConfigError(f"grid.{key}: expected a list of values, got {_kind(values)}"
+                              f" (write [{_text(values)}] for a single value)")
+        if not values:
+            raise ConfigError(f"grid.{key}: the list is empty, so the grid has no runs")
+    return grid
+
+
+def _runs(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"runs: expected a list of override mappings, got {_kind(value)}")
+    return [_overrides(item, f"runs[{i}]") for i, item in enumerate(value)]
+
+
+def _seeds(raw: Mapping[str, Any], base: Mapping[str, Any]) -> list[int] | None:
+    if "seeds" in raw and "repeats" in raw:
+        raise ConfigError("seeds: give seeds: [..] or repeats: n, not both")
+    if "repeats" in raw:
+        n = raw["repeats"]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(f"repeats: expected an integer >= 1, got {_kind(n)}")
+        start = base.get("seed", 0)
+        start = start if isinstance(start, int) and not isinstance(start, bool) else 0
+        return list(range(start, start + n))
+    seeds = raw.get("seeds")
+    if seeds is None:
+        return None
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    if not isinstance(seeds, list) or not seeds:
+        raise ConfigError(f"seeds: expected a non-empty list of integers, got {_kind(seeds)}")
+    for i, s in enumerate(seeds):
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ConfigError(f"seeds[{i}]: expected an integer >= 0, got {_kind(s)}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds: {seeds} repeats a seed")
+    return list(seeds)
+
+
+def _as_strings(overrides: Mapping[str, Any]) -> list[str]:
+    """{"a.b": [1, 2]} -> ["a.b=[1, 2]"]: JSON is YAML, so config.parse_override reads it back."""
+    return [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "x".join(_text(v) for v in value)
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}:{_text(v)}" for k, v in value.items())
+    return str(value)

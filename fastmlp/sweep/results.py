@@ -37,7 +37,7 @@ def make_row(run: Run, run_dir: Path, outcome: Mapping[str, Any], metric: str,
         values = [r[key] for r in history if r.get(key) is not None]
         row[f"best_{key}"] = pick(values) if values else None
     row.update(best_epoch=summary.get("best_epoch"), epochs_run=summary.get("epochs_run"),
-               wall_seconds=outcome.get("wall_seconds"), run_dir=str(run_dir),
+               wall_seconds=outcome.get("wall_seconds"), threads=outcome.get("threads"), run_dir=str(run_dir),
                error=outcome.get("error", ""))
     return row
 

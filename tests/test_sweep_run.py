@@ -1,0 +1,164 @@
+"""Sweeps end to end on digits: process pool, resume, a failing point, a real Dask LocalCluster."""
+
+import csv
+import json
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import fastmlp.api
+from fastmlp.errors import FastMLPError
+from fastmlp.sweep import plot_sweep, sweep
+from fastmlp.sweep.cli import register
+from fastmlp.sweep.execute import pinned_threads, threads_per_worker
+
+TINY = """\
+base: {data: {name: digits}, model: {hidden: [8]}, train: {epochs: 2, batch_size: 64}}
+grid:
+  train.learning_rate: [0.05, 0.1]
+seeds: [0, 1]
+metric: val_accuracy
+"""
+
+
+def app():
+    application = typer.Typer()
+
+    @application.callback()
+    def main():
+        pass
+
+    register(application)
+    return application
+
+
+def write_sweep(tmp_path, text=TINY):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_process_pool_sweep_writes_one_row_per_run(tmp_path):
+    out = tmp_path / "sweep"
+    result = CliRunner().invoke(app(), ["sweep", str(write_sweep(tmp_path)), "--workers", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = read_rows(out / "results.csv")
+    assert [(json.loads(r["overrides"]), r["seed"], r["status"]) for r in rows] == [
+        ({"train.learning_rate": 0.05}, "0", "ok"), ({"train.learning_rate": 0.05}, "1", "ok"),
+        ({"train.learning_rate": 0.1}, "0", "ok"), ({"train.learning_rate": 0.1}, "1", "ok")]
+    for row in rows:
+        assert (out / row["run"] / "summary.json").is_file()
+        assert row["run_dir"] == str(out / row["run"])
+        assert float(row["metric"]) == float(row["val_accuracy"]) > 0.3
+        assert 0 < float(row["best_val_loss"]) and float(row["wall_seconds"]) > 0 and row["error"] == ""
+        assert row["epochs_run"] == "2" and row["test_accuracy"]
+        assert row["threads"] == str(threads_per_worker(2))  # cores // workers, pinned in the worker
+    assert "train.learning_rate" in result.output and "±" in result.output
+    assert (out / "sweep.yaml").is_file()
+
+
+def test_resume_skips_finished_runs_and_retrains_incomplete_ones(tmp_path, monkeypatch):
+    path, out = write_sweep(tmp_path), tmp_path / "sweep"
+    first = sweep(path, out=out)
+    assert first.failed == 0 and len(first.rows) == 4
+    mtimes = {r["run"]: (out / r["run"] / "summary.json").stat().st_mtime_ns for r in first.rows}
+    incomplete = first.rows[2]["run"]
+    (out / incomplete / "summary.json").unlink()  # as if killed mid-run
+
+    calls = []
+    real_train = fastmlp.api.train
+    monkeypatch.setattr(fastmlp.api, "train", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+    again = sweep(path, out=out)
+    assert len(calls) == 1
+    assert [r["resumed"] for r in again.rows] == [True, True, False, True]
+    for row in again.rows:
+        if row["run"] != incomplete:
+            assert (out / row["run"] / "summary.json").stat().st_mtime_ns == mtimes[row["run"]]
+    assert [r["metric"] for r in again.rows] == [r["metric"] for r in first.rows]  # seeded: same numbers
+    assert len(read_rows(out / "results.csv")) == 4
+
+
+def test_failing_point_is_recorded_and_the_others_finish(tmp_path):
+    path = write_sweep(tmp_path, TINY.replace("[0.05, 0.1]", "[0.05, 1000.0]").replace(
+        "epochs: 2,", "epochs: 2, momentum: 0.9,"))
+    out = tmp_path / "sweep"
+    result = CliRunner().invoke(app(), ["sweep", str(path), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "2 of 4 runs failed" in result.output
+    rows = read_rows(out / "results.csv")
+    assert [r["status"] for r in rows] == ["ok", "ok", "failed", "failed"]
+    assert all("training diverged" in r["error"] and "\n" not in r["error"] for r in rows[2:])
+    assert rows[2]["metric"] == "" and rows[0]["metric"]
+    # a re-run retries only the failed runs (they fail again)
+    again = sweep(path, out=out)
+    assert [r["resumed"] for r in again.rows] == [True, True, False, False]
+    assert again.best.overrides == {"train.learning_rate": 0.05} and again.groups[-1].mean is None
+
+
+def test_a_users_own_executor(tmp_path):
+    with ThreadPoolExecutor(1) as executor:
+        result = sweep(write_sweep(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]")), executor=executor,
+                       out=tmp_path / "sweep", warm=False)
+    assert [r["status"] for r in result.rows] == ["ok", "ok"]
+    assert [g.n for g in result.groups] == [1, 1]
+
+
+def test_dask_local_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="needs the fastmlp[distributed] extra")
+    path, out = write_sweep(tmp_path), tmp_path / "sweep"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        result = CliRunner().invoke(app(), ["sweep", str(path), "--scheduler", cluster.scheduler_address,
+                                            "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        rows = read_rows(out / "results.csv")
+        assert [r["status"] for r in rows] == ["ok"] * 4
+        assert [r["threads"] for r in rows] == [str(threads_per_worker(2))] * 4  # 2 workers on this host
+        with distributed.Client(cluster) as client:  # the Python API with the client's executor
+            again = sweep(path, executor=client.get_executor(), out=tmp_path / "api")
+    assert [r["metric"] for r in again.rows] == [float(r["metric"]) for r in rows]
+
+
+def test_threads_are_pinned_and_restored():
+    before = numba.get_num_threads()
+    from threadpoolctl import threadpool_info
+
+    with pinned_threads(1):
+        assert numba.get_num_threads() == 1
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    assert numba.get_num_threads() == before
+    assert threads_per_worker(10_000) == 1 and threads_per_worker(1) >= 1
+
+
+def test_plot_sweep_needs_matplotlib_or_draws(tmp_path):
+    out = tmp_path / "sweep"
+    sweep(write_sweep(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]")), out=out)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        with pytest.raises(FastMLPError, match=r"pip install 'fastmlp\[plot\]'"):
+            plot_sweep(out, "train.learning_rate", "val_accuracy")
+        return
+    png = plot_sweep(out, "train.learning_rate", "val_accuracy", tmp_path / "p.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(FastMLPError, match="not a swept key"):
+        plot_sweep(out, "train.l2")
+
+
+def test_dask_scheduler_local_starts_and_closes_its_cluster(tmp_path):
+    pytest.importorskip("distributed", reason="needs the fastmlp[distributed] extra")
+    path, out = write_sweep(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]")), tmp_path / "sweep"
+    result = CliRunner().invoke(app(), ["sweep", str(path), "--scheduler", "local", "--workers", "2",
+                                        "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = read_rows(out / "results.csv")
+    assert [(r["status"], r["threads"]) for r in rows] == [("ok", str(threads_per_worker(2)))] * 2

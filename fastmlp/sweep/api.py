@@ -5,7 +5,9 @@
     >>> result.best.point, result.best.mean, result.failed
 
 Pass your own concurrent.futures.Executor (a ProcessPoolExecutor, a Dask client's
-get_executor(), ...) as executor=; threads are then pinned to cores // threads_per_run.
+get_executor(), ...) as executor=; each run then gets threads_per_run threads (default:
+cores // the executor's max_workers). workers > 1 spawns processes, so a script that calls
+sweep() must do so under `if __name__ == "__main__":` (notebooks need nothing).
 """
 
 from __future__ import annotations

@@ -205,3 +205,17 @@ def test_bad_preprocessing_dtype_and_task():
     error({"name": "digits", "preprocessing": "standardise"}, "did you mean 'standardize'")
     error({"name": "digits"}, "dtype", dtype="float16")
     error({"name": "digits"}, "task", task="ranking")
+
+
+def test_huge_label_is_out_of_range_not_a_billion_classes(tmp_path):
+    path = write_csv(tmp_path, "1,0\n2,1\n3,1e20\n")
+    error({"path": path, **RAW}, path, "at line 3 is out of range", task="classification")
+    path = write_npz(tmp_path, X=np.zeros((3, 1)), y=np.array([0, 1, 2_000_000_000]))
+    error({"path": path, **RAW}, "label 2000000000 at row 2 is out of range")
+
+
+def test_regression_target_nan_or_overflow(tmp_path):
+    path = write_csv(tmp_path, "0,0.5\n1,nan\n2,0.25\n")
+    error({"path": path, **RAW}, path, "target at line 2, column 0 is not finite", task="regression")
+    path = write_csv(tmp_path, "0,0.5\n1,1e40\n", "b.csv")
+    error({"path": path, **RAW}, "target at line 2, column 0 overflows float32", task="regression")

@@ -23,12 +23,14 @@ from .source import read_bytes
 def read_csv(path, target: str | int = -1, header: bool | None = None) -> Raw:
     """Raw(X float64, y numbers or strings, lines) from a CSV file."""
     rows, lines = _rows(path)
+    if not rows:
+        raise DataError(f"{path}: the dataset is empty (no rows)")
     if header is None:
         header = isinstance(target, str) or _looks_like_header(rows)
     names = rows[0] if header else None
     if header:
         rows, lines = rows[1:], lines[1:]
-    width = len(names) if names is not None else (len(rows[0]) if rows else 0)
+    width = len(names) if names is not None else len(rows[0])
     if not rows:
         raise DataError(f"{path}: the dataset is empty (no data rows)")
     for row, line in zip(rows, lines):

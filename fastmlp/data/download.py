@@ -107,6 +107,8 @@ def fetch(url: str, target: Path, sha256: str, timeout: float) -> None:
         raise
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
         _remove(tmp)
+        if isinstance(e, urllib.error.HTTPError):
+            e.close()  # it holds the open response
         reason = e if isinstance(e, urllib.error.HTTPError) else getattr(e, "reason", None) or e
         raise DataError(f"{url}: {reason}") from None
     except BaseException:

@@ -15,6 +15,7 @@ from ..errors import DataError
 from .raw import Raw, check_finite_targets
 
 TASKS = ("classification", "regression")
+MAX_CLASSES = 10_000  # more than this many classes is almost surely a mislabelled column
 
 
 def infer_task(y: np.ndarray) -> str:
@@ -59,8 +60,10 @@ def encode_targets(raw: Raw, dtype) -> np.ndarray:
     if y.dtype.kind not in "biuf":
         i = _first_non_number(y)
         raise DataError(f"{raw.y_source}: regression target at {raw.row(i)} is not a number: {str(y.reshape(len(y), -1)[i, 0])!r}")
-    y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=dtype)
-    check_finite_targets(raw, y)
+    original = y.reshape(len(y), -1)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        y = np.ascontiguousarray(original, dtype=dtype)
+    check_finite_targets(raw, original, y)
     return y
 
 
@@ -108,6 +111,12 @@ def _class_indices(raw: Raw, y: np.ndarray) -> np.ndarray:
     if (y < 0).any():
         i = int(np.argmax(y < 0))
         raise DataError(f"{raw.y_source}: label {y[i]} at {raw.row(i)} is out of range (negative)")
+    if (y >= MAX_CLASSES).any():  # a column of ids or measurements, not class indices
+        i = int(np.argmax(y >= MAX_CLASSES))
+        raise DataError(
+            f"{raw.y_source}: label {y[i]} at {raw.row(i)} is out of range: class indices above "
+            f"{MAX_CLASSES - 1} are not supported (real-valued targets? use task: regression)"
+        )
     return y.astype(np.int64)
 
 

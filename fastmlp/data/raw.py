@@ -65,9 +65,11 @@ def check_finite(raw: Raw, dtype: np.dtype) -> None:
             raise DataError(f"{raw.x_source}: input {raw.row(start + r)}, column {int(c)} {what} ({float(value)})")
 
 
-def check_finite_targets(raw: Raw, y: np.ndarray) -> None:
-    """DataError naming the first row whose regression target is NaN or inf."""
+def check_finite_targets(raw: Raw, original: np.ndarray, y: np.ndarray) -> None:
+    """DataError naming the first row whose regression target (original, converted to y) is NaN, inf or overflows."""
     bad = ~np.isfinite(y)
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise DataError(f"{raw.y_source}: target at {raw.row(r)}, column {int(c)} is not finite ({float(y[r, c])})")
+        value = float(original[r, c])
+        what = "overflows " + y.dtype.name if np.isfinite(value) else "is not finite"
+        raise DataError(f"{raw.y_source}: target at {raw.row(r)}, column {int(c)} {what} ({value})")

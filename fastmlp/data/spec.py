@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import DataError
 from ..preprocessing import KINDS
+from .labels import MAX_CLASSES
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class DataSpec:
         _integer("n_features", self.n_features, 1)
         if self.n_classes is not None:
             _integer("n_classes", self.n_classes, 2)
+            if self.n_classes > MAX_CLASSES:
+                raise DataError(f"data.n_classes: at most {MAX_CLASSES} classes are supported, got {self.n_classes}")
         if self.limit is not None:
             _integer("limit", self.limit, 1)
         return self

@@ -216,6 +216,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 def apply_overrides(mapping: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """A deep copy of mapping with each 'key.path=value' set; missing sections are created."""
     result = copy.deepcopy(dict(mapping))
+    if isinstance(overrides, str):  # one override given bare, not in a list
+        overrides = [overrides]
     for text in overrides:
         parts, value = parse_override(text)
         node = result

@@ -50,6 +50,17 @@ def load_data(seed=0):
 
 # -- peers: each returns a function that runs one epoch at a batch size --------------------------
 
+def timed(epoch, n):
+    """Warm `epoch` up on 2,048 rows, then return a function that times one epoch over n rows."""
+    epoch(2048)
+
+    def run():
+        t = time.perf_counter()
+        epoch(n)
+        return time.perf_counter() - t
+    return run
+
+
 def fastmlp_epoch(X, y, batch):
     from fastmlp import MLP, fit
     model = MLP(SIZES, seed=0)
@@ -80,13 +91,7 @@ def torch_epoch(X, y, batch, threads):
             loss.backward()
             opt.step()
 
-    epoch(2048)
-
-    def run():
-        t = time.perf_counter()
-        epoch(len(X))
-        return time.perf_counter() - t
-    return run
+    return timed(epoch, len(X))
 
 
 def sklearn_epoch(X, y, batch):
@@ -138,13 +143,7 @@ def numpy_epoch(X, y, batch):
             idx = order[start:start + batch]
             step(X[idx], y[idx])
 
-    epoch(2048)
-
-    def run():
-        t = time.perf_counter()
-        epoch(len(X))
-        return time.perf_counter() - t
-    return run
+    return timed(epoch, len(X))
 
 
 def jax_epoch(X, y, batch):

@@ -385,5 +385,15 @@ def datasets(
     _stdout().print(table)
 
 
+def _register_sweep() -> None:
+    """`fastmlp sweep` lives in fastmlp/sweep/cli.py and adds itself to this app."""
+    from .sweep.cli import register
+
+    register(app)
+
+
+_register_sweep()
+
+
 if __name__ == "__main__":  # python -m fastmlp.cli
     sys.exit(app())

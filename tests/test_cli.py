@@ -268,7 +268,7 @@ def test_datasets_lists_the_builtins():
 def test_version_and_help():
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout.startswith("fastmlp ")
-    for command in ("train", "evaluate", "predict", "gradcheck", "plot", "datasets"):
+    for command in ("train", "evaluate", "predict", "gradcheck", "plot", "datasets", "sweep"):
         result = invoke(command, "--help")
         assert result.exit_code == 0 and "Examples" in result.stdout, command
 

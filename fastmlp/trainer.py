@@ -7,8 +7,9 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba calls: loaded now so thread limits reach it
+from threadpoolctl import threadpool_limits
 
 from .errors import FastMLPError
 from .kernels.epoch import train_batches
@@ -19,6 +20,11 @@ PROGRESS_STEPS = 50
 # Minibatches of at most this many rows take the row-streaming kernels (dense.py): below it,
 # BLAS spends more time packing W than multiplying. Measured by scripts/bench.py.
 SMALL_BATCH = 16
+
+# Below this many rows a minibatch's GEMMs run on one BLAS thread: waking a second thread costs
+# more than it saves, and idle OpenBLAS threads spin against whatever else runs. Measured by
+# scripts/bench.py: batch 32, 0.66 s/epoch on one thread vs 0.74 on two; batch 128, 0.51 vs 0.42.
+BLAS_THREADED_BATCH = 64
 
 
 @dataclass
@@ -83,11 +89,9 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
     dtype = model.dtype.type
     batch_size = int(min(batch_size, n))
     n_batches = -(-n // batch_size)
-    parts = numba.get_num_threads()
     if batch_size <= SMALL_BATCH:
-        # Per-thread partial sums of the row-streaming kernels; no gradient buffer needed.
-        rows_scratch = np.zeros(parts * (batch_size + 1) * int(model.sizes[1:].max()), model.dtype)
-        grad = np.zeros(0, model.dtype)
+        # The row-streaming kernels fold dW into the update: one scratch row, no gradient buffer.
+        rows_scratch, grad = np.zeros(int(model.sizes[1:].max()), model.dtype), np.zeros(0, model.dtype)
     else:
         rows_scratch, grad = None, np.zeros_like(model.params)
     velocity = np.zeros_like(model.params)
@@ -101,47 +105,50 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
 
     history = History()
     best_loss, best_params, waited = math.inf, None, 0
-    for epoch in range(1, epochs + 1):
-        lr = float(lr_schedule(epoch - 1)) if lr_schedule is not None else float(learning_rate)
-        if shuffle:
-            order = rng.permutation(n).astype(np.int64, copy=False)
-        _callback(callback, "on_epoch_start", epoch, n_batches)
-        t0 = time.perf_counter()
-        total, correct, seen = 0.0, 0, 0
-        for first in range(0, n_batches, step):
-            last = min(first + step, n_batches)
-            # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
-            t, c, s = train_batches(model.params, grad, velocity, model.sizes, model.activation_code,
-                                    model.task_code, X, y_class, y_target, order, batch_size, first, last,
-                                    dtype(lr), dtype(l2), dtype(momentum), bool(nesterov), rows_scratch, parts,
-                                    xb, yb_class, yb_target, acts, deltas)
-            total, correct, seen = total + t, correct + c, seen + s
-            _callback(callback, "on_batches", epoch, last, n_batches, total / seen)
-        seconds = time.perf_counter() - t0
-        train_loss = total / seen
-        if not math.isfinite(train_loss):
-            raise FastMLPError(f"training diverged at epoch {epoch} (train loss {train_loss}); "
-                               f"try a smaller learning_rate (now {lr:g})")
-        row = {"epoch": epoch, "lr": lr, "train_loss": train_loss,
-               "train_accuracy": correct / seen if model.task == "classification" else None,
-               "val_loss": None, "val_accuracy": None, "seconds": seconds}
-        if has_val:
-            metrics = model.evaluate(X_val, y_val)
-            row["val_loss"] = metrics["loss"]
-            row["val_accuracy"] = metrics.get("accuracy")
-        history.rows.append(row)
-        _callback(callback, "on_epoch_end", row)
+    # None leaves the user's BLAS threads alone.
+    blas_threads = 1 if batch_size < BLAS_THREADED_BATCH else None
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        for epoch in range(1, epochs + 1):
+            lr = float(lr_schedule(epoch - 1)) if lr_schedule is not None else float(learning_rate)
+            if shuffle:
+                order = rng.permutation(n).astype(np.int64, copy=False)
+            _callback(callback, "on_epoch_start", epoch, n_batches)
+            t0 = time.perf_counter()
+            total, correct, seen = 0.0, 0, 0
+            for first in range(0, n_batches, step):
+                last = min(first + step, n_batches)
+                # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
+                t, c, s = train_batches(model.params, grad, velocity, model.sizes, model.activation_code,
+                                        model.task_code, X, y_class, y_target, order, batch_size, first, last,
+                                        dtype(lr), dtype(l2), dtype(momentum), bool(nesterov), rows_scratch,
+                                        xb, yb_class, yb_target, acts, deltas)
+                total, correct, seen = total + t, correct + c, seen + s
+                _callback(callback, "on_batches", epoch, last, n_batches, total / seen)
+            seconds = time.perf_counter() - t0
+            train_loss = total / seen
+            if not math.isfinite(train_loss):
+                raise FastMLPError(f"training diverged at epoch {epoch} (train loss {train_loss}); "
+                                   f"try a smaller learning_rate (now {lr:g})")
+            row = {"epoch": epoch, "lr": lr, "train_loss": train_loss,
+                   "train_accuracy": correct / seen if model.task == "classification" else None,
+                   "val_loss": None, "val_accuracy": None, "seconds": seconds}
+            if has_val:
+                metrics = model.evaluate(X_val, y_val)
+                row["val_loss"] = metrics["loss"]
+                row["val_accuracy"] = metrics.get("accuracy")
+            history.rows.append(row)
+            _callback(callback, "on_epoch_end", row)
 
-        watched = row["val_loss"] if has_val else train_loss
-        if watched < best_loss:
-            best_loss, history.best_epoch, waited = watched, epoch, 0
-            if early_stopping:
-                best_params = model.params.copy()
-        else:
-            waited += 1
-            if early_stopping and waited >= early_stopping:
-                history.stopped_early = True
-                break
+            watched = row["val_loss"] if has_val else train_loss
+            if watched < best_loss:
+                best_loss, history.best_epoch, waited = watched, epoch, 0
+                if early_stopping:
+                    best_params = model.params.copy()
+            else:
+                waited += 1
+                if early_stopping and waited >= early_stopping:
+                    history.stopped_early = True
+                    break
     if best_params is not None:
         model.params[...] = best_params
     return history

@@ -14,7 +14,7 @@ row, and fold dW straight into the SGD update so no gradient buffer is written o
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .activations import add_bias_activate, mul_derivative
 from .optim import sgd_step
@@ -49,86 +49,60 @@ def delta_backward(delta, W, h_prev, code, delta_prev):
     mul_derivative(delta_prev, h_prev, code)
 
 
-@njit(cache=True)
-def _split(size, parts, c):
-    """Bounds of part c when splitting range(size) into `parts` runs, cut at multiples of 16
-    (whole SIMD vectors) where the size allows."""
-    step = -(-size // parts)
-    step = -(-step // 16) * 16 if size >= 16 * parts else step
-    return min(c * step, size), min((c + 1) * step, size)
-
-
-@njit(cache=True, fastmath=REASSOC, parallel=True)
-def dense_forward_rows(h_prev, W, b, code, h, scratch, parts):
-    """h = g(h_prev W + b), as h_i = sum_k h_prev[i, k] W[k, :] with W streamed once (small
-    batches). Thread c sums over its own run of rows k of W (the same rows it updates in
-    dense_backward_update, so they stay in that core's cache) into scratch, then h = sum_c.
-    scratch holds `parts` blocks of n x fan_out values; parts = the number of threads
-    (passed in, not read inside: reading it here would stop the on-disk cache)."""
+@njit(cache=True, fastmath=REASSOC)
+def dense_forward_rows(h_prev, W, b, code, h):
+    """h = g(h_prev W + b), as h_i = sum_k h_prev[i, k] W[k, :] with W streamed once, row by row
+    (small batches, where BLAS would spend its time packing W)."""
     n, fan_in = h_prev.shape
     fan_out = W.shape[1]
-    for c in prange(parts):
-        part = scratch[c * n * fan_out:(c + 1) * n * fan_out].reshape(n, fan_out)
-        part[:, :] = 0
-        k0, k1 = _split(fan_in, parts, c)
-        k4 = k1 - (k1 - k0) % 4
-        # Four rows of W per pass over a row of the sum: four FMAs per load and store.
-        for k in range(k0, k4, 4):
-            for i in range(n):
-                a0, a1, a2, a3 = h_prev[i, k], h_prev[i, k + 1], h_prev[i, k + 2], h_prev[i, k + 3]
-                for j in range(fan_out):
-                    part[i, j] += a0 * W[k, j] + a1 * W[k + 1, j] + a2 * W[k + 2, j] + a3 * W[k + 3, j]
-        for k in range(k4, k1):
-            for i in range(n):
-                a = h_prev[i, k]
-                for j in range(fan_out):
-                    part[i, j] += a * W[k, j]
-    size = n * fan_out
-    for i in range(n):
-        for j in range(fan_out):
-            s = scratch[i * fan_out + j]
-            for c in range(1, parts):
-                s += scratch[c * size + i * fan_out + j]
-            h[i, j] = s
+    h[:, :] = 0
+    k4 = fan_in - fan_in % 4
+    # Four rows of W per pass over h_i: four FMAs for each load and store of h.
+    for k in range(0, k4, 4):
+        for i in range(n):
+            a0, a1, a2, a3 = h_prev[i, k], h_prev[i, k + 1], h_prev[i, k + 2], h_prev[i, k + 3]
+            for j in range(fan_out):
+                h[i, j] += a0 * W[k, j] + a1 * W[k + 1, j] + a2 * W[k + 2, j] + a3 * W[k + 3, j]
+    for k in range(k4, fan_in):
+        for i in range(n):
+            a = h_prev[i, k]
+            for j in range(fan_out):
+                h[i, j] += a * W[k, j]
     add_bias_activate(h, b, code)
 
 
-@njit(cache=True, fastmath=REASSOC, parallel=True)
-def dense_backward_update(h_prev, delta, W, b, vW, vb, code, delta_prev, lr, l2, mu, nesterov, scratch, parts):
-    """One pass over the rows k of W (small batches), rows split across threads:
-         delta_prev[:, k] = (delta W^T)[:, k] * g'(z_prev[:, k])   (with W before its update)
-         dW[k, :] = sum_i h_prev[i, k] delta[i, :]                (into a per-thread scratch row g)
+@njit(cache=True, fastmath=REASSOC)
+def dense_backward_update(h_prev, delta, W, b, vW, vb, code, delta_prev, lr, l2, mu, nesterov, g):
+    """One pass over the rows k of W (small batches):
+         delta_prev[:, k] = (delta W^T)[:, k]                     (with W before its update)
+         dW[k, :] = sum_i h_prev[i, k] delta[i, :]                (into the scratch row g)
          W[k, :] <- sgd_step(W[k, :], dW[k, :] + l2 W[k, :])
-       then db = colsum(delta) and the bias step. delta_prev may have 0 columns (first layer).
-       scratch holds `parts` rows of fan_out values."""
+       then delta_prev *= g'(z_prev), db = colsum(delta) and the bias step.
+       delta_prev may have 0 columns (the first layer needs none)."""
     n, fan_in = h_prev.shape
     fan_out = delta.shape[1]
     want_prev = delta_prev.shape[1] > 0
-    for c in prange(parts):
-        g = scratch[c * fan_out:(c + 1) * fan_out]
-        k0, k1 = _split(fan_in, parts, c)
-        for k in range(k0, k1):
-            w = W[k]
-            if want_prev:
-                for i in range(n):
-                    s = delta.dtype.type(0.0)
-                    for j in range(fan_out):
-                        s += delta[i, j] * w[j]
-                    delta_prev[i, k] = s
-            g[:] = 0
-            i4 = n - n % 4
-            for i in range(0, i4, 4):
-                a0, a1, a2, a3 = h_prev[i, k], h_prev[i + 1, k], h_prev[i + 2, k], h_prev[i + 3, k]
+    n4 = n - n % 4
+    for k in range(fan_in):
+        w = W[k]
+        if want_prev:
+            for i in range(n):
+                s = delta.dtype.type(0.0)
                 for j in range(fan_out):
-                    g[j] += a0 * delta[i, j] + a1 * delta[i + 1, j] + a2 * delta[i + 2, j] + a3 * delta[i + 3, j]
-            for i in range(i4, n):
-                a = h_prev[i, k]
-                for j in range(fan_out):
-                    g[j] += a * delta[i, j]
-            sgd_step(w, g, vW[k], lr, l2, mu, nesterov)
+                    s += delta[i, j] * w[j]
+                delta_prev[i, k] = s
+        g[:] = 0
+        for i in range(0, n4, 4):
+            a0, a1, a2, a3 = h_prev[i, k], h_prev[i + 1, k], h_prev[i + 2, k], h_prev[i + 3, k]
+            for j in range(fan_out):
+                g[j] += a0 * delta[i, j] + a1 * delta[i + 1, j] + a2 * delta[i + 2, j] + a3 * delta[i + 3, j]
+        for i in range(n4, n):
+            a = h_prev[i, k]
+            for j in range(fan_out):
+                g[j] += a * delta[i, j]
+        sgd_step(w, g, vW[k], lr, l2, mu, nesterov)
     if want_prev:
         mul_derivative(delta_prev, h_prev, code)
-    g = scratch[:fan_out]
     g[:] = 0
     for i in range(n):
         for j in range(fan_out):

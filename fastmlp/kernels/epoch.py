@@ -18,7 +18,7 @@ from .network import train_step
 @njit(cache=True)
 def train_batches(params, grad, velocity, sizes, code, task,
                   X, y_class, y_target, order, batch_size, first, last,
-                  lr, l2, mu, nesterov, rows_scratch, parts,
+                  lr, l2, mu, nesterov, rows_scratch,
                   xb, yb_class, yb_target, acts, deltas):
     """Run minibatches first..last-1 of the epoch given by `order`.
     Returns (sum over samples of the loss, n_correct, n_samples)."""
@@ -45,7 +45,7 @@ def train_batches(params, grad, velocity, sizes, code, task,
                 for j in range(n_out):
                     yb_target[r, j] = y_target[order[start + r], j]
         loss, c = train_step(params, grad, velocity, sizes, code, task, x, yb_class[:m], yb_target[:m],
-                             acts, deltas, lr, l2, mu, nesterov, rows_scratch, parts)
+                             acts, deltas, lr, l2, mu, nesterov, rows_scratch)
         total += loss * m
         correct += c
         seen += m

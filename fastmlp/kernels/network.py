@@ -58,13 +58,13 @@ def forward(params, sizes, code, x, acts):
 
 
 @njit(cache=True)
-def forward_rows(params, sizes, code, x, acts, scratch, parts):
+def forward_rows(params, sizes, code, x, acts):
     """forward() with the row-streaming GEMM of dense_forward_rows (small batches)."""
     h = x
     for k in range(sizes.shape[0] - 1):
         W, b = layer_params(params, sizes, k)
         out, code_k = _layer_out(acts, sizes, code, x.shape[0], k)
-        dense_forward_rows(h, W, b, code_k, out, scratch, parts)
+        dense_forward_rows(h, W, b, code_k, out)
         h = out
     return h
 
@@ -126,7 +126,7 @@ def evaluate_rows(params, sizes, code, task, X, y_class, y_target, chunk, acts, 
 
 
 @njit(cache=True)
-def backward_update(params, velocity, sizes, code, x, acts, deltas, scratch, lr, l2, mu, nesterov, parts):
+def backward_update(params, velocity, sizes, code, x, acts, deltas, g, lr, l2, mu, nesterov):
     """From delta^L, layer by layer down: delta^(k-1) from the old W^k, then W^k, b^k stepped
     with dW^k = h^(k-1)^T delta^k + l2 W^k folded in (no gradient buffer; small batches)."""
     n = x.shape[0]
@@ -138,19 +138,19 @@ def backward_update(params, velocity, sizes, code, x, acts, deltas, scratch, lr,
         if k > 0:
             h_prev = layer_rows(acts, sizes, n, k - 1)
             dense_backward_update(h_prev, delta, W, b, vW, vb, code, layer_rows(deltas, sizes, n, k - 1),
-                                  lr, l2, mu, nesterov, scratch, parts)
+                                  lr, l2, mu, nesterov, g[:sizes[k + 1]])
         else:
             dense_backward_update(x, delta, W, b, vW, vb, code, deltas[:0].reshape(n, 0),
-                                  lr, l2, mu, nesterov, scratch, parts)
+                                  lr, l2, mu, nesterov, g[:sizes[k + 1]])
 
 
 @njit(cache=True)
 def train_step(params, grad, velocity, sizes, code, task, x, y_class, y_target, acts, deltas,
-               lr, l2, mu, nesterov, rows_scratch, parts):
+               lr, l2, mu, nesterov, rows_scratch):
     """One SGD step on the minibatch x: forward, output delta, backward, update. Returns
     (mean loss, n_correct). rows_scratch None: BLAS products, gradient into grad, then
-    sgd_update. rows_scratch an array: the row-streaming kernels split over `parts` threads, dW
-    folded into the update (grad unused). Numba prunes the branch a None argument rules out,
+    sgd_update. rows_scratch an array (one row of the widest layer): the row-streaming kernels,
+    dW folded into the update (grad unused). Numba prunes the branch a None argument rules out,
     so each path compiles only what it runs."""
     if rows_scratch is None:
         loss, correct = loss_and_grad(params, sizes, code, task, x, y_class, y_target, acts, deltas, grad)
@@ -158,7 +158,7 @@ def train_step(params, grad, velocity, sizes, code, task, x, y_class, y_target, 
         return loss, correct
     n = x.shape[0]
     L = sizes.shape[0] - 1
-    out = forward_rows(params, sizes, code, x, acts, rows_scratch, parts)
+    out = forward_rows(params, sizes, code, x, acts)
     loss, correct = output_loss(task, out, y_class, y_target, layer_rows(deltas, sizes, n, L - 1))
-    backward_update(params, velocity, sizes, code, x, acts, deltas, rows_scratch, lr, l2, mu, nesterov, parts)
+    backward_update(params, velocity, sizes, code, x, acts, deltas, rows_scratch, lr, l2, mu, nesterov)
     return loss, correct

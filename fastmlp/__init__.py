@@ -5,6 +5,11 @@ __version__ = "0.1.0"
 from .errors import ConfigError, DataError, FastMLPError, ModelFileError
 from .model import MLP
 from .trainer import History, fit
+from .config import load_config
+from .api import TrainResult, evaluate, predict, train
+from .data import Dataset, load_dataset
+from . import sweep  # callable: fastmlp.sweep(spec) runs fastmlp.sweep.sweep(spec)
 
-__all__ = ["MLP", "fit", "History", "FastMLPError", "ConfigError", "DataError", "ModelFileError",
-           "__version__"]
+__all__ = ["MLP", "fit", "History", "load_config", "train", "TrainResult", "evaluate", "predict",
+           "load_dataset", "Dataset", "sweep", "FastMLPError", "ConfigError", "DataError",
+           "ModelFileError", "__version__"]

@@ -342,12 +342,16 @@ def gradcheck(
 @app.command()
 @handles_errors
 def plot(
-    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN_DIR", help="One or more run folders.",
+    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN_DIR", help="One or more run folders, or one sweep folder.",
                                                    show_default=False)],
     out: Annotated[Optional[Path], typer.Option(
         "--out", "-o", help="PNG path. Default: RUN_DIR/curves.png for one run, ./curves.png for several.")] = None,
+    key: Annotated[Optional[str], typer.Option(
+        "--key", help="Sweep folder: the swept key for the x axis (default: the first).")] = None,
+    metric: Annotated[Optional[str], typer.Option(
+        "--metric", help="Sweep folder: the metric on the y axis (default: the sweep's).")] = None,
 ) -> None:
-    """Plot loss and accuracy curves of one or more runs to a PNG.
+    """Plot loss and accuracy curves of runs, or a sweep's metric against a swept key, to a PNG.
 
     Needs matplotlib: pip install 'fastmlp\\[plot]'.
 
@@ -355,9 +359,14 @@ def plot(
 
       fastmlp plot runs/default-20250101-120000
       fastmlp plot runs/a runs/b --out compare.png
+      fastmlp plot runs/sweeps/digits_tiny --key train.learning_rate
     """
     from .api import plot_runs
+    from .sweep import is_sweep_dir, plot_sweep
 
+    if len(run_dirs) == 1 and is_sweep_dir(run_dirs[0]):
+        typer.echo(str(plot_sweep(run_dirs[0], key, metric, out)))
+        return
     typer.echo(str(plot_runs(run_dirs, out)))
 
 

@@ -3,12 +3,12 @@ loss and gradients, save/load as a plain .npz. The math lives in fastmlp.kernels
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_atomic
 from .errors import FastMLPError, ModelFileError
 from .kernels import ACTIVATION_CODES, CLASSIFICATION, TASK_CODES
 from .kernels.losses import softmax_inplace
@@ -230,16 +230,9 @@ class MLP:
             "params": self.params,
             **self.preprocessing.to_arrays(),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return write_atomic(path, buffer.getvalue())
 
     @classmethod
     def load(cls, path) -> "MLP":

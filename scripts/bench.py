@@ -265,6 +265,12 @@ def main():
         "numpy": lambda b: numpy_epoch(X, y, b),
         "jax": lambda b: jax_epoch(X, y, b),
     }
+    import importlib.util
+    modules = {"torch": "torch", "sklearn": "sklearn", "numpy": "numpy", "jax": "jax"}
+    missing = [p for p in args.peers if importlib.util.find_spec(modules[p]) is None]
+    if missing:
+        print(f"not installed, skipped: {', '.join(missing)}")
+    args.peers = [p for p in args.peers if p not in missing]
     flops = model_flops(len(X))
     print(f"\n{'batch':>5} {'fastmlp s':>10} {'GFLOP/s':>8} {'%GEMM':>6}  " +
           "  ".join(f"{p + ' s':>10} {'ratio':>6}" for p in args.peers))
@@ -273,13 +279,9 @@ def main():
         gflops = flops / ours / 1e9
         cells = []
         for p in args.peers:
-            try:
-                run = peers[p](b)
-                theirs = statistics.median(run() for _ in range(args.repeats))
-                cells.append(f"{theirs:10.3f} {ours / theirs:6.2f}")
-            except ImportError as e:
-                cells.append(f"{'n/a':>10} {'':>6}")
-                print(f"  ({p}: not installed: {e.name})", file=sys.stderr)
+            run = peers[p](b)
+            theirs = statistics.median(run() for _ in range(args.repeats))
+            cells.append(f"{theirs:10.3f} {ours / theirs:6.2f}")
         print(f"{b:5d} {ours:10.3f} {gflops:8.1f} {100 * gflops / gemm['2048^3']:5.0f}%  " + "  ".join(cells),
               flush=True)
 

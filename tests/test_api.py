@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastmlp import api, runs
+from fastmlp import api, atomic, runs
 from fastmlp.config import ConfigError, load_config
 from fastmlp.errors import FastMLPError
 from fastmlp.schedules import from_config
@@ -65,7 +65,7 @@ def test_write_atomic_leaves_no_partial_file(tmp_path, monkeypatch):
     def fail(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(runs.os, "replace", fail)
+    monkeypatch.setattr(atomic.os, "replace", fail)
     with pytest.raises(OSError):
         runs.write_atomic(target, "new and longer")
     assert target.read_text() == "old"

@@ -24,7 +24,10 @@ from typing import Any, Iterator
 
 from ..errors import FastMLPError
 
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+# Not NUMBA_NUM_THREADS: Numba re-reads its variables in this (parent) process whenever it
+# compiles, and refuses a value that differs from the pool it already launched. Children get
+# their Numba share from pinned_threads() instead.
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def cores() -> int:
@@ -133,7 +136,7 @@ def worker_threads(host_slots: dict[str, int] | None) -> int:
 
 @contextlib.contextmanager
 def child_thread_env(threads: int) -> Iterator[None]:
-    """Set OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS while worker processes are spawned (they read
+    """Set OMP/OPENBLAS/MKL_NUM_THREADS while worker processes are spawned (they read
     them at import); restore the parent's values after."""
     saved = {k: os.environ.get(k) for k in THREAD_ENV}
     os.environ.update({k: str(threads) for k in THREAD_ENV})

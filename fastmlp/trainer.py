@@ -62,6 +62,36 @@ def _check_hyperparameters(epochs, batch_size, learning_rate, l2, momentum, earl
             raise FastMLPError(message)
 
 
+class _Epochs:
+    """The epoch kernel's buffers, allocated once per fit, and one call per run of minibatches."""
+
+    def __init__(self, model, X, y_class, y_target, batch_size, l2, momentum, nesterov):
+        self.model, self.X, self.y_class, self.y_target = model, X, y_class, y_target
+        self.batch_size = batch_size
+        self.n_batches = -(-X.shape[0] // batch_size)
+        dtype = model.dtype
+        # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
+        self.l2, self.mu, self.nesterov = dtype.type(l2), dtype.type(momentum), bool(nesterov)
+        if batch_size <= SMALL_BATCH:
+            # The row-streaming kernels fold dW into the update: one scratch row, no gradient buffer.
+            self.rows_scratch, self.grad = np.zeros(int(model.sizes[1:].max()), dtype), np.zeros(0, dtype)
+        else:
+            self.rows_scratch, self.grad = None, np.zeros_like(model.params)
+        self.velocity = np.zeros_like(model.params)
+        self.xb = np.empty(batch_size * model.n_inputs, dtype)
+        self.yb_class = np.empty(batch_size if model.task == "classification" else 0, np.int64)
+        self.yb_target = np.empty((batch_size if model.task == "regression" else 0, model.n_outputs), dtype)
+        self.acts, self.deltas = model.workspace(batch_size)
+
+    def run(self, order, lr, first, last):
+        """Minibatches first..last-1 of the epoch `order`: (loss sum, n_correct, n_samples)."""
+        m = self.model
+        return train_batches(m.params, self.grad, self.velocity, m.sizes, m.activation_code, m.task_code,
+                             self.X, self.y_class, self.y_target, order, self.batch_size, first, last,
+                             m.dtype.type(lr), self.l2, self.mu, self.nesterov, self.rows_scratch,
+                             self.xb, self.yb_class, self.yb_target, self.acts, self.deltas)
+
+
 def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learning_rate=0.1,
         l2=1e-4, momentum=0.0, nesterov=False, shuffle=True, seed=0,
         lr_schedule=None, early_stopping=None, callback=None) -> History:
@@ -86,69 +116,55 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
         X_val = model.check_X(X_val, "X_val")
         model.check_y(y_val, X_val.shape[0], "y_val")
 
-    dtype = model.dtype.type
     batch_size = int(min(batch_size, n))
-    n_batches = -(-n // batch_size)
-    if batch_size <= SMALL_BATCH:
-        # The row-streaming kernels fold dW into the update: one scratch row, no gradient buffer.
-        rows_scratch, grad = np.zeros(int(model.sizes[1:].max()), model.dtype), np.zeros(0, model.dtype)
-    else:
-        rows_scratch, grad = None, np.zeros_like(model.params)
-    velocity = np.zeros_like(model.params)
-    xb = np.empty(batch_size * model.n_inputs, model.dtype)
-    yb_class = np.empty(batch_size if model.task == "classification" else 0, np.int64)
-    yb_target = np.empty((batch_size if model.task == "regression" else 0, model.n_outputs), model.dtype)
-    acts, deltas = model.workspace(batch_size)
+    epochs_kernel = _Epochs(model, X, y_class, y_target, batch_size, l2, momentum, nesterov)
+    n_batches = epochs_kernel.n_batches
+    step = n_batches if callback is None else max(1, -(-n_batches // PROGRESS_STEPS))
     rng = np.random.default_rng(seed)
     order = np.arange(n, dtype=np.int64)
-    step = n_batches if callback is None else max(1, -(-n_batches // PROGRESS_STEPS))
+    # None leaves the user's BLAS threads alone.
+    blas_threads = 1 if batch_size < BLAS_THREADED_BATCH else None
 
     history = History()
     best_loss, best_params, waited = math.inf, None, 0
-    # None leaves the user's BLAS threads alone.
-    blas_threads = 1 if batch_size < BLAS_THREADED_BATCH else None
-    with threadpool_limits(limits=blas_threads, user_api="blas"):
-        for epoch in range(1, epochs + 1):
-            lr = float(lr_schedule(epoch - 1)) if lr_schedule is not None else float(learning_rate)
-            if shuffle:
-                order = rng.permutation(n).astype(np.int64, copy=False)
-            _callback(callback, "on_epoch_start", epoch, n_batches)
-            t0 = time.perf_counter()
-            total, correct, seen = 0.0, 0, 0
+    for epoch in range(1, epochs + 1):
+        lr = float(lr_schedule(epoch - 1)) if lr_schedule is not None else float(learning_rate)
+        if shuffle:
+            order = rng.permutation(n).astype(np.int64, copy=False)
+        _callback(callback, "on_epoch_start", epoch, n_batches)
+        t0 = time.perf_counter()
+        total, correct, seen = 0.0, 0, 0
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
             for first in range(0, n_batches, step):
                 last = min(first + step, n_batches)
-                # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
-                t, c, s = train_batches(model.params, grad, velocity, model.sizes, model.activation_code,
-                                        model.task_code, X, y_class, y_target, order, batch_size, first, last,
-                                        dtype(lr), dtype(l2), dtype(momentum), bool(nesterov), rows_scratch,
-                                        xb, yb_class, yb_target, acts, deltas)
+                t, c, s = epochs_kernel.run(order, lr, first, last)
                 total, correct, seen = total + t, correct + c, seen + s
                 _callback(callback, "on_batches", epoch, last, n_batches, total / seen)
-            seconds = time.perf_counter() - t0
-            train_loss = total / seen
-            if not math.isfinite(train_loss):
-                raise FastMLPError(f"training diverged at epoch {epoch} (train loss {train_loss}); "
-                                   f"try a smaller learning_rate (now {lr:g})")
-            row = {"epoch": epoch, "lr": lr, "train_loss": train_loss,
-                   "train_accuracy": correct / seen if model.task == "classification" else None,
-                   "val_loss": None, "val_accuracy": None, "seconds": seconds}
-            if has_val:
-                metrics = model.evaluate(X_val, y_val)
-                row["val_loss"] = metrics["loss"]
-                row["val_accuracy"] = metrics.get("accuracy")
-            history.rows.append(row)
-            _callback(callback, "on_epoch_end", row)
+        seconds = time.perf_counter() - t0
+        train_loss = total / seen
+        if not math.isfinite(train_loss):
+            raise FastMLPError(f"training diverged at epoch {epoch} (train loss {train_loss}); "
+                               f"try a smaller learning_rate (now {lr:g})")
+        row = {"epoch": epoch, "lr": lr, "train_loss": train_loss,
+               "train_accuracy": correct / seen if model.task == "classification" else None,
+               "val_loss": None, "val_accuracy": None, "seconds": seconds}
+        if has_val:
+            metrics = model.evaluate(X_val, y_val)
+            row["val_loss"] = metrics["loss"]
+            row["val_accuracy"] = metrics.get("accuracy")
+        history.rows.append(row)
+        _callback(callback, "on_epoch_end", row)
 
-            watched = row["val_loss"] if has_val else train_loss
-            if watched < best_loss:
-                best_loss, history.best_epoch, waited = watched, epoch, 0
-                if early_stopping:
-                    best_params = model.params.copy()
-            else:
-                waited += 1
-                if early_stopping and waited >= early_stopping:
-                    history.stopped_early = True
-                    break
+        watched = row["val_loss"] if has_val else train_loss
+        if watched < best_loss:
+            best_loss, history.best_epoch, waited = watched, epoch, 0
+            if early_stopping:
+                best_params = model.params.copy()
+        else:
+            waited += 1
+            if early_stopping and waited >= early_stopping:
+                history.stopped_early = True
+                break
     if best_params is not None:
         model.params[...] = best_params
     return history

@@ -61,6 +61,8 @@ def dense_forward_rows(h_prev, W, b, code, h):
     for k in range(0, k4, 4):
         for i in range(n):
             a0, a1, a2, a3 = h_prev[i, k], h_prev[i, k + 1], h_prev[i, k + 2], h_prev[i, k + 3]
+            if a0 == 0 and a1 == 0 and a2 == 0 and a3 == 0:  # relu zeros, blank pixels: no work
+                continue
             for j in range(fan_out):
                 h[i, j] += a0 * W[k, j] + a1 * W[k + 1, j] + a2 * W[k + 2, j] + a3 * W[k + 3, j]
     for k in range(k4, fan_in):
@@ -94,6 +96,8 @@ def dense_backward_update(h_prev, delta, W, b, vW, vb, code, delta_prev, lr, l2,
         g[:] = 0
         for i in range(0, n4, 4):
             a0, a1, a2, a3 = h_prev[i, k], h_prev[i + 1, k], h_prev[i + 2, k], h_prev[i + 3, k]
+            if a0 == 0 and a1 == 0 and a2 == 0 and a3 == 0:
+                continue
             for j in range(fan_out):
                 g[j] += a0 * delta[i, j] + a1 * delta[i + 1, j] + a2 * delta[i + 2, j] + a3 * delta[i + 3, j]
         for i in range(n4, n):

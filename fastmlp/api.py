@@ -104,6 +104,7 @@ def train(config: Config | str | Path | Mapping | None = None, overrides: Sequen
     model = MLP([ds.n_inputs, *config.model.hidden, ds.n_outputs], activation=config.model.activation,
                 task=ds.task, dtype=config.model.dtype, seed=config.seed)
     model.preprocessing = ds.preprocessing
+    model.classes = ds.classes
 
     run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out)
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())
@@ -235,7 +236,8 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
     ds = load_dataset(spec, seed=seed, dtype=model.dtype.name, task=model.task)
     X, y = _split(ds, split)
     if _empty(X):
-        raise DataError(f"{ds.name}: has no {split} split (try --split val or --split train)")
+        others = " or ".join(f"--split {s}" for s in SPLITS if s != split)
+        raise DataError(f"{ds.name}: has no {split} split (try {others})")
     if ds.n_inputs != model.n_inputs:
         raise DataError(f"{ds.name}: has {ds.n_inputs} features but the model takes {model.n_inputs}")
     X = model.preprocessing.transform(model.check_X(X))
@@ -301,21 +303,32 @@ def predict(model: MLP | str | Path, X: np.ndarray | str | Path, proba: bool = F
     Classification: class indices, or probabilities with proba=True. Regression: yhat.
     """
     if not isinstance(model, MLP):
-        model = MLP.load(resolve_model(model)[0])
+        model = load_model(model)
+    name = "X"
     if not isinstance(X, np.ndarray):
+        name = str(X)
         X = read_features(X)
     if proba and model.task != "classification":
         raise FastMLPError("--proba is for classification models; this one does regression")
-    return model.predict_raw(X, proba=proba)
+    return model.predict_raw(X, proba=proba, name=name)
 
 
-def predictions_csv(predictions: np.ndarray, proba: bool = False) -> str:
-    """CSV text with a header: class | prob_0..prob_k | y (or y_0..y_k)."""
+def load_model(source: str | Path) -> MLP:
+    """The MLP of a run folder or a model.npz."""
+    return MLP.load(resolve_model(source)[0])
+
+
+def predictions_csv(predictions: np.ndarray, proba: bool = False, classes: Sequence[str] | None = None) -> str:
+    """CSV text with a header: class | prob_<class>... | y (or y_0..y_k). With class names,
+    the class column holds the names and the probability columns are named after them."""
     p = predictions if predictions.ndim == 2 else predictions[:, None]
+    names = list(classes) if classes is not None else None
     if predictions.ndim == 1:
         header = ["class"]
+        if names is not None:
+            return "class\n" + "".join(f"{_csv_cell(names[i])}\n" for i in predictions)
     elif proba:
-        header = [f"prob_{i}" for i in range(p.shape[1])]
+        header = [f"prob_{names[i] if names else i}" for i in range(p.shape[1])]
     else:
         header = ["y"] if p.shape[1] == 1 else [f"y_{i}" for i in range(p.shape[1])]
     out = io.StringIO()
@@ -324,14 +337,20 @@ def predictions_csv(predictions: np.ndarray, proba: bool = False) -> str:
     return out.getvalue()
 
 
-def write_predictions(predictions: np.ndarray, path: str | Path, proba: bool = False) -> Path:
-    """Write predictions atomically: .npy by extension, otherwise CSV."""
+def _csv_cell(text: str) -> str:
+    """A CSV field: quoted when it holds a comma, a quote or a newline."""
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
+
+
+def write_predictions(predictions: np.ndarray, path: str | Path, proba: bool = False,
+                      classes: Sequence[str] | None = None) -> Path:
+    """Write predictions atomically: .npy by extension (class indices), otherwise CSV."""
     path = Path(path)
     if path.suffix.lower() == ".npy":
         buffer = io.BytesIO()
         np.save(buffer, predictions)
         return runs.write_atomic(path, buffer.getvalue())
-    return runs.write_atomic(path, predictions_csv(predictions, proba))
+    return runs.write_atomic(path, predictions_csv(predictions, proba, classes))
 
 
 # ---------------------------------------------------------------- gradcheck

@@ -71,7 +71,7 @@ def handles_errors(command):
             if DEBUG.get():
                 raise
             typer.echo(f"internal error: {type(exc).__name__}: {_one_line(exc)} "
-                       "(rerun with --debug for the traceback)", err=True)
+                       "(rerun as `fastmlp --debug <command> ...` for the traceback)", err=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -290,13 +290,14 @@ def predict(
       fastmlp predict runs/default-20250101-120000/model.npz X.npy
       fastmlp predict model.npz rows.csv --proba --out probs.csv
     """
-    from .api import predict as predict_rows, predictions_csv, write_predictions
+    from .api import load_model, predict as predict_rows, predictions_csv, write_predictions
 
-    predictions = predict_rows(model, input, proba=proba)
+    mlp = load_model(model)
+    predictions = predict_rows(mlp, input, proba=proba)
     if out is None:
-        typer.echo(predictions_csv(predictions, proba), nl=False)
+        typer.echo(predictions_csv(predictions, proba, mlp.classes), nl=False)
     else:
-        path = write_predictions(predictions, out, proba)
+        path = write_predictions(predictions, out, proba, mlp.classes)
         typer.echo(f"wrote {len(predictions)} predictions to {path}", err=True)
 
 
@@ -309,7 +310,7 @@ def gradcheck(
     config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML (default: the embedded default).",
                                                      show_default=False)] = None,
     samples: Annotated[int, typer.Option("--samples", "-n", help="Rows of data to check on.")] = 8,
-    entries: Annotated[int, typer.Option("--entries", help="Random entries probed per tensor (0: all).")] = 20,
+    entries: Annotated[int, typer.Option("--entries", min=0, help="Random entries probed per tensor (0: all).")] = 20,
     set_: Annotated[Optional[list[str]], typer.Option("--set", "-s", metavar="KEY=VALUE",
                                                       help="Override a config key, as in train.")] = None,
 ) -> None:

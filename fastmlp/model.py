@@ -25,6 +25,15 @@ CHUNK = 4096
 FORMAT_VERSION = 1
 
 
+def _check_finite(X, name, rows=8192):
+    """One line naming the first NaN/inf cell; checked in blocks so no full-size mask is made."""
+    for start in range(0, X.shape[0], rows):
+        block = X[start:start + rows]
+        if not np.isfinite(block).all():
+            i, j = np.argwhere(~np.isfinite(block))[0]
+            raise FastMLPError(f"{name} row {start + i}, column {j} is not finite ({block[i, j]})")
+
+
 def _param_count(sizes) -> int:
     return int(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
 
@@ -55,6 +64,7 @@ class MLP:
         self.dtype = np.dtype(dtype)
         self.seed = seed
         self.preprocessing = Preprocessing("none")
+        self.classes = None  # class names (list of str) when the data had them
         self.sizes = np.asarray(sizes, dtype=np.int64)
         self.params = np.zeros(_param_count(sizes), dtype=self.dtype)
         self._bind_views()
@@ -108,7 +118,9 @@ class MLP:
         if X.dtype.kind not in "fiub":
             raise FastMLPError(f"{name} must be numeric, got {X.dtype}")
         # The model's dtype wins: float64 inputs to a float32 model are converted once, here.
-        return np.ascontiguousarray(X, dtype=self.dtype)
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        _check_finite(X, name)
+        return X
 
     def check_y(self, y, n, name="y"):
         """(y_class, y_target) for the kernels: int64 labels or an (n, n_out) float target."""
@@ -161,9 +173,9 @@ class MLP:
         z = self.decision_function(X)
         return z.argmax(axis=1) if self.task == "classification" else z
 
-    def predict_raw(self, X, proba=False) -> np.ndarray:
+    def predict_raw(self, X, proba=False, name="X") -> np.ndarray:
         """predict (or predict_proba) on raw inputs: applies the saved preprocessing first."""
-        X = self.preprocessing.transform(self.check_X(X))
+        X = self.preprocessing.transform(self.check_X(X, name))
         return self.predict_proba(X) if proba else self.predict(X)
 
     # -- objective -------------------------------------------------------------------
@@ -230,6 +242,8 @@ class MLP:
             "params": self.params,
             **self.preprocessing.to_arrays(),
         }
+        if self.classes is not None:
+            arrays["classes"] = np.array([str(c) for c in self.classes])  # a str array: no pickle
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         return write_atomic(path, buffer.getvalue())
@@ -263,6 +277,11 @@ class MLP:
         if params.dtype != model.dtype:
             raise ModelFileError(f"{path}: params are {params.dtype} but dtype says {model.dtype}")
         model.params[...] = params
+        if "classes" in arrays:
+            classes = [str(c) for c in arrays["classes"]]
+            if len(classes) != model.n_outputs:
+                raise ModelFileError(f"{path}: {len(classes)} class names for {model.n_outputs} outputs")
+            model.classes = classes
         try:
             model.preprocessing = Preprocessing.from_arrays(arrays)
         except FastMLPError as e:
@@ -277,6 +296,7 @@ class MLP:
         other = MLP(self.layer_sizes, self.activation, self.task, dtype or self.dtype.name, self.seed)
         other.params[...] = self.params
         other.preprocessing = self.preprocessing
+        other.classes = self.classes
         return other
 
     def __repr__(self):

@@ -34,18 +34,30 @@ def create_run_dir(parent: str | Path, name: str, exact: str | Path | None = Non
         path = Path(exact)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise FastMLPError(f"--out {path}: already exists and is not an empty folder")
-        path.mkdir(parents=True, exist_ok=True)
+        _mkdir(path, exist_ok=True)
         return path
     stamp = time.strftime("%Y%m%d-%H%M%S")
     parent = Path(parent)
     for i in range(1, 1000):
         path = parent / (f"{name}-{stamp}" if i == 1 else f"{name}-{stamp}-{i}")
         try:
-            path.mkdir(parents=True, exist_ok=False)
+            _mkdir(path, exist_ok=False)
             return path
         except FileExistsError:
             continue
     raise FastMLPError(f"cannot create a run folder under {parent}: too many runs named {name}-{stamp}")
+
+
+def _mkdir(path: Path, exist_ok: bool) -> None:
+    """mkdir -p, with a folder the user cannot have (a file in the way, no permission) as a user error."""
+    try:
+        path.mkdir(parents=True, exist_ok=exist_ok)
+    except FileExistsError:
+        if not exist_ok:
+            raise
+        raise FastMLPError(f"cannot create run folder {path}: a file is in the way") from None
+    except OSError as e:
+        raise FastMLPError(f"cannot create run folder {path}: {e.strerror or e}") from None
 
 
 def metrics_csv(rows: Iterable[Mapping[str, Any]]) -> str:

@@ -66,7 +66,7 @@ def test_write_atomic_leaves_no_partial_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(atomic.os, "replace", fail)
-    with pytest.raises(OSError):
+    with pytest.raises(FastMLPError, match="cannot write .*summary.json: disk full"):
         runs.write_atomic(target, "new and longer")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]

@@ -312,3 +312,48 @@ def test_progress_display_draws_on_a_terminal(tmp_path):
     text = buffer.getvalue()
     assert "epoch 1/2" in text and "epoch 2/2" in text and "val_acc" in text
     assert len(result.history.rows) == 2
+
+
+# -- mistakes found by a first-time user: each one line, exit 2, nothing half-written ----------
+
+def test_unusable_output_dir_is_a_user_error(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    result = invoke("train", "--set", f"output.dir={blocker}", "--set", "train.epochs=1")
+    assert_user_error(result, "cannot create run folder", str(blocker))
+
+
+def test_predict_out_to_a_folder_and_nan_inputs(default_run, tmp_path):
+    run_dir, _ = default_run
+    X = np.zeros((3, 64))
+    np.save(tmp_path / "X.npy", X)
+    assert_user_error(invoke("predict", run_dir, tmp_path / "X.npy", "--out", tmp_path),
+                      "cannot write", "it is a folder")
+    X[1, 5] = np.nan
+    np.save(tmp_path / "Xnan.npy", X)
+    result = invoke("predict", run_dir, tmp_path / "Xnan.npy", "--out", tmp_path / "p.csv")
+    assert_user_error(result, "Xnan.npy row 1, column 5 is not finite")
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_gradcheck_rejects_negative_entries():
+    result = invoke("gradcheck", "--entries", "-1")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_predict_writes_class_names(tmp_path):
+    """String labels in a CSV travel inside model.npz, so predict answers in the user's labels."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    labels = np.where(X[:, 0] > 0, "yes", "no")
+    lines = ["a,b,c,label"] + [f"{a},{b},{c},{l}" for (a, b, c), l in zip(X, labels)]
+    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
+    run_dir = tmp_path / "run"
+    result = invoke("train", "--out", run_dir, "--set", "data.name=null", "--set", f"data.path={tmp_path / 'train.csv'}",
+                    "--set", "data.target=label", "--set", "train.epochs=30", "--set", "model.hidden=[8]")
+    assert result.exit_code == 0, result.output
+    np.save(tmp_path / "rows.npy", np.array([[2.0, 0, 0], [-2.0, 0, 0]]))
+    out = invoke("predict", run_dir, tmp_path / "rows.npy")
+    assert out.stdout.split() == ["class", "yes", "no"]
+    proba = invoke("predict", run_dir, tmp_path / "rows.npy", "--proba")
+    assert proba.stdout.splitlines()[0] == "prob_no,prob_yes"

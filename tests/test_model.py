@@ -107,3 +107,19 @@ def test_bad_arguments_are_user_errors(rng):
         model.predict(np.zeros((4, 5)))
     with pytest.raises(FastMLPError, match="labels outside 0..1"):
         model.loss_and_gradients(np.zeros((2, 3)), np.array([0, 2]))
+
+
+def test_non_finite_inputs_are_named(rng):
+    model = MLP([3, 4, 2])
+    X = np.zeros((5, 3), np.float32)
+    X[3, 2] = np.inf
+    with pytest.raises(FastMLPError, match="X row 3, column 2 is not finite"):
+        model.predict(X)
+
+
+def test_class_names_round_trip(tmp_path):
+    model = MLP([3, 4, 2])
+    model.classes = ["no", "yes"]
+    assert MLP.load(model.save(tmp_path / "m.npz")).classes == ["no", "yes"]
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as f:  # stored without pickle
+        assert list(f["classes"]) == ["no", "yes"]

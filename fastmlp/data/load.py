@@ -111,7 +111,8 @@ def gather(X: np.ndarray, rows: np.ndarray | None, dtype: np.dtype) -> np.ndarra
 def _read(spec: DataSpec) -> tuple[Raw, Raw | None, str, str, object]:
     """(train, test, name, source, the Builtin or None) for the spec's dataset or files."""
     if spec.name is not None and spec.path is not None:
-        raise DataError("data: set either data.name or data.path, not both")
+        raise DataError("data: set either data.name or data.path, not both "
+                        "(to load a file with a config that names a dataset, add --set data.name=null)")
     if spec.name is not None:
         if spec.test_path is not None:
             raise DataError("data.test_path: goes with data.path, not with a built-in data.name")

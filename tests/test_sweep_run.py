@@ -162,3 +162,14 @@ def test_dask_scheduler_local_starts_and_closes_its_cluster(tmp_path):
     assert result.exit_code == 0, result.output
     rows = read_rows(out / "results.csv")
     assert [(r["status"], r["threads"]) for r in rows] == [("ok", str(threads_per_worker(2)))] * 2
+
+
+def test_scheduler_without_dask_fails_before_writing_anything(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
+    path = write_sweep(tmp_path)
+    with pytest.raises(FastMLPError, match="--scheduler needs Dask"):
+        sweep(path, scheduler="local", out=tmp_path / "sw")
+    assert not (tmp_path / "sw").exists()

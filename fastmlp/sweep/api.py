@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 from .. import runs
 from ..config import dump_yaml
-from .execute import Task, error_line, make_executor, run_one, threads_per_worker, warm_up
+from .execute import Task, error_line, make_executor, require_dask, run_one, threads_per_worker, warm_up
 from .results import Group, make_row, rank, read_finished, write_results
 from .spec import Run, SweepSpec, expand, load_sweep
 
@@ -72,6 +72,8 @@ def sweep(spec_or_path: str | Path | Mapping | SweepSpec, executor: Executor | N
     A failed run becomes a row with status "failed" and its error; it never stops the others.
     """
     started = time.perf_counter()
+    if scheduler is not None and executor is None:
+        require_dask()  # before anything is planned, printed or written
     spec, sweep_dir, all_runs = plan(spec_or_path, out)
     if dry_run:
         return SweepResult(spec, sweep_dir, [], [], dry_run=True, runs=all_runs)

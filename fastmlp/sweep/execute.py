@@ -150,6 +150,14 @@ def child_thread_env(threads: int) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def require_dask() -> None:
+    """A one-line user error when --scheduler is asked for without the distributed extra."""
+    import importlib.util
+
+    if importlib.util.find_spec("distributed") is None:
+        raise FastMLPError("--scheduler needs Dask: pip install 'fastmlp[distributed]'")
+
+
 @contextlib.contextmanager
 def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[tuple[Executor, dict]]:
     """(executor, task fields) for --workers/--scheduler; closes what it started on exit.
@@ -172,10 +180,9 @@ def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[tu
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise FastMLPError("--scheduler needs Dask: pip install 'fastmlp[distributed]'") from None
+    require_dask()
+    from distributed import Client, LocalCluster
+
     with contextlib.ExitStack() as stack:
         if scheduler == "local":
             threads = threads_per_worker(workers)

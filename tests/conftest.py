@@ -15,3 +15,19 @@ def make_problem(rng, n, n_in, n_out, task, dtype=np.float64):
     else:
         y = rng.normal(size=(n, n_out)).astype(dtype)
     return X, y
+
+
+def sweep_app():
+    """A typer app with only `sweep` registered, as fastmlp.cli registers it."""
+    import typer
+
+    from fastmlp.sweep.cli import register
+
+    application = typer.Typer()
+
+    @application.callback()
+    def main():
+        pass
+
+    register(application)
+    return application

@@ -7,13 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import pytest
-import typer
 from typer.testing import CliRunner
 
 import fastmlp.api
 from fastmlp.errors import FastMLPError
 from fastmlp.sweep import plot_sweep, sweep
-from fastmlp.sweep.cli import register
+from conftest import sweep_app as app
 from fastmlp.sweep.execute import pinned_threads, threads_per_worker
 
 TINY = """\
@@ -25,15 +24,6 @@ metric: val_accuracy
 """
 
 
-def app():
-    application = typer.Typer()
-
-    @application.callback()
-    def main():
-        pass
-
-    register(application)
-    return application
 
 
 def write_sweep(tmp_path, text=TINY):

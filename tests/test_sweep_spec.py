@@ -3,12 +3,11 @@
 import textwrap
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from fastmlp.errors import ConfigError
 from fastmlp.sweep import expand, load_sweep, plan
-from fastmlp.sweep.cli import register
+from conftest import sweep_app as app
 from fastmlp.sweep.spec import run_name
 
 BASE = {"data": {"name": "digits"}, "model": {"hidden": [8]}, "train": {"epochs": 1}}
@@ -112,15 +111,6 @@ def test_shipped_sweeps_validate():
     assert real[2][0].config.data["name"] == "fashion-mnist" and real[0].seeds == [0, 1, 2]
 
 
-def app():
-    application = typer.Typer()
-
-    @application.callback()
-    def main():
-        pass
-
-    register(application)
-    return application
 
 
 def test_cli_dry_run_lists_runs_and_writes_nothing(tmp_path):

@@ -110,11 +110,15 @@ def train(config: Config | str | Path | Mapping | None = None, overrides: Sequen
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())
     recorder = _Recorder(run_dir, callback)
     t = config.train
-    history = fit(model, ds.X_train, ds.y_train, ds.X_val, ds.y_val, epochs=t.epochs,
-                  batch_size=t.batch_size, learning_rate=t.learning_rate, l2=t.l2,
-                  momentum=t.momentum, nesterov=t.nesterov, shuffle=t.shuffle, seed=config.seed,
-                  lr_schedule=schedule_from_config(t), early_stopping=t.early_stopping,
-                  callback=recorder)
+    try:
+        history = fit(model, ds.X_train, ds.y_train, ds.X_val, ds.y_val, epochs=t.epochs,
+                      batch_size=t.batch_size, learning_rate=t.learning_rate, l2=t.l2,
+                      momentum=t.momentum, nesterov=t.nesterov, shuffle=t.shuffle, seed=config.seed,
+                      lr_schedule=schedule_from_config(t), early_stopping=t.early_stopping,
+                      callback=recorder)
+    except KeyboardInterrupt:
+        # Kept, not deleted: its metrics.csv holds the epochs that finished.
+        raise KeyboardInterrupt(f"partial run (config.yaml, metrics.csv; no model) left at {run_dir}") from None
     trained = time.perf_counter()
     model.save(run_dir / runs.MODEL)
 

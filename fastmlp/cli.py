@@ -64,8 +64,8 @@ def handles_errors(command):
         except FastMLPError as exc:
             typer.echo(f"error: {_one_line(exc)}", err=True)
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
+        except KeyboardInterrupt as exc:
+            typer.echo(f"interrupted: {exc}" if str(exc) else "interrupted", err=True)
             raise typer.Exit(130) from None
         except Exception as exc:
             if DEBUG.get():

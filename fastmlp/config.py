@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, FastMLPError
 
 DTYPES = ("float32", "float64")
 INITS = ("glorot_uniform",)
@@ -263,8 +263,15 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
         raw = {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"a config must be a mapping of sections, got {_kind(raw)}")
+    overrides = list(overrides)
     raw = apply_overrides(raw, overrides)
-    config = from_mapping(raw)
+    try:
+        config = from_mapping(raw)
+    except FastMLPError as e:
+        if source is None:
+            raise
+        # Name the file: a key path alone does not say which of several configs is at fault.
+        raise type(e)(f"{source}{' with --set overrides' if overrides else ''}: {e}") from None
     config.source = source
     return config
 

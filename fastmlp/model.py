@@ -157,7 +157,7 @@ class MLP:
         acts, _ = self.workspace(min(CHUNK, max(len(X), 1)))
         for start in range(0, X.shape[0], CHUNK):
             x = X[start:start + CHUNK]
-            out[start:start + len(x)] = forward(self.params, self.sizes, self.activation_code, x, acts)
+            out[start:start + len(x)] = forward(self.params, self.sizes, self.activation_code, x, acts, None)
         return out
 
     def predict_proba(self, X) -> np.ndarray:

@@ -38,33 +38,20 @@ def layer_rows(buf, sizes, n, k):
 
 
 @njit(cache=True)
-def _layer_out(acts, sizes, code, n, k):
-    """The block that receives layer k+1's output, and that layer's activation code
-    (identity for the output layer: softmax/MSE are applied by the loss)."""
+def forward(params, sizes, code, x, acts, rows_scratch):
+    """h^k = g(h^(k-1) W^k + b^k) for k < L, z^L = h^(L-1) W^L + b^L; h^0 = x. Returns z^L.
+    rows_scratch None: BLAS products (dense_forward); an array: the row-streaming products of
+    dense_forward_rows (small batches). Numba prunes the branch a None rules out."""
+    h = x
     L = sizes.shape[0] - 1
-    return layer_rows(acts, sizes, n, k), (code if k < L - 1 else IDENTITY)
-
-
-@njit(cache=True)
-def forward(params, sizes, code, x, acts):
-    """h^k = g(h^(k-1) W^k + b^k) for k < L, z^L = h^(L-1) W^L + b^L; h^0 = x. Returns z^L."""
-    h = x
-    for k in range(sizes.shape[0] - 1):
+    for k in range(L):
         W, b = layer_params(params, sizes, k)
-        out, code_k = _layer_out(acts, sizes, code, x.shape[0], k)
-        dense_forward(h, W, b, code_k, out)
-        h = out
-    return h
-
-
-@njit(cache=True)
-def forward_rows(params, sizes, code, x, acts):
-    """forward() with the row-streaming GEMM of dense_forward_rows (small batches)."""
-    h = x
-    for k in range(sizes.shape[0] - 1):
-        W, b = layer_params(params, sizes, k)
-        out, code_k = _layer_out(acts, sizes, code, x.shape[0], k)
-        dense_forward_rows(h, W, b, code_k, out)
+        out = layer_rows(acts, sizes, x.shape[0], k)
+        code_k = code if k < L - 1 else IDENTITY  # softmax/MSE belong to the loss
+        if rows_scratch is None:
+            dense_forward(h, W, b, code_k, out)
+        else:
+            dense_forward_rows(h, W, b, code_k, out)
         h = out
     return h
 
@@ -101,7 +88,7 @@ def loss_and_grad(params, sizes, code, task, x, y_class, y_target, acts, deltas,
     Returns (mean loss, n_correct)."""
     n = x.shape[0]
     L = sizes.shape[0] - 1
-    out = forward(params, sizes, code, x, acts)
+    out = forward(params, sizes, code, x, acts, None)
     loss, correct = output_loss(task, out, y_class, y_target, layer_rows(deltas, sizes, n, L - 1))
     backward(params, sizes, code, x, acts, deltas, grad)
     return loss, correct
@@ -117,7 +104,7 @@ def evaluate_rows(params, sizes, code, task, X, y_class, y_target, chunk, acts, 
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         m = stop - start
-        out = forward(params, sizes, code, X[start:stop], acts)
+        out = forward(params, sizes, code, X[start:stop], acts, None)
         loss, c = output_loss(task, out, y_class[start:stop] if task == CLASSIFICATION else y_class,
                               y_target[start:stop], layer_rows(deltas, sizes, m, L - 1))
         total += loss * m
@@ -158,7 +145,7 @@ def train_step(params, grad, velocity, sizes, code, task, x, y_class, y_target, 
         return loss, correct
     n = x.shape[0]
     L = sizes.shape[0] - 1
-    out = forward_rows(params, sizes, code, x, acts)
+    out = forward(params, sizes, code, x, acts, rows_scratch)
     loss, correct = output_loss(task, out, y_class, y_target, layer_rows(deltas, sizes, n, L - 1))
     backward_update(params, velocity, sizes, code, x, acts, deltas, rows_scratch, lr, l2, mu, nesterov)
     return loss, correct

@@ -262,7 +262,7 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
     if raw is None:  # an empty file: all defaults
         raw = {}
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"a config must be a mapping of sections, got {_kind(raw)}")
+        raise ConfigError(f"a config must be a mapping of sections, got {kind_of(raw)}")
     overrides = list(overrides)
     raw = apply_overrides(raw, overrides)
     try:
@@ -279,7 +279,7 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
 def from_mapping(raw: Mapping[str, Any]) -> Config:
     """Validate a plain mapping into a Config (no file, no overrides)."""
     defaults = Config()
-    _check_keys(raw, [f.name for f in fields(Config) if f.name != "source"], "")
+    check_keys(raw, [f.name for f in fields(Config) if f.name != "source"], "")
     data = raw.get("data")
     data = defaults.data if data is None else data
     return Config(
@@ -297,7 +297,7 @@ def _section(raw: Mapping[str, Any], key: str, parent: str = "") -> Mapping[str,
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{path}: expected a mapping of keys, got {_kind(value)}")
+        raise ConfigError(f"{path}: expected a mapping of keys, got {kind_of(value)}")
     return value
 
 
@@ -307,14 +307,14 @@ def _data(value: Any) -> dict[str, Any]:
     from .errors import DataError
 
     if not isinstance(value, Mapping):
-        raise ConfigError(f"data: expected a mapping (e.g. {{name: digits}}), got {_kind(value)}")
-    _check_keys(value, [f.name for f in fields(DataSpec)], "data.")
+        raise ConfigError(f"data: expected a mapping (e.g. {{name: digits}}), got {kind_of(value)}")
+    check_keys(value, [f.name for f in fields(DataSpec)], "data.")
     if value.get("name") is None and value.get("path") is None:
         raise ConfigError("data: needs data.name (a built-in dataset) or data.path (a file)")
     name = value.get("name")
     if isinstance(name, str) and name not in DATASET_NAMES:
         raise ConfigError(f"data.name: expected one of {', '.join(DATASET_NAMES)}, got {name!r}"
-                          f"{_suggest(name, list(DATASET_NAMES))} (or use data.path for a file)")
+                          f"{suggest(name, list(DATASET_NAMES))} (or use data.path for a file)")
     try:
         spec = DataSpec.from_mapping(value)
     except DataError as exc:
@@ -324,12 +324,12 @@ def _data(value: Any) -> dict[str, Any]:
 
 def _model(raw: Mapping[str, Any]) -> ModelConfig:
     d = ModelConfig()
-    _check_keys(raw, [f.name for f in fields(ModelConfig)] + ["loss"], "model.")
+    check_keys(raw, [f.name for f in fields(ModelConfig)] + ["loss"], "model.")
     hidden = raw.get("hidden", d.hidden)
     if isinstance(hidden, int) and not isinstance(hidden, bool):
         hidden = [hidden]
     if not isinstance(hidden, list):
-        raise ConfigError(f"model.hidden: expected a list of layer widths like [256, 128], got {_kind(hidden)}")
+        raise ConfigError(f"model.hidden: expected a list of layer widths like [256, 128], got {kind_of(hidden)}")
     hidden = [_int(h, f"model.hidden[{i}]", low=1) for i, h in enumerate(hidden)]
     task = _choice(raw.get("task", d.task), "model.task", TASKS)
     if "loss" in raw:
@@ -350,7 +350,7 @@ def _model(raw: Mapping[str, Any]) -> ModelConfig:
 
 def _train(raw: Mapping[str, Any]) -> TrainConfig:
     d = TrainConfig()
-    _check_keys(raw, [f.name for f in fields(TrainConfig)], "train.")
+    check_keys(raw, [f.name for f in fields(TrainConfig)], "train.")
     patience = raw.get("early_stopping", d.early_stopping)
     return TrainConfig(
         epochs=_int(raw.get("epochs", d.epochs), "train.epochs", low=1),
@@ -372,13 +372,13 @@ def _schedule(value: Any) -> ScheduleConfig:
     if isinstance(value, str):
         value = {"name": value}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{path}: expected a schedule name or a mapping like {{name: cosine}}, got {_kind(value)}")
+        raise ConfigError(f"{path}: expected a schedule name or a mapping like {{name: cosine}}, got {kind_of(value)}")
     name = _choice(value.get("name", "constant"), f"{path}.name", tuple(SCHEDULE_PARAMS))
     defaults = SCHEDULE_PARAMS[name]
     for key in value:
         if key != "name" and key not in defaults:
             known = ", ".join(defaults) or "none"
-            hint = _suggest(key, list(defaults))
+            hint = suggest(key, list(defaults))
             raise ConfigError(
                 f"{path}.{key}: not a parameter of the {name!r} schedule{hint} (its parameters: {known};"
                 f" to replace a whole schedule, set {path}={name})"
@@ -396,7 +396,7 @@ def _schedule(value: Any) -> ScheduleConfig:
 
 def _output(raw: Mapping[str, Any]) -> OutputConfig:
     d = OutputConfig()
-    _check_keys(raw, [f.name for f in fields(OutputConfig)], "output.")
+    check_keys(raw, [f.name for f in fields(OutputConfig)], "output.")
     directory = _str(raw.get("dir", d.dir), "output.dir")
     name = raw.get("name", d.name)
     if name is not None:
@@ -416,16 +416,16 @@ def activations() -> tuple[str, ...]:
 # ---------------------------------------------------------------- checks
 
 
-def _check_keys(raw: Mapping[str, Any], known: Iterable[str], prefix: str) -> None:
+def check_keys(raw: Mapping[str, Any], known: Iterable[str], prefix: str) -> None:
     known = list(known)
     for key in raw:
         if not isinstance(key, str):
-            raise ConfigError(f"{prefix}{key!r}: keys must be strings, got {_kind(key)}")
+            raise ConfigError(f"{prefix}{key!r}: keys must be strings, got {kind_of(key)}")
         if key not in known:
             where = f"in {prefix[:-1]}" if prefix else "at the top level"
             shown = key if re.fullmatch(r"[\w-]+", key) else repr(key)
             raise ConfigError(
-                f"{prefix}{shown}: unknown key{_suggest(key, known)} (known {where}: {', '.join(known)})"
+                f"{prefix}{shown}: unknown key{suggest(key, known)} (known {where}: {', '.join(known)})"
             )
 
 
@@ -440,7 +440,7 @@ ALIASES = {
 }
 
 
-def _suggest(key: str, known: list[str]) -> str:
+def suggest(key: str, known: list[str]) -> str:
     """'; did you mean ...?' naming the closest known key, or ''."""
     alias = ALIASES.get(key)
     if alias in known:
@@ -449,7 +449,7 @@ def _suggest(key: str, known: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -465,7 +465,7 @@ def _kind(value: Any) -> str:
 
 def _int(value: Any, path: str, low: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{path}: expected an integer, got {_kind(value)}")
+        raise ConfigError(f"{path}: expected an integer, got {kind_of(value)}")
     if low is not None and value < low:
         raise ConfigError(f"{path}: expected an integer >= {low}, got {value}")
     return value
@@ -474,7 +474,7 @@ def _int(value: Any, path: str, low: int | None = None) -> int:
 def _float(value: Any, path: str, low: float | None = None, high: float | None = None,
            low_open: bool = False, high_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{path}: expected a number, got {_kind(value)}")
+        raise ConfigError(f"{path}: expected a number, got {kind_of(value)}")
     value = float(value)
     lo = "(" if low_open else "["
     hi = ")" if high_open else "]"
@@ -490,18 +490,18 @@ def _float(value: Any, path: str, low: float | None = None, high: float | None =
 
 def _bool(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
-        raise ConfigError(f"{path}: expected true or false, got {_kind(value)}")
+        raise ConfigError(f"{path}: expected true or false, got {kind_of(value)}")
     return value
 
 
 def _str(value: Any, path: str) -> str:
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"{path}: expected a non-empty string, got {_kind(value)}")
+        raise ConfigError(f"{path}: expected a non-empty string, got {kind_of(value)}")
     return value
 
 
 def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        hint = _suggest(value, list(choices)) if isinstance(value, str) else ""
-        raise ConfigError(f"{path}: expected one of {', '.join(choices)}, got {_kind(value)}{hint}")
+        hint = suggest(value, list(choices)) if isinstance(value, str) else ""
+        raise ConfigError(f"{path}: expected one of {', '.join(choices)}, got {kind_of(value)}{hint}")
     return value

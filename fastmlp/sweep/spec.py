@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import (Config, _check_keys, _kind, _suggest, apply_overrides, load_config,
+from ..config import (Config, check_keys, kind_of, suggest, apply_overrides, load_config,
                       parse_override, read_yaml_file)
 from ..errors import ConfigError
 
@@ -102,8 +102,8 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
     else:
         raise ConfigError(f"a sweep is a YAML file path or a mapping, not {type(path_or_mapping).__name__}")
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source or 'sweep'}: expected a mapping with base:, grid:, ..., got {_kind(raw)}")
-    _check_keys(raw, SWEEP_KEYS, "")
+        raise ConfigError(f"{source or 'sweep'}: expected a mapping with base:, grid:, ..., got {kind_of(raw)}")
+    check_keys(raw, SWEEP_KEYS, "")
     base, base_source = _base(raw.get("base"), source)
     fixed = _overrides(raw.get("set") or {}, "set")
     grid = _grid(raw.get("grid"))
@@ -117,22 +117,22 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
     split, _, kind = str(metric).partition("_")
     if not isinstance(metric, str) or split not in SPLITS or kind not in METRICS:
         names = [f"{s}_{m}" for s in SPLITS for m in METRICS]
-        hint = _suggest(metric, names) if isinstance(metric, str) else ""
+        hint = suggest(metric, names) if isinstance(metric, str) else ""
         raise ConfigError(f"metric: expected a summary metric like val_accuracy or test_loss, "
-                          f"got {_kind(metric)}{hint}")
+                          f"got {kind_of(metric)}{hint}")
     direction = raw.get("direction", "min" if kind in LOWER_IS_BETTER else "max")
     if direction not in ("max", "min"):
-        raise ConfigError(f"direction: expected max or min, got {_kind(direction)}")
+        raise ConfigError(f"direction: expected max or min, got {kind_of(direction)}")
     output = raw.get("output") or {}
     if not isinstance(output, Mapping):
-        raise ConfigError(f"output: expected a mapping like {{dir: runs/sweeps, name: mine}}, got {_kind(output)}")
-    _check_keys(output, ("dir", "name"), "output.")
+        raise ConfigError(f"output: expected a mapping like {{dir: runs/sweeps, name: mine}}, got {kind_of(output)}")
+    check_keys(output, ("dir", "name"), "output.")
     name = output.get("name") or (source.stem if source is not None else "sweep")
     if not isinstance(name, str) or "/" in name or "\\" in name or name in (".", ".."):
-        raise ConfigError(f"output.name: expected a plain name without path separators, got {_kind(name)}")
+        raise ConfigError(f"output.name: expected a plain name without path separators, got {kind_of(name)}")
     directory = output.get("dir", DEFAULT_DIR)
     if not isinstance(directory, str) or not directory:
-        raise ConfigError(f"output.dir: expected a folder path, got {_kind(directory)}")
+        raise ConfigError(f"output.dir: expected a folder path, got {kind_of(directory)}")
     return SweepSpec(base=base, base_source=base_source, fixed=fixed, grid=grid, runs=explicit,
                      seeds=seeds, metric=metric, direction=direction, output_dir=directory,
                      name=name, source=source)
@@ -188,7 +188,7 @@ def _base(value: Any, source: Path | None) -> tuple[dict[str, Any], Path | None]
     if isinstance(value, Mapping):
         return dict(value), None
     if not isinstance(value, str):
-        raise ConfigError(f"base: expected a config path or a mapping, got {_kind(value)}")
+        raise ConfigError(f"base: expected a config path or a mapping, got {kind_of(value)}")
     path = Path(value)
     if not path.is_absolute() and source is not None:
         path = source.parent / path
@@ -196,7 +196,7 @@ def _base(value: Any, source: Path | None) -> tuple[dict[str, Any], Path | None]
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"base: {path} is not a config mapping, got {_kind(raw)}")
+        raise ConfigError(f"base: {path} is not a config mapping, got {kind_of(raw)}")
     return dict(raw), path
 
 
@@ -205,7 +205,7 @@ def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in mapping.items():
         if not isinstance(key, str):
-            raise ConfigError(f"{prefix}{key!r}: keys must be strings, got {_kind(key)}")
+            raise ConfigError(f"{prefix}{key!r}: keys must be strings, got {kind_of(key)}")
         if isinstance(value, Mapping):
             flat.update(_flatten(value, f"{prefix}{key}."))
         else:
@@ -216,7 +216,7 @@ def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def _overrides(value: Any, where: str) -> dict[str, Any]:
     """A mapping of dotted key -> value; each key checked by config.parse_override's rules."""
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{where}: expected a mapping of dotted keys to values, got {_kind(value)}")
+        raise ConfigError(f"{where}: expected a mapping of dotted keys to values, got {kind_of(value)}")
     flat = _flatten(value)
     for key in flat:
         try:
@@ -232,7 +232,7 @@ def _grid(value: Any) -> dict[str, list[Any]]:
     grid = _overrides(value, "grid")
     for key, values in grid.items():
         if not isinstance(values, list):
-            raise ConfigError(f"grid.{key}: expected a list of values, got {_kind(values)}"
+            raise ConfigError(f"grid.{key}: expected a list of values, got {kind_of(values)}"
                               f" (write [{_text(values)}] for a single value)")
         if not values:
             raise ConfigError(f"grid.{key}: the list is empty, so the grid has no runs")
@@ -243,7 +243,7 @@ def _runs(value: Any) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ConfigError(f"runs: expected a list of override mappings, got {_kind(value)}")
+        raise ConfigError(f"runs: expected a list of override mappings, got {kind_of(value)}")
     return [_overrides(item, f"runs[{i}]") for i, item in enumerate(value)]
 
 
@@ -253,7 +253,7 @@ def _seeds(raw: Mapping[str, Any], base: Mapping[str, Any]) -> list[int] | None:
     if "repeats" in raw:
         n = raw["repeats"]
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"repeats: expected an integer >= 1, got {_kind(n)}")
+            raise ConfigError(f"repeats: expected an integer >= 1, got {kind_of(n)}")
         start = base.get("seed", 0)
         start = start if isinstance(start, int) and not isinstance(start, bool) else 0
         return list(range(start, start + n))
@@ -263,10 +263,10 @@ def _seeds(raw: Mapping[str, Any], base: Mapping[str, Any]) -> list[int] | None:
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         seeds = [seeds]
     if not isinstance(seeds, list) or not seeds:
-        raise ConfigError(f"seeds: expected a non-empty list of integers, got {_kind(seeds)}")
+        raise ConfigError(f"seeds: expected a non-empty list of integers, got {kind_of(seeds)}")
     for i, s in enumerate(seeds):
         if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-            raise ConfigError(f"seeds[{i}]: expected an integer >= 0, got {_kind(s)}")
+            raise ConfigError(f"seeds[{i}]: expected an integer >= 0, got {kind_of(s)}")
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds: {seeds} repeats a seed")
     return list(seeds)

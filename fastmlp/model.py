@@ -152,7 +152,10 @@ class MLP:
 
     def decision_function(self, X) -> np.ndarray:
         """z^L for every row of X (logits for classification, yhat for regression)."""
-        X = self.check_X(X)
+        return self._forward(self.check_X(X))
+
+    def _forward(self, X) -> np.ndarray:
+        """z^L for an X already checked by check_X, in chunks of CHUNK rows."""
         out = np.empty((X.shape[0], self.n_outputs), self.dtype)
         acts, _ = self.workspace(min(CHUNK, max(len(X), 1)))
         for start in range(0, X.shape[0], CHUNK):
@@ -162,21 +165,25 @@ class MLP:
 
     def predict_proba(self, X) -> np.ndarray:
         """f(x) = softmax(z^L), one row per sample."""
-        if self.task != "classification":
-            raise FastMLPError("predict_proba is for classification models")
-        z = self.decision_function(X)
-        softmax_inplace(z)
-        return z
+        return self._outputs(self.decision_function(X), proba=True)
 
     def predict(self, X) -> np.ndarray:
         """Class indices (classification) or yhat (regression). X is already preprocessed."""
-        z = self.decision_function(X)
-        return z.argmax(axis=1) if self.task == "classification" else z
+        return self._outputs(self.decision_function(X), proba=False)
 
     def predict_raw(self, X, proba=False, name="X") -> np.ndarray:
         """predict (or predict_proba) on raw inputs: applies the saved preprocessing first."""
         X = self.preprocessing.transform(self.check_X(X, name))
-        return self.predict_proba(X) if proba else self.predict(X)
+        return self._outputs(self._forward(X), proba)
+
+    def _outputs(self, z, proba):
+        """From z^L: softmax(z) in place (proba), argmax (classes) or z itself (regression)."""
+        if proba:
+            if self.task != "classification":
+                raise FastMLPError("predict_proba is for classification models")
+            softmax_inplace(z)
+            return z
+        return z.argmax(axis=1) if self.task == "classification" else z
 
     # -- objective -------------------------------------------------------------------
 
@@ -209,22 +216,29 @@ class MLP:
     def evaluate(self, X, y) -> dict:
         """Mean data loss and accuracy (classification) or rmse/mae/r2 (regression) on (X, y)."""
         X = self.check_X(X)
-        y_class, y_target = self.check_y(y, X.shape[0])
+        return self.metrics(X, *self.check_y(y, X.shape[0]))
+
+    def metrics(self, X, y_class, y_target) -> dict:
+        """evaluate() on inputs already as check_X and check_y return them (the trainer checks
+        its validation set once, not every epoch)."""
         n = X.shape[0]
         if n == 0:
             raise FastMLPError("cannot evaluate on an empty set")
-        acts, deltas = self.workspace(min(CHUNK, n))
-        total, correct = evaluate_rows(self.params, self.sizes, self.activation_code, self.task_code,
-                                       X, y_class, y_target, CHUNK, acts, deltas)
         if self.task_code == CLASSIFICATION:
+            acts, deltas = self.workspace(min(CHUNK, n))
+            total, correct = evaluate_rows(self.params, self.sizes, self.activation_code, self.task_code,
+                                           X, y_class, y_target, CHUNK, acts, deltas)
             return {"loss": total / n, "accuracy": correct / n}
-        r = (self.decision_function(X) - y_target).astype(np.float64)
+        # One forward pass gives the residuals, and every regression figure follows from them.
+        sq = (self._forward(X) - y_target).astype(np.float64)
+        sq *= sq
+        ss_res = float(sq.sum())
         ss_tot = float(((y_target - y_target.mean(axis=0, dtype=np.float64)) ** 2).sum())
         return {
-            "loss": total / n,
-            "rmse": float(np.sqrt((r ** 2).mean())),
-            "mae": float(np.abs(r).mean()),
-            "r2": 1.0 - float((r ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan"),
+            "loss": 0.5 * ss_res / n,  # mean of 1/2 ||yhat - y||^2
+            "rmse": float(np.sqrt(sq.mean())),
+            "mae": float(np.sqrt(sq).mean()),
+            "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
         }
 
     # -- files -----------------------------------------------------------------------

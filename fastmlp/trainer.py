@@ -114,7 +114,7 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
         raise FastMLPError("early_stopping needs validation data (set a validation split)")
     if has_val:
         X_val = model.check_X(X_val, "X_val")
-        model.check_y(y_val, X_val.shape[0], "y_val")
+        y_val = model.check_y(y_val, X_val.shape[0], "y_val")  # (y_class, y_target), checked once
 
     batch_size = int(min(batch_size, n))
     epochs_kernel = _Epochs(model, X, y_class, y_target, batch_size, l2, momentum, nesterov)
@@ -149,7 +149,7 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
                "train_accuracy": correct / seen if model.task == "classification" else None,
                "val_loss": None, "val_accuracy": None, "seconds": seconds}
         if has_val:
-            metrics = model.evaluate(X_val, y_val)
+            metrics = model.metrics(X_val, *y_val)
             row["val_loss"] = metrics["loss"]
             row["val_accuracy"] = metrics.get("accuracy")
         history.rows.append(row)

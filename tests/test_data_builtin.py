@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import write_mnist_files
 from fastmlp.data import DATASET_NAMES, list_datasets, load_dataset
 from fastmlp.data.builtin import DIGITS_FILE, FASHION_CLASSES, search_dirs
 from fastmlp.data.idx import write_idx
@@ -50,11 +51,7 @@ def test_idx_lookup_order_prefers_fastmlp_data(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTMLP_DATA", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     d = tmp_path / "mnist"
-    d.mkdir()
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 50), ("t10k", 20)):
-        write_idx(d / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(d / f"{prefix}-labels-idx1-ubyte.gz", (np.arange(n) % 10).astype(np.uint8))
+    write_mnist_files(d, n_train=50, n_test=20)
     assert search_dirs("mnist")[:2] == [d, tmp_path / "cache" / "fastmlp" / "mnist"]
     assert dict((n, s) for n, _, s in list_datasets())["mnist"] == f"found: {d}"
     ds = load_dataset({"name": "mnist", "validation_split": 0.2})

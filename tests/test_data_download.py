@@ -5,12 +5,11 @@ import hashlib
 import http.server
 import threading
 
-import numpy as np
 import pytest
 
+from conftest import write_mnist_files
 from fastmlp.data import download_dataset, load_dataset
 from fastmlp.data.download import CHECKSUMS
-from fastmlp.data.idx import write_idx
 from fastmlp.errors import DataError
 
 FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
@@ -25,11 +24,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def mirror(tmp_path):
     """(base URL, {file: sha256}, served directory) for a server holding a tiny MNIST-style set."""
     served = tmp_path / "served"
-    served.mkdir()
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 30), ("t10k", 10)):
-        write_idx(served / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
-        write_idx(served / f"{prefix}-labels-idx1-ubyte.gz", (np.arange(n) % 10).astype(np.uint8))
+    write_mnist_files(served, n_train=30, n_test=10)
     checksums = {f: hashlib.sha256((served / f).read_bytes()).hexdigest() for f in FILES}
     handler = functools.partial(QuietHandler, directory=str(served))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

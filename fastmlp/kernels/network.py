@@ -57,21 +57,26 @@ def forward(params, sizes, code, x, acts, rows_scratch):
 
 
 @njit(cache=True)
+def backward_views(x, acts, deltas, sizes, n, k):
+    """For layer k+1 going down: its input h^k (x for the first layer), its delta^(k+1), and
+    the block for delta^k (0 columns for the first layer: nothing upstream needs delta^0)."""
+    if k == 0:
+        return x, layer_rows(deltas, sizes, n, 0), deltas[:0].reshape(n, 0)
+    return layer_rows(acts, sizes, n, k - 1), layer_rows(deltas, sizes, n, k), layer_rows(deltas, sizes, n, k - 1)
+
+
+@njit(cache=True)
 def backward(params, sizes, code, x, acts, deltas, grad):
     """From delta^L (already in deltas), for k = L..1: dW^k = h^(k-1)^T delta^k,
     db^k = colsum(delta^k), and delta^(k-1) = (delta^k W^kT) * g'(z^(k-1)) for k > 1."""
     n = x.shape[0]
-    L = sizes.shape[0] - 1
-    for k in range(L - 1, -1, -1):
+    for k in range(sizes.shape[0] - 2, -1, -1):
         W, _ = layer_params(params, sizes, k)
         dW, db = layer_params(grad, sizes, k)
-        delta = layer_rows(deltas, sizes, n, k)
+        h_prev, delta, delta_prev = backward_views(x, acts, deltas, sizes, n, k)
+        dense_backward(h_prev, delta, dW, db)
         if k > 0:
-            h_prev = layer_rows(acts, sizes, n, k - 1)
-            dense_backward(h_prev, delta, dW, db)
-            delta_backward(delta, W, h_prev, code, layer_rows(deltas, sizes, n, k - 1))
-        else:
-            dense_backward(x, delta, dW, db)  # delta^0 is never needed
+            delta_backward(delta, W, h_prev, code, delta_prev)
 
 
 @njit(cache=True)
@@ -105,8 +110,8 @@ def evaluate_rows(params, sizes, code, task, X, y_class, y_target, chunk, acts, 
         stop = min(start + chunk, n)
         m = stop - start
         out = forward(params, sizes, code, X[start:stop], acts, None)
-        loss, c = output_loss(task, out, y_class[start:stop] if task == CLASSIFICATION else y_class,
-                              y_target[start:stop], layer_rows(deltas, sizes, m, L - 1))
+        loss, c = output_loss(task, out, y_class[start:stop], y_target[start:stop],
+                              layer_rows(deltas, sizes, m, L - 1))
         total += loss * m
         correct += c
     return total, correct
@@ -117,18 +122,12 @@ def backward_update(params, velocity, sizes, code, x, acts, deltas, g, lr, l2, m
     """From delta^L, layer by layer down: delta^(k-1) from the old W^k, then W^k, b^k stepped
     with dW^k = h^(k-1)^T delta^k + l2 W^k folded in (no gradient buffer; small batches)."""
     n = x.shape[0]
-    L = sizes.shape[0] - 1
-    for k in range(L - 1, -1, -1):
+    for k in range(sizes.shape[0] - 2, -1, -1):
         W, b = layer_params(params, sizes, k)
         vW, vb = layer_params(velocity, sizes, k)
-        delta = layer_rows(deltas, sizes, n, k)
-        if k > 0:
-            h_prev = layer_rows(acts, sizes, n, k - 1)
-            dense_backward_update(h_prev, delta, W, b, vW, vb, code, layer_rows(deltas, sizes, n, k - 1),
-                                  lr, l2, mu, nesterov, g[:sizes[k + 1]])
-        else:
-            dense_backward_update(x, delta, W, b, vW, vb, code, deltas[:0].reshape(n, 0),
-                                  lr, l2, mu, nesterov, g[:sizes[k + 1]])
+        h_prev, delta, delta_prev = backward_views(x, acts, deltas, sizes, n, k)
+        dense_backward_update(h_prev, delta, W, b, vW, vb, code, delta_prev, lr, l2, mu, nesterov,
+                              g[:sizes[k + 1]])
 
 
 @njit(cache=True)

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import runs
 from .config import Config, ConfigError, load_config, parse_yaml, read_yaml_file
+from .data.features import align_features, read_features
 from .errors import DataError, FastMLPError
 from .gradcheck import TOLERANCE, check_gradients
 from .model import MLP
@@ -101,10 +102,7 @@ def train(config: Config | str | Path | Mapping | None = None, overrides: Sequen
     loaded = time.perf_counter()
     if config.train.early_stopping is not None and _empty(ds.X_val):
         raise ConfigError("train.early_stopping: needs validation data; set data.validation_split > 0")
-    model = MLP([ds.n_inputs, *config.model.hidden, ds.n_outputs], activation=config.model.activation,
-                task=ds.task, dtype=config.model.dtype, seed=config.seed)
-    model.preprocessing = ds.preprocessing
-    model.classes = ds.classes
+    model = model_for(config, ds)
 
     run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out)
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())
@@ -113,9 +111,9 @@ def train(config: Config | str | Path | Mapping | None = None, overrides: Sequen
     try:
         history = fit(model, ds.X_train, ds.y_train, ds.X_val, ds.y_val, epochs=t.epochs,
                       batch_size=t.batch_size, learning_rate=t.learning_rate, l2=t.l2,
-                      momentum=t.momentum, nesterov=t.nesterov, shuffle=t.shuffle, seed=config.seed,
+                      optimizer=t.optimizer, shuffle=t.shuffle, seed=config.seed,
                       lr_schedule=schedule_from_config(t), early_stopping=t.early_stopping,
-                      callback=recorder)
+                      dropout=config.model.dropout, class_weight=t.class_weight, callback=recorder)
     except KeyboardInterrupt:
         # Kept, not deleted: its metrics.csv holds the epochs that finished.
         raise KeyboardInterrupt(f"partial run (config.yaml, metrics.csv; no model) left at {run_dir}") from None
@@ -128,7 +126,8 @@ def train(config: Config | str | Path | Mapping | None = None, overrides: Sequen
         X, y = _split(ds, split)
         if not _empty(X):
             summary[f"n_{split}"] = int(len(X))
-            summary.update({f"{split}_{k}": v for k, v in model.evaluate(X, y).items()})
+            X = model.check_X(X, split)
+            summary.update({f"{split}_{k}": v for k, v in model.metrics(X, *model.check_y(y, len(X), split)).items()})
     if ds.classes is not None:
         summary["classes"] = [str(c) for c in ds.classes]
     summary.update(best_epoch=history.best_epoch, epochs_run=len(history.rows),
@@ -139,6 +138,16 @@ def train(config: Config | str | Path | Mapping | None = None, overrides: Sequen
     runs.write_summary(run_dir, summary)
     return TrainResult(model=model, history=history, run_dir=run_dir, summary=summary,
                        config=config, dataset=ds)
+
+
+def model_for(config: Config, ds, dtype: str | None = None) -> MLP:
+    """The config's network for the dataset ds, carrying what ds was fitted with (preprocessing,
+    target scaling, class labels, feature names) so it predicts from raw features by itself."""
+    model = MLP([ds.n_inputs, *config.model.hidden, ds.n_outputs], activation=config.model.activation,
+                task=ds.task, dtype=dtype or config.model.dtype, seed=config.seed, init=config.model.init)
+    model.preprocessing, model.target_scaler = ds.preprocessing, ds.target_scaler
+    model.classes, model.feature_names = ds.classes, ds.feature_names
+    return model
 
 
 def _timings(history, recorder, started, loaded, trained, n_train) -> dict[str, float | None]:
@@ -224,8 +233,9 @@ def data_spec(text: str | Mapping | None, run_dir: Path | None) -> tuple[dict, i
 def evaluate(source: str | Path, data: str | Mapping | None = None, split: str = "test") -> dict[str, Any]:
     """Metrics of a saved model on one split of a dataset.
 
-    The data is loaded raw (preprocessing: none) and the model's own saved preprocessing is
-    applied, so a model is judged on exactly the transform it was trained with.
+    The data is loaded raw (no preprocessing, no target scaling) and the model's own saved
+    transforms are applied, and labels are matched to the model's classes by value, so a model
+    is judged on exactly what it was trained with.
     Returns {"split", "n", "task", "metrics", and for classification "classes",
     "per_class_accuracy", "confusion" (rows: true class, columns: predicted)}.
     """
@@ -237,6 +247,7 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
     model = MLP.load(model_path)
     spec, seed = data_spec(data, run_dir)
     spec["preprocessing"] = "none"
+    spec["target_scaling"] = "none"
     ds = load_dataset(spec, seed=seed, dtype=model.dtype.name, task=model.task)
     X, y = _split(ds, split)
     if _empty(X):
@@ -244,14 +255,18 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
         raise DataError(f"{ds.name}: has no {split} split (try {others})")
     if ds.n_inputs != model.n_inputs:
         raise DataError(f"{ds.name}: has {ds.n_inputs} features but the model takes {model.n_inputs}")
-    X = model.preprocessing.transform(model.check_X(X))
+    if model.task_spec.indices and ds.classes is not None:
+        y = ds.classes[y]  # back to the labels as spelled, so they meet the model's classes by value
+    X = model.transform(X, ds.name)
+    y_class, y_target = model.encode_labels(y, len(X), ds.name)
     result = {"model": str(model_path), "dataset": ds.name, "split": split, "n": int(len(X)),
-              "task": model.task, "metrics": model.evaluate(X, y)}
-    if model.task == "classification":
+              "task": model.task, "metrics": model.metrics(X, y_class, y_target)}
+    if model.task_spec.indices:
         k = model.n_outputs
-        confusion = np.bincount(np.asarray(y, np.int64) * k + model.predict(X), minlength=k * k).reshape(k, k)
+        predicted = model.forward(X).argmax(axis=1)
+        confusion = np.bincount(y_class * k + predicted, minlength=k * k).reshape(k, k)
         totals = confusion.sum(axis=1)
-        result["classes"] = [str(c) for c in ds.classes] if ds.classes is not None else [str(i) for i in range(k)]
+        result["classes"] = [str(c) for c in (model.classes if model.classes is not None else range(k))]
         result["per_class_accuracy"] = [float(confusion[i, i] / totals[i]) if totals[i] else None for i in range(k)]
         result["confusion"] = confusion.tolist()
     return result
@@ -260,61 +275,25 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
 # ---------------------------------------------------------------- predict
 
 
-def read_features(path: str | Path) -> np.ndarray:
-    """Raw feature rows from .npy, .npz (key X, or its only array) or .csv (header row optional)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such input file")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            X = np.load(path, allow_pickle=False)
-        elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as f:
-                keys = list(f.files)
-                key = "X" if "X" in keys else "x" if "x" in keys else keys[0] if len(keys) == 1 else None
-                if key is None:
-                    raise DataError(f"{path}: has arrays {', '.join(keys)}; expected one named X")
-                X = f[key]
-        elif suffix in (".csv", ".txt"):
-            X = _read_csv(path)
-        else:
-            raise DataError(f"{path}: unknown input format {suffix!r}; expected .npy, .npz or .csv")
-    except DataError:
-        raise
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read features ({type(exc).__name__}: {exc})") from None
-    if X.dtype.kind not in "fiub":
-        raise DataError(f"{path}: features must be numeric, got {X.dtype}")
-    return X
-
-
-def _read_csv(path: Path) -> np.ndarray:
-    with path.open(encoding="utf-8") as f:
-        first = f.readline()
-    try:
-        [float(v) for v in first.strip().split(",")]
-        skip = 0
-    except ValueError:
-        skip = 1  # a header row
-    return np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2, dtype=np.float64)
-
-
 def predict(model: MLP | str | Path, X: np.ndarray | str | Path, proba: bool = False) -> np.ndarray:
     """Predictions on raw inputs (the model's saved preprocessing is applied).
 
-    model: an MLP, a model.npz, or a run folder; X: an array or a .npy/.npz/.csv file.
-    Classification: class indices, or probabilities with proba=True. Regression: yhat.
+    model: an MLP, a model.npz, or a run folder; X: an array, a DataFrame, or a .npy/.npz/.csv
+    file. A CSV header or a DataFrame's columns are matched to the model's feature names.
+    Classification: class labels (probabilities per class with proba=True); multilabel: 0/1 per
+    label; regression: predictions in the targets' own units.
     """
     if not isinstance(model, MLP):
         model = load_model(model)
     name = "X"
-    if not isinstance(X, np.ndarray):
+    if isinstance(X, (str, Path)):
         name = str(X)
-        X = read_features(X)
-    if proba and model.task != "classification":
-        raise FastMLPError("--proba is for classification models; this one does regression")
-    return model.predict_raw(X, proba=proba, name=name)
+        X, names = read_features(X, expected_names=model.feature_names)
+        if names is not None and model.feature_names is not None:
+            X = align_features(X, names, model.feature_names, name)
+    if proba and not model.task_spec.output:
+        raise FastMLPError(f"--proba is for classification models; this one does {model.task}")
+    return model.predict(X, name=name) if not proba else model.predict_proba(X, name=name)
 
 
 def load_model(source: str | Path) -> MLP:
@@ -323,16 +302,16 @@ def load_model(source: str | Path) -> MLP:
 
 
 def predictions_csv(predictions: np.ndarray, proba: bool = False, classes: Sequence[str] | None = None) -> str:
-    """CSV text with a header: class | prob_<class>... | y (or y_0..y_k). With class names,
-    the class column holds the names and the probability columns are named after them."""
+    """CSV text with a header: class | prob_<class>... | <class>... (multilabel 0/1) | y (or
+    y_0..y_k). Class predictions are the class labels themselves."""
     p = predictions if predictions.ndim == 2 else predictions[:, None]
-    names = list(classes) if classes is not None else None
+    names = [str(c) for c in classes] if classes is not None else None
     if predictions.ndim == 1:
-        header = ["class"]
-        if names is not None:
-            return "class\n" + "".join(f"{_csv_cell(names[i])}\n" for i in predictions)
+        return "class\n" + "".join(f"{_csv_cell(str(v))}\n" for v in predictions)
     elif proba:
         header = [f"prob_{names[i] if names else i}" for i in range(p.shape[1])]
+    elif p.dtype.kind in "iu" and p.shape[1] > 1:  # multilabel indicators
+        header = [_csv_cell(names[i]) if names else f"label_{i}" for i in range(p.shape[1])]
     else:
         header = ["y"] if p.shape[1] == 1 else [f"y_{i}" for i in range(p.shape[1])]
     out = io.StringIO()
@@ -374,8 +353,7 @@ def gradcheck(config: Config | str | Path | Mapping | None = None, overrides: Se
     if not isinstance(config, Config) or overrides:
         config = load_config(config, overrides)
     ds = load_dataset(config.data, seed=config.seed, dtype="float64", task=config.model.task)
-    model = MLP([ds.n_inputs, *config.model.hidden, ds.n_outputs], activation=config.model.activation,
-                task=ds.task, dtype="float64", seed=config.seed)
+    model = model_for(config, ds, dtype="float64")
     X, y = ds.X_train[:samples], ds.y_train[:samples]
     rows = check_gradients(model, X, y, l2=config.train.l2, max_entries=entries, seed=config.seed)
     for row, W in zip(rows, model.weights):

@@ -6,19 +6,18 @@ failure (traceback only with --debug) or, for gradcheck, a gradient above tolera
 
 from __future__ import annotations
 
-import contextvars
-import functools
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .errors import FastMLPError
+from .clikit import DEBUG, fmt, handles_errors, stderr_console, stdout_console
+from .sweep.cli import sweep as sweep_command
 
 app = typer.Typer(
     name="fastmlp",
@@ -30,51 +29,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-# ---------------------------------------------------------------- plumbing
-
-
-def _stdout() -> Console:
-    return Console(soft_wrap=True)
-
-
-def _stderr() -> Console:
-    return Console(stderr=True, soft_wrap=True)
-
-
-# --debug, set by the app callback for the command that follows it.
-DEBUG = contextvars.ContextVar("fastmlp_debug", default=False)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split("\n")).strip()
-
-
-def handles_errors(command):
-    """User errors -> `error: message` on stderr, exit 2; anything else -> exit 1
-    (the traceback only with --debug); Ctrl-C -> exit 130."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except FastMLPError as exc:
-            typer.echo(f"error: {_one_line(exc)}", err=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt as exc:
-            typer.echo(f"interrupted: {exc}" if str(exc) else "interrupted", err=True)
-            raise typer.Exit(130) from None
-        except Exception as exc:
-            if DEBUG.get():
-                raise
-            typer.echo(f"internal error: {type(exc).__name__}: {_one_line(exc)} "
-                       "(rerun as `fastmlp --debug <command> ...` for the traceback)", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
 
 
 def _version(value: bool) -> None:
@@ -90,18 +44,11 @@ def _version(value: bool) -> None:
 def main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of internal errors.")] = False,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the full traceback of internal errors.")] = False,
 ) -> None:
     """Train multilayer perceptrons on the CPU, fast."""
     DEBUG.set(debug)
-
-
-def _fmt(value, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
 
 
 # ---------------------------------------------------------------- train
@@ -160,10 +107,11 @@ def _summary_table(result) -> Table:
                             f"{', stopped early' if s['stopped_early'] else ''})")
     for split in ("test", "val", "train"):
         if s["task"] == "classification" and f"{split}_accuracy" in s:
-            table.add_row(f"{split} accuracy", f"{s[f'{split}_accuracy']:.4f}  (loss {s[f'{split}_loss']:.4f})")
+            table.add_row(f"{split} accuracy",
+                          f"{s[f'{split}_accuracy']:.4f}  (loss {s[f'{split}_loss']:.4f})")
         elif f"{split}_rmse" in s:
             table.add_row(f"{split} RMSE", f"{s[f'{split}_rmse']:.4g}  (MAE {s[f'{split}_mae']:.4g}, "
-                                           f"R² {_fmt(s[f'{split}_r2'])})")
+                                           f"R² {fmt(s[f'{split}_r2'])})")
     table.add_row("wall time", f"{t['wall_seconds']:.2f} s (training {t['epoch_seconds_total']:.2f} s, "
                                f"first epoch {t['first_epoch_seconds']:.2f} s)")
     if t["samples_per_second"]:
@@ -177,13 +125,13 @@ def _summary_table(result) -> Table:
 @app.command()
 @handles_errors
 def train(
-    config: Annotated[Optional[Path], typer.Argument(
+    config: Annotated[Path | None, typer.Argument(
         help="Experiment YAML. Omitted: the embedded default (digits, a few seconds).",
         show_default=False)] = None,
-    set_: Annotated[Optional[list[str]], typer.Option(
+    set_: Annotated[list[str] | None, typer.Option(
         "--set", "-s", metavar="KEY=VALUE",
         help="Override a config key; the value is YAML. Repeatable.")] = None,
-    out: Annotated[Optional[Path], typer.Option(
+    out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write the run here (a new or empty folder) instead of "
                             "output.dir/<name>-<timestamp>.")] = None,
     quiet: Annotated[bool, typer.Option(
@@ -199,11 +147,12 @@ def train(
       fastmlp train configs/fashion_mnist.yaml
       fastmlp train configs/digits.yaml --set train.epochs=5 --set model.hidden=[256,128]
       fastmlp train configs/spirals.yaml --out runs/spirals-try --quiet
-    """
-    from .api import load_config, train as train_run
+    """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
+    from .api import load_config
+    from .api import train as train_run
 
     cfg = load_config(config, set_ or ())
-    console = _stderr()
+    console = stderr_console()
     show_progress = not quiet and console.is_terminal
     if show_progress:
         console.print(f"[bold]{cfg.name}[/bold]: {cfg.data.get('name') or cfg.data.get('path')}, "
@@ -215,7 +164,7 @@ def train(
     if quiet:
         typer.echo(str(result.run_dir))
     else:
-        _stdout().print(_summary_table(result))
+        stdout_console().print(_summary_table(result))
 
 
 # ---------------------------------------------------------------- evaluate / predict
@@ -226,7 +175,7 @@ def train(
 def evaluate(
     source: Annotated[Path, typer.Argument(metavar="RUN_DIR|MODEL", help="A run folder or a model.npz.",
                                            show_default=False)],
-    data: Annotated[Optional[str], typer.Option(
+    data: Annotated[str | None, typer.Option(
         "--data", "-d", metavar="CONFIG_OR_SPEC",
         help="A config YAML, a data file, a dataset name, or an inline spec '{name: digits}'. "
              "Default: the run's own config.yaml.")] = None,
@@ -242,20 +191,20 @@ def evaluate(
       fastmlp evaluate runs/default-20250101-120000
       fastmlp evaluate runs/default-20250101-120000 --split val
       fastmlp evaluate model.npz --data configs/digits.yaml --json
-    """
+    """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
     from .api import evaluate as evaluate_model
 
     result = evaluate_model(source, data, split)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
-    console = _stdout()
+    console = stdout_console()
     table = Table(title=f"{result['dataset']} · {result['split']} split · {result['n']} rows",
                   title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     for key, value in result["metrics"].items():
-        table.add_row(key, _fmt(value))
+        table.add_row(key, fmt(value))
     console.print(table)
     if result["task"] == "classification":
         classes = result["classes"]
@@ -266,7 +215,7 @@ def evaluate(
             matrix.add_column(str(i), justify="right")
         for i, name in enumerate(classes):
             label = name if name == str(i) else f"{i} {name}"
-            matrix.add_row(label, _fmt(result["per_class_accuracy"][i]), *map(str, result["confusion"][i]))
+            matrix.add_row(label, fmt(result["per_class_accuracy"][i]), *map(str, result["confusion"][i]))
         console.print(matrix)
 
 
@@ -277,7 +226,7 @@ def predict(
                                           show_default=False)],
     input: Annotated[Path, typer.Argument(metavar="INPUT", help="Raw features: .npy, .npz (key X) or .csv.",
                                           show_default=False)],
-    out: Annotated[Optional[Path], typer.Option(
+    out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write here: .npy by extension, otherwise CSV. Default: CSV on stdout.")] = None,
     proba: Annotated[bool, typer.Option("--proba", help="Class probabilities instead of classes.")] = False,
 ) -> None:
@@ -290,7 +239,8 @@ def predict(
       fastmlp predict runs/default-20250101-120000/model.npz X.npy
       fastmlp predict model.npz rows.csv --proba --out probs.csv
     """
-    from .api import load_model, predict as predict_rows, predictions_csv, write_predictions
+    from .api import load_model, predictions_csv, write_predictions
+    from .api import predict as predict_rows
 
     mlp = load_model(model)
     predictions = predict_rows(mlp, input, proba=proba)
@@ -307,11 +257,12 @@ def predict(
 @app.command()
 @handles_errors
 def gradcheck(
-    config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML (default: the embedded default).",
+    config: Annotated[Path | None, typer.Argument(help="Experiment YAML (default: the embedded default).",
                                                      show_default=False)] = None,
     samples: Annotated[int, typer.Option("--samples", "-n", help="Rows of data to check on.")] = 8,
-    entries: Annotated[int, typer.Option("--entries", min=0, help="Random entries probed per tensor (0: all).")] = 20,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", "-s", metavar="KEY=VALUE",
+    entries: Annotated[int, typer.Option(
+        "--entries", min=0, help="Random entries probed per tensor (0: all).")] = 20,
+    set_: Annotated[list[str] | None, typer.Option("--set", "-s", metavar="KEY=VALUE",
                                                       help="Override a config key, as in train.")] = None,
 ) -> None:
     """Check the hand-derived gradients against finite differences.
@@ -323,7 +274,7 @@ def gradcheck(
       fastmlp gradcheck
       fastmlp gradcheck configs/fashion_mnist.yaml --samples 4
       fastmlp gradcheck --set model.activation=tanh --set model.hidden=[16,16] --entries 0
-    """
+    """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
     from .api import gradcheck as check
     from .gradcheck import TOLERANCE
 
@@ -334,7 +285,7 @@ def gradcheck(
     for row in rows:
         table.add_row(str(row["layer"]), "x".join(map(str, row["shape"])), f"{row['dW']:.2e}",
                       f"{row['db']:.2e}", "ok" if row["ok"] else "[red]FAIL[/red]")
-    _stdout().print(table)
+    stdout_console().print(table)
     if not all(row["ok"] for row in rows):
         typer.echo("error: gradient check failed: a layer's error exceeds the tolerance", err=True)
         raise typer.Exit(1)
@@ -343,13 +294,15 @@ def gradcheck(
 @app.command()
 @handles_errors
 def plot(
-    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN_DIR", help="One or more run folders, or one sweep folder.",
+    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN_DIR",
+                                                   help="One or more run folders, or one sweep folder.",
                                                    show_default=False)],
-    out: Annotated[Optional[Path], typer.Option(
-        "--out", "-o", help="PNG path. Default: RUN_DIR/curves.png for one run, ./curves.png for several.")] = None,
-    key: Annotated[Optional[str], typer.Option(
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o",
+        help="PNG path. Default: RUN_DIR/curves.png for one run, ./curves.png for several.")] = None,
+    key: Annotated[str | None, typer.Option(
         "--key", help="Sweep folder: the swept key for the x axis (default: the first).")] = None,
-    metric: Annotated[Optional[str], typer.Option(
+    metric: Annotated[str | None, typer.Option(
         "--metric", help="Sweep folder: the metric on the y axis (default: the sweep's).")] = None,
 ) -> None:
     """Plot loss and accuracy curves of runs, or a sweep's metric against a swept key, to a PNG.
@@ -374,7 +327,7 @@ def plot(
 @app.command()
 @handles_errors
 def datasets(
-    download: Annotated[Optional[str], typer.Option("--download", metavar="NAME",
+    download: Annotated[str | None, typer.Option("--download", metavar="NAME",
                                                     help="Fetch or install a dataset.")] = None,
 ) -> None:
     """List the built-in datasets and whether each is available here.
@@ -392,17 +345,13 @@ def datasets(
     table = Table("name", "kind", "status")
     for row in list_datasets():
         table.add_row(*(str(v) for v in row))
-    _stdout().print(table)
+    stdout_console().print(table)
 
 
-def _register_sweep() -> None:
-    """`fastmlp sweep` lives in fastmlp/sweep/cli.py and adds itself to this app."""
-    from .sweep.cli import register
+# ---------------------------------------------------------------- sweep
 
-    register(app)
-
-
-_register_sweep()
+# Mounted last so it lists last; the command lives in fastmlp/sweep/cli.py.
+app.command("sweep")(sweep_command)
 
 
 if __name__ == "__main__":  # python -m fastmlp.cli

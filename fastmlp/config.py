@@ -8,11 +8,12 @@ known one.
 
     seed: 0
     data:   {name: digits, ...}      # passed through to fastmlp.data.load_dataset
-    model:  {hidden: [128], activation: relu, task: classification, dtype: float32,
-             init: glorot_uniform}   # `loss: cross_entropy | mse` is an alias of task
+    model:  {hidden: [128], activation: relu, task: auto, dtype: float32,
+             init: glorot_uniform, dropout: 0.0}   # `loss: cross_entropy | binary_cross_entropy | mse`
+                                                   # is an alias of task
     train:  {epochs: 20, batch_size: 128, learning_rate: 0.1, l2: 0.0001,
-             momentum: 0.0, nesterov: false, shuffle: true,
-             lr_schedule: {name: constant}, early_stopping: null}
+             optimizer: {name: sgd, momentum: 0.0, nesterov: false}, shuffle: true,
+             lr_schedule: {name: constant}, early_stopping: null, class_weight: null}
     output: {dir: runs, name: null}
 """
 
@@ -29,12 +30,17 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from . import optimizers
 from .errors import ConfigError, FastMLPError
+from .schema import check_keys, kind_of, suggest  # noqa: F401  (public here too: sweep/spec.py)
+from .model import ACTIVATIONS, INITS
+from .tasks import AUTO, DTYPES, TASK_NAMES
 
-DTYPES = ("float32", "float64")
-INITS = ("glorot_uniform",)
-TASKS = ("classification", "regression")
-LOSSES = {"cross_entropy": "classification", "mse": "regression"}
+TASKS = (AUTO, *TASK_NAMES)
+LOSSES = {"cross_entropy": "classification", "binary_cross_entropy": "multilabel", "mse": "regression"}
+# Keys that moved; an old config gets one line saying where.
+MOVED = {"train.momentum": "train.optimizer.momentum (with train.optimizer.name: sgd)",
+         "train.nesterov": "train.optimizer.nesterov (with train.optimizer.name: sgd)"}
 # Parameters of each learning-rate schedule, with their defaults (see schedules.py).
 SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
     "constant": {},
@@ -51,9 +57,10 @@ SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
 class ModelConfig:
     hidden: list[int] = field(default_factory=lambda: [128])
     activation: str = "relu"
-    task: str = "classification"
+    task: str = AUTO            # inferred from the labels (fastmlp.data.labels.infer_task)
     dtype: str = "float32"
     init: str = "glorot_uniform"
+    dropout: float = 0.0        # inverted dropout on the hidden layers while training
 
 
 @dataclass
@@ -73,11 +80,11 @@ class TrainConfig:
     batch_size: int = 128
     learning_rate: float = 0.1
     l2: float = 0.0001
-    momentum: float = 0.0
-    nesterov: bool = False
+    optimizer: optimizers.Optimizer = field(default_factory=optimizers.Optimizer)
     shuffle: bool = True
     lr_schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     early_stopping: int | None = None  # patience in epochs on the validation loss
+    class_weight: str | dict | None = None  # "balanced" or {class label: weight}
 
 
 @dataclass
@@ -113,6 +120,8 @@ class Config:
             "train": {
                 **{f.name: getattr(self.train, f.name) for f in fields(TrainConfig)},
                 "lr_schedule": self.train.lr_schedule.to_dict(),
+                "optimizer": self.train.optimizer.to_dict(),
+                "class_weight": copy.deepcopy(self.train.class_weight),
             },
             "output": {"dir": self.output.dir, "name": self.output.name},
         }
@@ -225,8 +234,8 @@ def apply_overrides(mapping: Mapping[str, Any], overrides: Iterable[str]) -> dic
             child = node.get(part)
             if child is None:
                 child = node[part] = {}
-            elif isinstance(child, str) and parts[: depth + 1] == ["train", "lr_schedule"]:
-                child = node[part] = {"name": child}  # shorthand `lr_schedule: cosine`
+            elif isinstance(child, str) and parts[: depth + 1] in (["train", "lr_schedule"], ["train", "optimizer"]):
+                child = node[part] = {"name": child}  # shorthand `lr_schedule: cosine`, `optimizer: adam`
             elif not isinstance(child, dict):
                 path = ".".join(parts[: depth + 1])
                 raise ConfigError(f"--set {'.'.join(parts)}: {path} is {child!r}, not a section")
@@ -341,15 +350,19 @@ def _model(raw: Mapping[str, Any]) -> ModelConfig:
         task = from_loss
     return ModelConfig(
         hidden=hidden,
-        activation=_choice(raw.get("activation", d.activation), "model.activation", activations()),
+        activation=_choice(raw.get("activation", d.activation), "model.activation", ACTIVATIONS),
         task=task,
         dtype=_choice(raw.get("dtype", d.dtype), "model.dtype", DTYPES),
         init=_choice(raw.get("init", d.init), "model.init", INITS),
+        dropout=_float(raw.get("dropout", d.dropout), "model.dropout", low=0.0, high=1.0, high_open=True),
     )
 
 
 def _train(raw: Mapping[str, Any]) -> TrainConfig:
     d = TrainConfig()
+    for key in raw:
+        if f"train.{key}" in MOVED:
+            raise ConfigError(f"train.{key}: moved to {MOVED[f'train.{key}']}")
     check_keys(raw, [f.name for f in fields(TrainConfig)], "train.")
     patience = raw.get("early_stopping", d.early_stopping)
     return TrainConfig(
@@ -357,12 +370,23 @@ def _train(raw: Mapping[str, Any]) -> TrainConfig:
         batch_size=_int(raw.get("batch_size", d.batch_size), "train.batch_size", low=1),
         learning_rate=_float(raw.get("learning_rate", d.learning_rate), "train.learning_rate", low=0.0, low_open=True),
         l2=_float(raw.get("l2", d.l2), "train.l2", low=0.0),
-        momentum=_float(raw.get("momentum", d.momentum), "train.momentum", low=0.0, high=1.0, high_open=True),
-        nesterov=_bool(raw.get("nesterov", d.nesterov), "train.nesterov"),
+        optimizer=optimizers.parse(raw.get("optimizer"), "train.optimizer"),
         shuffle=_bool(raw.get("shuffle", d.shuffle), "train.shuffle"),
         lr_schedule=_schedule(raw.get("lr_schedule", "constant")),
         early_stopping=None if patience is None else _int(patience, "train.early_stopping", low=1),
+        class_weight=_class_weight(raw.get("class_weight", d.class_weight)),
     )
+
+
+def _class_weight(value: Any) -> str | dict | None:
+    path = "train.class_weight"
+    if value is None or value == "balanced":
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{path}: expected null, balanced or a mapping of class label -> weight, got {kind_of(value)}")
+    for label, weight in value.items():
+        _float(weight, f"{path}.{label}", low=0.0)
+    return {k: float(v) for k, v in value.items()}
 
 
 def _schedule(value: Any) -> ScheduleConfig:
@@ -406,61 +430,7 @@ def _output(raw: Mapping[str, Any]) -> OutputConfig:
     return OutputConfig(dir=directory, name=name)
 
 
-def activations() -> tuple[str, ...]:
-    """Activation names the model knows (its table is the one source of truth)."""
-    from .model import ACTIVATIONS
-
-    return ACTIVATIONS
-
-
 # ---------------------------------------------------------------- checks
-
-
-def check_keys(raw: Mapping[str, Any], known: Iterable[str], prefix: str) -> None:
-    known = list(known)
-    for key in raw:
-        if not isinstance(key, str):
-            raise ConfigError(f"{prefix}{key!r}: keys must be strings, got {kind_of(key)}")
-        if key not in known:
-            where = f"in {prefix[:-1]}" if prefix else "at the top level"
-            shown = key if re.fullmatch(r"[\w-]+", key) else repr(key)
-            raise ConfigError(
-                f"{prefix}{shown}: unknown key{suggest(key, known)} (known {where}: {', '.join(known)})"
-            )
-
-
-# Names other libraries use for our keys, so their users get a pointed hint.
-ALIASES = {
-    "lr": "learning_rate", "learning_rate_init": "learning_rate", "weight_decay": "l2",
-    "alpha": "l2", "n_epochs": "epochs", "max_epochs": "epochs", "max_iter": "epochs",
-    "batch": "batch_size", "hidden_layers": "hidden", "hidden_layer_sizes": "hidden",
-    "hidden_sizes": "hidden", "layers": "hidden", "patience": "early_stopping",
-    "scheduler": "lr_schedule", "schedule": "lr_schedule", "random_state": "seed",
-    "dataset": "data", "out": "output", "output_dir": "dir",
-}
-
-
-def suggest(key: str, known: list[str]) -> str:
-    """'; did you mean ...?' naming the closest known key, or ''."""
-    alias = ALIASES.get(key)
-    if alias in known:
-        return f"; did you mean {alias!r}?"
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean {value!r}"
-    if isinstance(value, (int, float, str)):
-        return f"{type(value).__name__} {value!r}"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
 
 
 def _int(value: Any, path: str, low: int | None = None) -> int:

@@ -13,9 +13,11 @@ import numpy as np
 TOLERANCE = 1e-6
 
 
-def numeric_gradient(model, X, y, l2, eps=1e-6, max_entries=None, seed=0):
+def numeric_gradient(model, X, y, l2, eps=1e-6, max_entries=None, seed=0, **objective):
     """Central differences of J for every parameter (or a random subset of `max_entries` per
-    tensor); returns a flat array shaped like model.params with NaN where not probed."""
+    tensor); returns a flat array shaped like model.params with NaN where not probed.
+    objective: more arguments of loss_and_gradients (sample_weight; dropout with its seed and
+    step, which fix the mask)."""
     theta = model.params
     numeric = np.full(theta.shape, np.nan)
     rng = np.random.default_rng(seed)
@@ -28,9 +30,9 @@ def numeric_gradient(model, X, y, l2, eps=1e-6, max_entries=None, seed=0):
             for i in idx:
                 old = theta[i]
                 theta[i] = old + eps
-                j_plus, _ = model.loss_and_gradients(X, y, l2)
+                j_plus, _ = model.loss_and_gradients(X, y, l2, **objective)
                 theta[i] = old - eps
-                j_minus, _ = model.loss_and_gradients(X, y, l2)
+                j_minus, _ = model.loss_and_gradients(X, y, l2, **objective)
                 theta[i] = old
                 numeric[i] = (j_plus - j_minus) / (2 * eps)
             off += size
@@ -44,14 +46,14 @@ def relative_error(analytic, numeric) -> float:
     return float(np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), 1e-30))
 
 
-def check_gradients(model, X, y, l2=0.0, eps=1e-6, max_entries=None, seed=0):
+def check_gradients(model, X, y, l2=0.0, eps=1e-6, max_entries=None, seed=0, **objective):
     """Max relative error of dW and db per layer, on a float64 copy of the model.
     Returns [{"layer": k, "dW": err, "db": err}, ...] (layers numbered from 1)."""
     m64 = model.copy(dtype="float64")
     X = np.asarray(X, dtype=np.float64)
-    _, grads = m64.loss_and_gradients(X, y, l2)
+    _, grads = m64.loss_and_gradients(X, y, l2, **objective)
     analytic = np.concatenate([np.concatenate([dW.ravel(), db.ravel()]) for dW, db in grads])
-    numeric = numeric_gradient(m64, X, y, l2, eps, max_entries, seed)
+    numeric = numeric_gradient(m64, X, y, l2, eps, max_entries, seed, **objective)
     rows = []
     off = 0
     for k, (W, b) in enumerate(zip(m64.weights, m64.biases), start=1):

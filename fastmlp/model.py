@@ -1,5 +1,16 @@
-"""MLP: parameters in one flat buffer (W^k, b^k are views), Glorot init, forward,
-loss and gradients, save/load as a plain .npz. The math lives in fastmlp.kernels."""
+"""MLP: a network that predicts from raw features by itself.
+
+Two layers of one object:
+- the predictor (what `train`, `fit` and `MLP.load` hand back): `predict`, `predict_proba`,
+  `decision_function`, `evaluate` take raw feature rows (an array, or a DataFrame whose columns
+  are checked against the names it was trained on), apply the fitted preprocessing, and return
+  class labels as the training data spelled them (or values, in the targets' own units);
+- the bare network (for gradient work): `params` (one flat buffer; `weights`/`biases` are views),
+  `transform` (raw rows -> what the network sees), `loss_and_gradients` and `metrics`, which
+  take already-transformed inputs and encoded labels (class indices, scaled targets).
+
+The math lives in fastmlp.kernels; the task table in fastmlp.tasks.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +21,22 @@ import numpy as np
 
 from .atomic import write_atomic
 from .errors import FastMLPError, ModelFileError
-from .kernels import ACTIVATION_CODES, CLASSIFICATION, TASK_CODES
-from .kernels.losses import softmax_inplace
+from .kernels import ACTIVATION_CODES
+from .kernels.dropout import dropout_key
+from .kernels.layout import make_layout, n_params, row_width
+from .kernels.losses import sigmoid_inplace, softmax_inplace
 from .kernels.network import evaluate_rows, forward, loss_and_grad
 from .preprocessing import Preprocessing
+from .tasks import DTYPES, get_task
 
 ACTIVATIONS = tuple(ACTIVATION_CODES)
-TASKS = tuple(TASK_CODES)
-DTYPES = ("float32", "float64")
+INITS = ("glorot_uniform", "he_uniform", "he_normal")
 
 # Rows per kernel call when predicting or evaluating: bounds the workspace.
 CHUNK = 4096
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+TARGET_PREFIX = "target_scaling"
 
 
 def _check_finite(X, name, rows=8192):
@@ -34,60 +48,67 @@ def _check_finite(X, name, rows=8192):
             raise FastMLPError(f"{name} row {start + i}, column {j} is not finite ({block[i, j]})")
 
 
-def _param_count(sizes) -> int:
-    return int(sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])))
-
-
 class MLP:
-    """A multilayer perceptron: z^k = h^(k-1) W^k + b^k, h^k = g(z^k), output softmax (classification)
-    or identity (regression). W^k has shape (fan_in, fan_out).
+    """A multilayer perceptron: z^k = h^(k-1) W^k + b^k, h^k = g(z^k); the output is softmax
+    (classification), sigmoid (multilabel) or identity (regression). W^k is (fan_in, fan_out).
 
     >>> m = MLP([64, 128, 10], activation="relu", seed=0)
     >>> loss, grads = m.loss_and_gradients(X, y, l2=1e-4)   # grads[k] = (dW, db)
     """
 
-    def __init__(self, layer_sizes, activation="relu", task="classification", dtype="float32", seed=0):
+    def __init__(self, layer_sizes, activation="relu", task="classification", dtype="float32", seed=0,
+                 init="glorot_uniform"):
         sizes = [int(s) for s in layer_sizes]
         if len(sizes) < 2 or any(s < 1 for s in sizes):
             raise FastMLPError(f"layer_sizes must be at least [inputs, outputs] of positive ints, got {list(layer_sizes)}")
         if activation not in ACTIVATION_CODES:
             raise FastMLPError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-        if task not in TASK_CODES:
-            raise FastMLPError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+        self.task_spec = get_task(task)
         if str(dtype) not in DTYPES:
             raise FastMLPError(f"dtype must be float32 or float64, got {dtype!r}")
-        if task == "classification" and sizes[-1] < 2:
+        if init not in INITS:
+            raise FastMLPError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+        if self.task_spec.name == "classification" and sizes[-1] < 2:
             raise FastMLPError("a classifier needs at least 2 output units (classes)")
         self.layer_sizes = sizes
         self.activation = activation
-        self.task = task
+        self.task = self.task_spec.name
         self.dtype = np.dtype(dtype)
         self.seed = seed
+        self.init = init
+        # What prediction from raw features needs; a bare network has the identity and indices.
         self.preprocessing = Preprocessing("none")
-        self.classes = None  # class names (list of str) when the data had them
-        self.sizes = np.asarray(sizes, dtype=np.int64)
-        self.params = np.zeros(_param_count(sizes), dtype=self.dtype)
+        self.target_scaler = Preprocessing("none")
+        self.classes: np.ndarray | None = None      # class labels as the training data spelled them
+        self.feature_names: list[str] | None = None
+        self.layout = make_layout(sizes)
+        self.params = np.zeros(n_params(self.layout), dtype=self.dtype)
         self._bind_views()
-        self._init_glorot(seed)
+        self.initialize(seed)
 
     # -- parameters ----------------------------------------------------------------
 
     def _bind_views(self):
         self.weights, self.biases = [], []
-        off = 0
-        for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
-            self.weights.append(self.params[off:off + fan_in * fan_out].reshape(fan_in, fan_out))
-            off += fan_in * fan_out
-            self.biases.append(self.params[off:off + fan_out])
-            off += fan_out
+        for w0, b0, fan_in, fan_out, _ in self.layout:
+            self.weights.append(self.params[w0:b0].reshape(fan_in, fan_out))
+            self.biases.append(self.params[b0:b0 + fan_out])
 
-    def _init_glorot(self, seed):
-        """W ~ U(-r, r), r = sqrt(6 / (fan_in + fan_out)); b = 0. Drawn in float64, then cast,
-        so a float32 and a float64 model with one seed start from the same weights."""
+    def initialize(self, seed):
+        """Draw W (biases = 0) by self.init, in float64 then cast, so a float32 and a float64 model
+        with one seed start from the same weights:
+            glorot_uniform  W ~ U(-r, r), r = sqrt(6 / (fan_in + fan_out))
+            he_uniform      W ~ U(-r, r), r = sqrt(6 / fan_in)
+            he_normal       W ~ N(0, s^2), s = sqrt(2 / fan_in)
+        """
         rng = np.random.default_rng(seed)
         for W, b in zip(self.weights, self.biases):
-            r = np.sqrt(6.0 / (W.shape[0] + W.shape[1]))
-            W[...] = rng.uniform(-r, r, size=W.shape)
+            fan_in, fan_out = W.shape
+            if self.init == "he_normal":
+                W[...] = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=W.shape)
+            else:
+                r = np.sqrt(6.0 / (fan_in + fan_out) if self.init == "glorot_uniform" else 6.0 / fan_in)
+                W[...] = rng.uniform(-r, r, size=W.shape)
             b[...] = 0
 
     @property
@@ -95,8 +116,8 @@ class MLP:
         return ACTIVATION_CODES[self.activation]
 
     @property
-    def task_code(self) -> int:
-        return TASK_CODES[self.task]
+    def loss_code(self) -> int:
+        return self.task_spec.loss
 
     @property
     def n_inputs(self) -> int:
@@ -105,6 +126,10 @@ class MLP:
     @property
     def n_outputs(self) -> int:
         return self.layer_sizes[-1]
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.asarray(self.layer_sizes, dtype=np.int64)
 
     # -- checking inputs once, at the boundary --------------------------------------
 
@@ -123,16 +148,17 @@ class MLP:
         return X
 
     def check_y(self, y, n, name="y"):
-        """(y_class, y_target) for the kernels: int64 labels or an (n, n_out) float target."""
+        """Encoded labels as the kernels take them: (y_class, y_target) — int64 class indices
+        and an empty float target, or an empty index array and an (n, n_out) float target."""
         y = np.asarray(y)
-        if self.task == "classification":
+        if self.task_spec.indices:
             if y.ndim != 1 or y.shape[0] != n:
                 raise FastMLPError(f"{name} must be {n} class labels, got shape {y.shape}")
             if y.dtype.kind not in "iu":
                 if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
                     y = y.astype(np.int64)
                 else:
-                    raise FastMLPError(f"{name} must hold integer class labels, got {y.dtype}")
+                    raise FastMLPError(f"{name} must hold integer class indices, got {y.dtype}")
             y_class = np.ascontiguousarray(y, dtype=np.int64)
             if n and (y_class.min() < 0 or y_class.max() >= self.n_outputs):
                 raise FastMLPError(f"{name} has labels outside 0..{self.n_outputs - 1}")
@@ -141,49 +167,97 @@ class MLP:
             y = y[:, None]
         if y.shape != (n, self.n_outputs):
             raise FastMLPError(f"{name} must have shape ({n}, {self.n_outputs}), got {y.shape}")
-        return np.zeros(0, np.int64), np.ascontiguousarray(y, dtype=self.dtype)
+        if y.dtype.kind not in "fiub":
+            raise FastMLPError(f"{name} must be numeric, got {y.dtype}")
+        y_target = np.ascontiguousarray(y, dtype=self.dtype)
+        _check_finite(y_target, name)
+        if self.task_spec.labels == "indicators" and not np.isin(y_target, (0, 1)).all():
+            raise FastMLPError(f"{name} must be a 0/1 indicator matrix for a multilabel model")
+        return np.zeros(0, np.int64), y_target
 
-    def workspace(self, n):
-        """acts and deltas buffers for n rows (layer outputs h^1..h^L, deltas delta^1..delta^L)."""
-        size = n * int(self.sizes[1:].sum())
-        return np.empty(size, self.dtype), np.empty(size, self.dtype)
+    def check_weights(self, sample_weight, n, name="sample_weight") -> np.ndarray:
+        """Per-sample weights as a contiguous array of the model's dtype (empty: unweighted)."""
+        if sample_weight is None:
+            return np.zeros(0, self.dtype)
+        w = np.ascontiguousarray(np.asarray(sample_weight, dtype=np.float64).ravel())
+        if w.shape[0] != n:
+            raise FastMLPError(f"{name} must have {n} entries, got {w.shape[0]}")
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise FastMLPError(f"{name} must be finite and >= 0")
+        if n and w.sum() <= 0:
+            raise FastMLPError(f"{name} must not all be 0")
+        return w.astype(self.dtype)
+
+    def workspace(self, n, dropout=False):
+        """acts, deltas (and masks, empty without dropout) buffers for n rows."""
+        size = n * row_width(self.layout)
+        masks = np.empty(size if dropout else 0, self.dtype)
+        return np.empty(size, self.dtype), np.empty(size, self.dtype), masks
+
+    # -- raw features -> what the network sees ---------------------------------------
+
+    def transform(self, X, name="X") -> np.ndarray:
+        """Raw feature rows -> the network's inputs: columns matched by name when X is a
+        DataFrame and the model knows its feature names, checked, then the fitted preprocessing."""
+        from .data.features import align_features, frame_to_array
+
+        X, names = frame_to_array(X)
+        if names is not None and self.feature_names is not None:
+            X = align_features(X, names, self.feature_names, name)
+        return self.preprocessing.transform(self.check_X(X, name))
+
+    def encode_labels(self, y, n, name="y"):
+        """Raw labels (class labels as the training data spelled them, or targets in their own
+        units) -> what check_y returns."""
+        y = np.asarray(y)
+        if self.task_spec.indices and self.classes is not None:
+            from .data.labels import class_indices
+
+            y = class_indices(y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y, self.classes, name)
+        elif self.task_spec.labels == "values" and self.target_scaler.kind != "none":
+            y = np.asarray(y, dtype=self.dtype)
+            y = self.target_scaler.transform(np.ascontiguousarray(y if y.ndim == 2 else y[:, None]))
+        return self.check_y(y, n, name)
 
     # -- forward ---------------------------------------------------------------------
 
-    def decision_function(self, X) -> np.ndarray:
-        """z^L for every row of X (logits for classification, yhat for regression)."""
-        return self._forward(self.check_X(X))
+    def decision_function(self, X, name="X") -> np.ndarray:
+        """z^L for every raw row of X (logits; for regression the scaled prediction)."""
+        return self.forward(self.transform(X, name))
 
-    def _forward(self, X) -> np.ndarray:
-        """z^L for an X already checked by check_X, in chunks of CHUNK rows."""
+    def forward(self, X) -> np.ndarray:
+        """z^L for network inputs X (as transform returns them), in chunks of CHUNK rows."""
         out = np.empty((X.shape[0], self.n_outputs), self.dtype)
-        acts, _ = self.workspace(min(CHUNK, max(len(X), 1)))
+        acts, _, masks = self.workspace(min(CHUNK, max(len(X), 1)))
         for start in range(0, X.shape[0], CHUNK):
             x = X[start:start + CHUNK]
-            out[start:start + len(x)] = forward(self.params, self.sizes, self.activation_code, x, acts, None)
+            out[start:start + len(x)] = forward(self.params, self.layout, self.activation_code, x, acts, None,
+                                                0.0, np.uint64(0), masks)
         return out
 
-    def predict_proba(self, X) -> np.ndarray:
-        """f(x) = softmax(z^L), one row per sample."""
-        return self._outputs(self.decision_function(X), proba=True)
+    def predict_proba(self, X, name="X") -> np.ndarray:
+        """f(x): softmax(z^L) (classification) or sigmoid(z^L) per label (multilabel), on raw rows."""
+        return self._outputs(self.decision_function(X, name), proba=True)
 
-    def predict(self, X) -> np.ndarray:
-        """Class indices (classification) or yhat (regression). X is already preprocessed."""
-        return self._outputs(self.decision_function(X), proba=False)
-
-    def predict_raw(self, X, proba=False, name="X") -> np.ndarray:
-        """predict (or predict_proba) on raw inputs: applies the saved preprocessing first."""
-        X = self.preprocessing.transform(self.check_X(X, name))
-        return self._outputs(self._forward(X), proba)
+    def predict(self, X, name="X") -> np.ndarray:
+        """On raw rows: class labels (as the training data spelled them; indices for a bare
+        network), a 0/1 indicator matrix (multilabel), or predictions in the targets' own
+        units (regression). `name` is how errors call X."""
+        return self._outputs(self.decision_function(X, name), proba=False)
 
     def _outputs(self, z, proba):
-        """From z^L: softmax(z) in place (proba), argmax (classes) or z itself (regression)."""
+        spec = self.task_spec
         if proba:
-            if self.task != "classification":
-                raise FastMLPError("predict_proba is for classification models")
-            softmax_inplace(z)
+            if not spec.output:
+                raise FastMLPError(f"predict_proba is for classification models; this one does {self.task}")
+            (softmax_inplace if spec.output == "softmax" else sigmoid_inplace)(z)
             return z
-        return z.argmax(axis=1) if self.task == "classification" else z
+        if spec.indices:
+            idx = z.argmax(axis=1)
+            return self.classes[idx] if self.classes is not None else idx
+        if spec.labels == "indicators":
+            return (z >= 0).astype(np.int64)  # sigmoid(z) >= 1/2
+        return self.target_scaler.inverse_transform(z) if self.target_scaler.kind != "none" else z
 
     # -- objective -------------------------------------------------------------------
 
@@ -191,51 +265,59 @@ class MLP:
         """(lambda/2) sum_k ||W^k||_F^2 (biases excluded)."""
         return 0.5 * l2 * sum(float(np.dot(W.ravel(), W.ravel())) for W in self.weights)
 
-    def loss_and_gradients(self, X, y, l2=0.0):
-        """J = (1/|B|) sum_B l + (lambda/2) sum_k ||W^k||^2 and [(dW^k, db^k), ...], where
-        dW^k = h^(k-1)^T delta^k + lambda W^k and db^k = column sums of delta^k."""
+    def loss_and_gradients(self, X, y, l2=0.0, sample_weight=None, dropout=0.0, dropout_seed=0, step=0):
+        """The bare network's J = sum_i w_i l_i / sum_i w_i + (lambda/2) sum_k ||W^k||^2 and
+        [(dW^k, db^k), ...], dW^k = h^(k-1)^T delta^k + lambda W^k, db^k = colsum(delta^k).
+
+        X: network inputs (already preprocessed: see transform); y: encoded labels (class
+        indices, 0/1 indicators, or scaled targets). dropout > 0 draws the masks of minibatch
+        `step` of a run seeded dropout_seed: the same arguments give the same masks, so the
+        gradient can be checked against finite differences with the mask held fixed."""
         X = self.check_X(X)
         y_class, y_target = self.check_y(y, X.shape[0])
-        acts, deltas = self.workspace(X.shape[0])
+        w = self.check_weights(sample_weight, X.shape[0])
+        acts, deltas, masks = self.workspace(X.shape[0], dropout=dropout > 0)
         grad = np.empty_like(self.params)
-        loss, _ = loss_and_grad(self.params, self.sizes, self.activation_code, self.task_code,
-                                X, y_class, y_target, acts, deltas, grad)
+        key = np.uint64(dropout_key(int(dropout_seed), int(step)))
+        loss, _ = loss_and_grad(self.params, self.layout, self.activation_code, self.loss_code,
+                                X, y_class, y_target, w, acts, deltas, grad, float(dropout), key, masks)
         grads = []
-        off = 0
-        for W in self.weights:
-            fan_in, fan_out = W.shape
-            dW = grad[off:off + fan_in * fan_out].reshape(fan_in, fan_out)
-            off += fan_in * fan_out
-            db = grad[off:off + fan_out]
-            off += fan_out
+        for w0, b0, fan_in, fan_out, _ in self.layout:
+            dW = grad[w0:b0].reshape(fan_in, fan_out)
             if l2:
-                dW += self.dtype.type(l2) * W
-            grads.append((dW, db))
+                dW += self.dtype.type(l2) * self.params[w0:b0].reshape(fan_in, fan_out)
+            grads.append((dW, grad[b0:b0 + fan_out]))
         return float(loss) + self.l2_penalty(l2), grads
 
     def evaluate(self, X, y) -> dict:
-        """Mean data loss and accuracy (classification) or rmse/mae/r2 (regression) on (X, y)."""
-        X = self.check_X(X)
-        return self.metrics(X, *self.check_y(y, X.shape[0]))
+        """Metrics on raw rows X and raw labels y: mean data loss, and accuracy (classification,
+        multilabel: every label right) or rmse/mae/r2 in the targets' own units (regression)."""
+        X = self.transform(X)
+        return self.metrics(X, *self.encode_labels(y, X.shape[0]))
 
     def metrics(self, X, y_class, y_target) -> dict:
-        """evaluate() on inputs already as check_X and check_y return them (the trainer checks
-        its validation set once, not every epoch)."""
+        """evaluate() on network inputs and encoded labels as check_X and check_y return them
+        (the trainer checks its validation set once, not every epoch)."""
         n = X.shape[0]
         if n == 0:
             raise FastMLPError("cannot evaluate on an empty set")
-        if self.task_code == CLASSIFICATION:
-            acts, deltas = self.workspace(min(CHUNK, n))
-            total, correct = evaluate_rows(self.params, self.sizes, self.activation_code, self.task_code,
-                                           X, y_class, y_target, CHUNK, acts, deltas)
+        if self.task_spec.labels != "values":
+            acts, deltas, _ = self.workspace(min(CHUNK, n))
+            total, correct = evaluate_rows(self.params, self.layout, self.activation_code, self.loss_code,
+                                           X, y_class, y_target, np.zeros(0, self.dtype), CHUNK, acts, deltas)
             return {"loss": total / n, "accuracy": correct / n}
-        # One forward pass gives the residuals, and every regression figure follows from them.
-        sq = (self._forward(X) - y_target).astype(np.float64)
+        # One forward pass gives the residuals; rmse/mae/r2 are in the targets' own units.
+        z = self.forward(X)
+        loss = 0.5 * float(((z - y_target).astype(np.float64) ** 2).sum()) / n
+        yhat, y = z, y_target
+        if self.target_scaler.kind != "none":
+            yhat, y = self.target_scaler.inverse_transform(z), self.target_scaler.inverse_transform(y_target)
+        sq = (yhat - y).astype(np.float64)
         sq *= sq
         ss_res = float(sq.sum())
-        ss_tot = float(((y_target - y_target.mean(axis=0, dtype=np.float64)) ** 2).sum())
+        ss_tot = float(((y - y.mean(axis=0, dtype=np.float64)) ** 2).sum())
         return {
-            "loss": 0.5 * ss_res / n,  # mean of 1/2 ||yhat - y||^2
+            "loss": loss,  # mean of 1/2 ||z - y||^2 in the units the network trains on
             "rmse": float(np.sqrt(sq.mean())),
             "mae": float(np.sqrt(sq).mean()),
             "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
@@ -244,20 +326,25 @@ class MLP:
     # -- files -----------------------------------------------------------------------
 
     def save(self, path) -> Path:
-        """Write a plain .npz (no pickle), atomically: a temp file in the same folder, then rename."""
+        """Write a plain .npz (no pickle), atomically: a temp file in the same folder, then rename.
+        It holds the network and everything prediction from raw features needs."""
         path = Path(path)
         arrays = {
             "format_version": np.array(FORMAT_VERSION),
             "layer_sizes": self.sizes,
             "activation": np.array(self.activation),
             "task": np.array(self.task),
+            "init": np.array(self.init),
             "dtype": np.array(self.dtype.name),
             "seed": np.array(self.seed if self.seed is not None else -1),
             "params": self.params,
             **self.preprocessing.to_arrays(),
+            **self.target_scaler.to_arrays(prefix=TARGET_PREFIX),
         }
         if self.classes is not None:
-            arrays["classes"] = np.array([str(c) for c in self.classes])  # a str array: no pickle
+            arrays["classes"] = _plain_array(self.classes)
+        if self.feature_names is not None:
+            arrays["feature_names"] = np.array([str(c) for c in self.feature_names])
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         return write_atomic(path, buffer.getvalue())
@@ -272,14 +359,14 @@ class MLP:
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
         except Exception as e:  # zip, header or pickle errors all mean the same to a user
-            raise ModelFileError(f"{path}: not a fastmlp model file ({type(e).__name__}: {e})") from None
+            raise ModelFileError(f"{path}: not a fastmlp model file ({type(e).__name__})") from None
         missing = [k for k in ("layer_sizes", "activation", "task", "dtype", "params") if k not in arrays]
         if missing:
-            raise ModelFileError(f"{path}: missing key(s) {', '.join(missing)}")
+            raise ModelFileError(f"{path}: not a fastmlp model file (missing {', '.join(missing)})")
         try:
             model = cls([int(s) for s in arrays["layer_sizes"]], activation=str(arrays["activation"]),
-                        task=str(arrays["task"]), dtype=str(arrays["dtype"]),
-                        seed=None)
+                        task=str(arrays["task"]), dtype=str(arrays["dtype"]), seed=None,
+                        init=str(arrays.get("init", "glorot_uniform")))
             seed = int(arrays.get("seed", -1))
             model.seed = seed if seed >= 0 else None
         except (FastMLPError, TypeError, ValueError) as e:
@@ -292,27 +379,40 @@ class MLP:
             raise ModelFileError(f"{path}: params are {params.dtype} but dtype says {model.dtype}")
         model.params[...] = params
         if "classes" in arrays:
-            classes = [str(c) for c in arrays["classes"]]
-            if len(classes) != model.n_outputs:
-                raise ModelFileError(f"{path}: {len(classes)} class names for {model.n_outputs} outputs")
-            model.classes = classes
+            if len(arrays["classes"]) != model.n_outputs:
+                raise ModelFileError(f"{path}: {len(arrays['classes'])} class names for {model.n_outputs} outputs")
+            model.classes = arrays["classes"]
+        if "feature_names" in arrays:
+            names = [str(c) for c in arrays["feature_names"]]
+            if len(names) != model.n_inputs:
+                raise ModelFileError(f"{path}: {len(names)} feature names for {model.n_inputs} inputs")
+            model.feature_names = names
         try:
             model.preprocessing = Preprocessing.from_arrays(arrays)
+            model.target_scaler = Preprocessing.from_arrays(arrays, prefix=TARGET_PREFIX)
         except FastMLPError as e:
             raise ModelFileError(f"{path}: {e}") from None
-        if model.preprocessing.kind != "none" and model.preprocessing.offset.shape != (model.n_inputs,):
-            raise ModelFileError(f"{path}: preprocessing has {model.preprocessing.offset.shape} values "
-                                 f"for {model.n_inputs} inputs")
+        for what, p, width in (("preprocessing", model.preprocessing, model.n_inputs),
+                               (TARGET_PREFIX, model.target_scaler, model.n_outputs)):
+            if p.kind != "none" and p.offset.shape != (width,):
+                raise ModelFileError(f"{path}: {what} has {p.offset.shape} values for {width} columns")
         return model
 
     def copy(self, dtype=None) -> "MLP":
         """An independent copy, optionally in another dtype."""
-        other = MLP(self.layer_sizes, self.activation, self.task, dtype or self.dtype.name, self.seed)
+        other = MLP(self.layer_sizes, self.activation, self.task, dtype or self.dtype.name, self.seed, self.init)
         other.params[...] = self.params
-        other.preprocessing = self.preprocessing
-        other.classes = self.classes
+        other.preprocessing, other.target_scaler = self.preprocessing, self.target_scaler
+        other.classes, other.feature_names = self.classes, self.feature_names
         return other
 
     def __repr__(self):
         return (f"MLP({self.layer_sizes}, activation={self.activation!r}, task={self.task!r}, "
                 f"dtype={self.dtype.name!r})")
+
+
+def _plain_array(values) -> np.ndarray:
+    """Class labels as an array .npz stores without pickle: numbers as they are, anything else as str."""
+    a = np.asarray(values)
+    return a if a.dtype.kind in "biuU" else np.array([str(v) for v in values])
+

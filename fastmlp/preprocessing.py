@@ -1,12 +1,15 @@
-"""Input preprocessing as one affine map x' = (x - offset) / scale, fitted on training rows.
+"""Preprocessing as one affine map x' = (x - offset) / scale, fitted on training rows.
 
 standardize: offset = mean, scale = std (1 where std == 0)
 minmax:      offset = min,  scale = max - min (1 where max == min)
 scale:       offset = 0,    scale = a constant (e.g. 255)
 none:        the identity
 
-The fitted offset/scale travel inside model.npz so predict() on raw inputs
-sees exactly what training saw.
+The same map scales regression targets (data.target_scaling: standardize);
+inverse_transform undoes it (y = y' * scale + offset) to give predictions in
+the target's own units. The fitted offset/scale travel inside model.npz (under
+a key prefix, so inputs and targets each have their own) so predict() on raw
+inputs sees exactly what training saw.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 from .errors import FastMLPError
 
 KINDS = ("standardize", "minmax", "scale", "none")
+TARGET_SCALINGS = ("standardize", "none")  # regression targets: data.target_scaling
 
 
 @dataclass
@@ -27,7 +31,8 @@ class Preprocessing:
     scale: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, kind: str, X: np.ndarray, constant: float = 255.0) -> "Preprocessing":
+    def fit(cls, kind: str, X: np.ndarray, constant: float = 255.0) -> Preprocessing:
+        """The preprocessing of kind fitted on the rows of X (2-D); offset/scale in X's dtype."""
         if kind not in KINDS:
             raise FastMLPError(
                 f"preprocessing: unknown kind {kind!r}; expected one of {', '.join(KINDS)}"
@@ -38,7 +43,10 @@ class Preprocessing:
         if kind == "scale":
             c = float(constant)
             if not np.isfinite(c) or c == 0.0:
-                raise FastMLPError(f"preprocessing: scale constant must be finite and non-zero, got {constant!r}")
+                raise FastMLPError(
+                    "preprocessing: scale constant must be "
+                    f"finite and non-zero, got {constant!r}"
+                )
             return cls("scale", np.zeros(X.shape[1], dtype), np.full(X.shape[1], c, dtype))
         # Accumulate in float64 so a float32 mean of 60,000 rows does not drift.
         if kind == "standardize":
@@ -59,24 +67,38 @@ class Preprocessing:
         np.divide(out, self.scale.astype(X.dtype, copy=False), out=out)
         return out
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """The npz entries that store this preprocessing."""
-        arrays = {"preprocessing_kind": np.array(self.kind)}
+    def inverse_transform(self, Y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Y * scale + offset in Y's dtype (the original units); in place when out is Y."""
+        if self.kind == "none":
+            return Y if out is None else _copy_into(Y, out)
+        if out is None:
+            out = np.empty_like(Y)
+        np.multiply(Y, self.scale.astype(Y.dtype, copy=False), out=out)
+        np.add(out, self.offset.astype(Y.dtype, copy=False), out=out)
+        return out
+
+    def to_arrays(self, prefix: str = "preprocessing") -> dict[str, np.ndarray]:
+        """The npz entries that store this preprocessing: {prefix}_kind, _offset, _scale."""
+        arrays = {f"{prefix}_kind": np.array(self.kind)}
         if self.kind != "none":
-            arrays["preprocessing_offset"] = self.offset
-            arrays["preprocessing_scale"] = self.scale
+            arrays[f"{prefix}_offset"] = self.offset
+            arrays[f"{prefix}_scale"] = self.scale
         return arrays
 
     @classmethod
-    def from_arrays(cls, arrays) -> "Preprocessing":
-        if "preprocessing_kind" not in arrays:
+    def from_arrays(cls, arrays, prefix: str = "preprocessing") -> Preprocessing:
+        """The preprocessing stored by to_arrays(prefix); kind "none" when the entries are absent."""
+        if f"{prefix}_kind" not in arrays:
             return cls("none")
-        kind = str(arrays["preprocessing_kind"])
+        kind = str(arrays[f"{prefix}_kind"])
         if kind not in KINDS:
-            raise FastMLPError(f"preprocessing_kind {kind!r} is not one of {', '.join(KINDS)}")
+            raise FastMLPError(f"{prefix}_kind {kind!r} is not one of {', '.join(KINDS)}")
         if kind == "none":
             return cls("none")
-        return cls(kind, np.asarray(arrays["preprocessing_offset"]), np.asarray(arrays["preprocessing_scale"]))
+        missing = [k for k in (f"{prefix}_offset", f"{prefix}_scale") if k not in arrays]
+        if missing:
+            raise FastMLPError(f"{prefix}_kind is {kind!r} but {missing[0]} is missing")
+        return cls(kind, np.asarray(arrays[f"{prefix}_offset"]), np.asarray(arrays[f"{prefix}_scale"]))
 
 
 def _mean_std(X: np.ndarray, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:

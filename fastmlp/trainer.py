@@ -1,5 +1,5 @@
-"""Minibatch SGD around the epoch kernel: the loop over epochs, the call into the kernel,
-the evaluation, the history. Nothing else."""
+"""The training loop around the epoch kernel: the loop over epochs, the call into the kernel,
+the evaluation, the history. Nothing else (L-BFGS, full batch, lives in lbfgs.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba calls: loaded now so thread limits reach it
 from threadpoolctl import threadpool_limits
 
+from . import optimizers
 from .errors import FastMLPError
 from .kernels.epoch import train_batches
+from .kernels.optim import LR
 
 # How many progress reports per epoch when a callback wants them.
 PROGRESS_STEPS = 50
@@ -46,78 +48,127 @@ def _callback(callback, name, *args):
     return method(*args) if method is not None else None
 
 
-def _check_hyperparameters(epochs, batch_size, learning_rate, l2, momentum, early_stopping):
+def _check_hyperparameters(epochs, batch_size, learning_rate, l2, early_stopping, dropout):
     checks = [
         (isinstance(epochs, (int, np.integer)) and epochs >= 1, f"epochs must be an int >= 1, got {epochs!r}"),
         (isinstance(batch_size, (int, np.integer)) and batch_size >= 1,
          f"batch_size must be an int >= 1, got {batch_size!r}"),
         (learning_rate > 0 and math.isfinite(learning_rate), f"learning_rate must be > 0, got {learning_rate!r}"),
         (l2 >= 0 and math.isfinite(l2), f"l2 must be >= 0, got {l2!r}"),
-        (0 <= momentum < 1, f"momentum must be in [0, 1), got {momentum!r}"),
         (early_stopping is None or (isinstance(early_stopping, (int, np.integer)) and early_stopping >= 1),
          f"early_stopping must be None or an int >= 1, got {early_stopping!r}"),
+        (0 <= dropout < 1, f"dropout must be in [0, 1), got {dropout!r}"),
     ]
     for ok, message in checks:
         if not ok:
             raise FastMLPError(message)
 
 
-class _Epochs:
-    """The epoch kernel's buffers, allocated once per fit, and one call per run of minibatches."""
+def sample_weights(model, y_class, sample_weight=None, class_weight=None):
+    """Per-sample weights w_i (None: unweighted) from sample_weight and/or class_weight.
 
-    def __init__(self, model, X, y_class, y_target, batch_size, l2, momentum, nesterov):
-        self.model, self.X, self.y_class, self.y_target = model, X, y_class, y_target
-        self.batch_size = batch_size
+    class_weight: "balanced" (w = n / (K n_k), as scikit-learn) or a mapping from class label
+    (as model.classes spells it, or the class index for a bare network) to its weight; classes
+    not named weigh 1. Both given: their product."""
+    w = None if sample_weight is None else np.asarray(sample_weight, np.float64).ravel()
+    if class_weight is None:
+        return w
+    if not model.task_spec.indices:
+        raise FastMLPError(f"class_weight is for classification; this model does {model.task}")
+    k = model.n_outputs
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise FastMLPError(f"class_weight: expected 'balanced' or a mapping of class -> weight, got {class_weight!r}")
+        counts = np.bincount(y_class, minlength=k).astype(np.float64)
+        per_class = np.where(counts > 0, len(y_class) / (k * np.maximum(counts, 1)), 0.0)
+    else:
+        names = [str(c) for c in (model.classes if model.classes is not None else range(k))]
+        per_class = np.ones(k)
+        for label, weight in dict(class_weight).items():
+            if str(label) not in names:
+                raise FastMLPError(f"class_weight: {label!r} is not a class (classes: {', '.join(names[:20])})")
+            if not (isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight >= 0
+                    and math.isfinite(weight)):
+                raise FastMLPError(f"class_weight[{label!r}]: expected a number >= 0, got {weight!r}")
+            per_class[names.index(str(label))] = weight
+    from_class = per_class[y_class]
+    return from_class if w is None else w * from_class
+
+
+class _Epochs:
+    """The epoch kernel's buffers and optimizer unit, allocated once per fit; one call per run of
+    minibatches."""
+
+    def __init__(self, model, X, y, w, batch_size, l2, optimizer, dropout, seed):
+        self.model, self.batch_size = model, batch_size
         self.n_batches = -(-X.shape[0] // batch_size)
         dtype = model.dtype
+        y_class, y_target = y
+        self.data = (X, y_class, y_target, w)
+        self.opt = optimizer.kernel_unit(dtype, model.params.size, 0.0)
         # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
-        self.l2, self.mu, self.nesterov = dtype.type(l2), dtype.type(momentum), bool(nesterov)
+        self.l2, self.dropout, self.seed = dtype.type(l2), float(dropout), int(seed)
         if batch_size <= SMALL_BATCH:
             # The row-streaming kernels fold dW into the update: one scratch row, no gradient buffer.
-            self.rows_scratch, self.grad = np.zeros(int(model.sizes[1:].max()), dtype), np.zeros(0, dtype)
+            self.rows_scratch, grad = np.zeros(int(max(model.layer_sizes[1:])), dtype), np.zeros(0, dtype)
         else:
-            self.rows_scratch, self.grad = None, np.zeros_like(model.params)
-        self.velocity = np.zeros_like(model.params)
-        self.xb = np.empty(batch_size * model.n_inputs, dtype)
-        self.yb_class = np.empty(batch_size if model.task == "classification" else 0, np.int64)
-        self.yb_target = np.empty((batch_size if model.task == "regression" else 0, model.n_outputs), dtype)
-        self.acts, self.deltas = model.workspace(batch_size)
+            self.rows_scratch, grad = None, np.zeros_like(model.params)
+        acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
+        self.buffers = (np.empty(batch_size * model.n_inputs, dtype),
+                        np.empty(batch_size if y_class.shape[0] else 0, np.int64),
+                        np.empty((batch_size if y_target.shape[0] else 0, model.n_outputs), dtype),
+                        np.empty(batch_size if w.shape[0] else 0, dtype),
+                        acts, deltas, masks, grad)
 
-    def run(self, order, lr, first, last):
-        """Minibatches first..last-1 of the epoch `order`: (loss sum, n_correct, n_samples)."""
+    def run(self, order, lr, first, last, step0):
+        """Minibatches first..last-1 of the epoch `order` (step0: the run's step of `first`):
+        (weighted loss sum, n_correct, weight total, n_samples)."""
         m = self.model
-        return train_batches(m.params, self.grad, self.velocity, m.sizes, m.activation_code, m.task_code,
-                             self.X, self.y_class, self.y_target, order, self.batch_size, first, last,
-                             m.dtype.type(lr), self.l2, self.mu, self.nesterov, self.rows_scratch,
-                             self.xb, self.yb_class, self.yb_target, self.acts, self.deltas)
+        self.opt[1][LR] = lr
+        return train_batches(m.params, m.layout, m.activation_code, m.loss_code, self.opt, self.l2,
+                             self.data, self.buffers, order, self.batch_size, first, last,
+                             self.dropout, self.seed, step0, self.rows_scratch)
 
 
 def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learning_rate=0.1,
-        l2=1e-4, momentum=0.0, nesterov=False, shuffle=True, seed=0,
-        lr_schedule=None, early_stopping=None, callback=None) -> History:
-    """Train `model` in place by minibatch SGD on J = mean loss + (l2/2) sum ||W||^2.
+        l2=1e-4, optimizer="sgd", shuffle=True, seed=0, lr_schedule=None, early_stopping=None,
+        dropout=0.0, sample_weight=None, class_weight=None, callback=None) -> History:
+    """Train the network of `model` in place on J = sum w_i l_i / sum w_i + (l2/2) sum ||W||^2.
 
+    X, y: network inputs and encoded labels (as model.transform / model.encode_labels give
+    them; for a bare MLP, the arrays themselves and class indices).
+    optimizer: a name ("sgd", "adam", "lbfgs"), a mapping {name: ..., its parameters}, or an
+    optimizers.Optimizer (see fastmlp/optimizers.py for every parameter and its default).
     lr_schedule: callable epoch_index (0-based) -> learning rate; None keeps learning_rate.
     early_stopping: patience in epochs on the validation loss; the best weights are restored.
+    dropout: inverted-dropout rate on the hidden layers while training (0: none).
+    sample_weight, class_weight: see sample_weights().
     callback: object with any of on_epoch_start(epoch, n_batches),
               on_batches(epoch, done, n_batches, running_loss), on_epoch_end(row).
     The same seed and data give the same weights.
     """
-    _check_hyperparameters(epochs, batch_size, learning_rate, l2, momentum, early_stopping)
+    optimizer = optimizers.parse(optimizer, "optimizer")
+    _check_hyperparameters(epochs, batch_size, learning_rate, l2, early_stopping, dropout)
     X = model.check_X(X, "X")
-    y_class, y_target = model.check_y(y, X.shape[0], "y")
+    y = model.check_y(y, X.shape[0], "y")
     n = X.shape[0]
     if n == 0:
         raise FastMLPError("the training set is empty")
+    w = model.check_weights(sample_weights(model, y[0], sample_weight, class_weight), n)
     has_val = X_val is not None and len(X_val) > 0
     if early_stopping and not has_val:
         raise FastMLPError("early_stopping needs validation data (set a validation split)")
     if has_val:
         X_val = model.check_X(X_val, "X_val")
         y_val = model.check_y(y_val, X_val.shape[0], "y_val")  # (y_class, y_target), checked once
+    if optimizer.full_batch:
+        from .lbfgs import fit_lbfgs
+
+        return fit_lbfgs(model, X, y, w, X_val if has_val else None, y_val, max_iter=epochs, l2=l2,
+                         optimizer=optimizer, callback=callback)
 
     batch_size = int(min(batch_size, n))
-    epochs_kernel = _Epochs(model, X, y_class, y_target, batch_size, l2, momentum, nesterov)
+    epochs_kernel = _Epochs(model, X, y, w, batch_size, l2, optimizer, dropout, seed)
     n_batches = epochs_kernel.n_batches
     step = n_batches if callback is None else max(1, -(-n_batches // PROGRESS_STEPS))
     rng = np.random.default_rng(seed)
@@ -133,20 +184,20 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
             order = rng.permutation(n).astype(np.int64, copy=False)
         _callback(callback, "on_epoch_start", epoch, n_batches)
         t0 = time.perf_counter()
-        total, correct, seen = 0.0, 0, 0
+        total, correct, weight, seen = 0.0, 0, 0.0, 0
         with threadpool_limits(limits=blas_threads, user_api="blas"):
             for first in range(0, n_batches, step):
                 last = min(first + step, n_batches)
-                t, c, s = epochs_kernel.run(order, lr, first, last)
-                total, correct, seen = total + t, correct + c, seen + s
-                _callback(callback, "on_batches", epoch, last, n_batches, total / seen)
+                t, c, wt, s = epochs_kernel.run(order, lr, first, last, (epoch - 1) * n_batches + first)
+                total, correct, weight, seen = total + t, correct + c, weight + wt, seen + s
+                _callback(callback, "on_batches", epoch, last, n_batches, total / weight)
         seconds = time.perf_counter() - t0
-        train_loss = total / seen
+        train_loss = total / weight
         if not math.isfinite(train_loss):
             raise FastMLPError(f"training diverged at epoch {epoch} (train loss {train_loss}); "
                                f"try a smaller learning_rate (now {lr:g})")
         row = {"epoch": epoch, "lr": lr, "train_loss": train_loss,
-               "train_accuracy": correct / seen if model.task == "classification" else None,
+               "train_accuracy": correct / seen if "accuracy" in model.task_spec.metrics else None,
                "val_loss": None, "val_accuracy": None, "seconds": seconds}
         if has_val:
             metrics = model.metrics(X_val, *y_val)

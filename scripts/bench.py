@@ -32,7 +32,7 @@ LR, L2 = 0.1, 1e-4
 def model_flops(n):
     """FLOPs of one epoch over n rows: forward 2 n sum(fan_in fan_out), dW the same, and the
     hidden deltas 2 n fan_in fan_out for every layer but the first (no delta for the inputs)."""
-    mm = [a * b for a, b in zip(SIZES[:-1], SIZES[1:])]
+    mm = [a * b for a, b in zip(SIZES[:-1], SIZES[1:], strict=True)]
     return 2 * n * (2 * sum(mm) + sum(mm[1:]))
 
 
@@ -115,13 +115,13 @@ def numpy_epoch(X, y, batch):
     """A plain NumPy forward/backward loop, written as a careful user would (float32 throughout)."""
     rng = np.random.default_rng(0)
     Ws = [rng.uniform(-r, r, (a, b)).astype(np.float32)
-          for a, b in zip(SIZES[:-1], SIZES[1:]) for r in [np.sqrt(6 / (a + b))]]
+          for a, b in zip(SIZES[:-1], SIZES[1:], strict=True) for r in [np.sqrt(6 / (a + b))]]
     bs = [np.zeros(b, np.float32) for b in SIZES[1:]]
     lr, l2 = np.float32(LR), np.float32(L2)
 
     def step(x, t):
         hs = [x]
-        for k, (W, b) in enumerate(zip(Ws, bs)):
+        for k, (W, b) in enumerate(zip(Ws, bs, strict=True)):
             z = hs[-1] @ W + b
             hs.append(np.maximum(z, 0) if k < len(Ws) - 1 else z)
         z = hs[-1]
@@ -152,7 +152,7 @@ def jax_epoch(X, y, batch):
 
     def init(key):
         params = []
-        for a, b in zip(SIZES[:-1], SIZES[1:]):
+        for a, b in zip(SIZES[:-1], SIZES[1:], strict=True):
             key, sub = jax.random.split(key)
             r = np.sqrt(6 / (a + b))
             params.append((jax.random.uniform(sub, (a, b), jnp.float32, -r, r), jnp.zeros(b, jnp.float32)))
@@ -287,7 +287,8 @@ def main():
 
     for b in sorted({min(args.batch_sizes), max(args.batch_sizes)}):
         cold, warm = start_times(b)
-        print(f"start to first epoch done (batch {b}, float32): cold cache {cold:.2f} s, warm cache {warm:.2f} s")
+        print(f"start to first epoch done (batch {b}, float32): "
+              f"cold cache {cold:.2f} s, warm cache {warm:.2f} s")
 
 
 if __name__ == "__main__":

@@ -8,20 +8,23 @@ def rng():
 
 
 def make_problem(rng, n, n_in, n_out, task, dtype=np.float64):
-    """Random inputs and targets: labels for classification, (n, n_out) floats for regression."""
+    """Random inputs and targets: class indices for classification, 0/1 indicators for
+    multilabel, (n, n_out) floats for regression."""
     X = rng.normal(size=(n, n_in)).astype(dtype)
     if task == "classification":
         y = rng.integers(0, n_out, size=n)
+    elif task == "multilabel":
+        y = (rng.random((n, n_out)) < 0.4).astype(dtype)
     else:
         y = rng.normal(size=(n, n_out)).astype(dtype)
     return X, y
 
 
 def sweep_app():
-    """A typer app with only `sweep` registered, as fastmlp.cli registers it."""
+    """A typer app with only `sweep` mounted, as fastmlp.cli mounts it."""
     import typer
 
-    from fastmlp.sweep.cli import register
+    from fastmlp.sweep.cli import sweep
 
     application = typer.Typer()
 
@@ -29,7 +32,7 @@ def sweep_app():
     def main():
         pass
 
-    register(application)
+    application.command("sweep")(sweep)
     return application
 
 

@@ -24,7 +24,7 @@ def test_train_returns_model_history_and_run_folder(tmp_path):
         result.summary["test_accuracy"])
     # the saved model and the returned one agree, preprocessing included
     X = result.dataset.X_test
-    assert np.array_equal(api.predict(result.run_dir, X), result.model.predict_raw(X))
+    assert np.array_equal(api.predict(result.run_dir, X), result.model.predict(X))
 
 
 def test_api_and_overrides_match_the_cli_run(tmp_path):

@@ -112,7 +112,7 @@ def test_wrong_type_names_the_key(tmp_path):
 
 
 def test_out_of_range_names_the_key(tmp_path):
-    assert_user_error(invoke("train", "--set", "train.momentum=1.5"), "train.momentum", "[0, 1)")
+    assert_user_error(invoke("train", "--set", "train.optimizer.momentum=1.5"), "train.optimizer.momentum", "[0, 1)")
 
 
 def test_missing_config_file(tmp_path):
@@ -332,7 +332,7 @@ def test_predict_out_to_a_folder_and_nan_inputs(default_run, tmp_path):
     X[1, 5] = np.nan
     np.save(tmp_path / "Xnan.npy", X)
     result = invoke("predict", run_dir, tmp_path / "Xnan.npy", "--out", tmp_path / "p.csv")
-    assert_user_error(result, "Xnan.npy row 1, column 5 is not finite")
+    assert_user_error(result, "Xnan.npy: row 1, column 5: not finite")
     assert not (tmp_path / "p.csv").exists()
 
 

@@ -18,8 +18,11 @@ def test_default_config_is_digits_and_round_trips():
     assert load_config(parse_yaml(config.to_yaml(), "x")) == config
 
 
-def test_shipped_digits_config_is_the_embedded_default():
-    assert load_config(ROOT / "configs" / "digits.yaml").to_dict() == load_config().to_dict()
+def test_shipped_digits_config_is_its_own_experiment():
+    """configs/digits.yaml is not a copy of the embedded default: same data, a different run."""
+    shipped, default = load_config(ROOT / "configs" / "digits.yaml"), load_config()
+    assert shipped.data == default.data
+    assert (shipped.model, shipped.train) != (default.model, default.train)
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
@@ -40,11 +43,11 @@ def test_empty_mapping_gives_the_documented_defaults():
 
 
 def test_overrides_are_yaml_and_applied_before_validation():
-    config = load_config({}, ["model.hidden=[512,256]", "train.l2=1e-5", "train.nesterov=true",
+    config = load_config({}, ["model.hidden=[512,256]", "train.l2=1e-5", "train.optimizer.nesterov=true",
                               "train.lr_schedule=cosine", "output.name=exp"])
     assert config.model.hidden == [512, 256]
     assert config.train.l2 == 1e-5  # YAML 1.1 would read 1e-5 as a string
-    assert config.train.nesterov is True
+    assert config.train.optimizer.params["nesterov"] is True and config.train.optimizer.name == "sgd"
     assert config.train.lr_schedule.name == "cosine"
     assert config.name == "exp"
 
@@ -75,7 +78,12 @@ def test_loss_is_an_alias_of_task():
         (["train.batch_size=true"], r"train\.batch_size: expected an integer, got boolean"),
         (["train.learning_rate=0"], r"train\.learning_rate: expected a number in \(0, inf\]"),
         (["train.learning_rate=.nan"], r"train\.learning_rate: expected a finite number"),
-        (["train.momentum=1.0"], r"train\.momentum: expected a number in \[0, 1\)"),
+        (["train.optimizer.momentum=1.0"], r"train\.optimizer\.momentum: expected a number in \[0, 1\)"),
+        (["train.momentum=0.9"], r"train\.momentum: moved to train\.optimizer\.momentum"),
+        (["train.optimizer=rmsprop"], r"train\.optimizer\.name: expected one of sgd, adam, lbfgs"),
+        (["train.optimizer.name=adam", "train.optimizer.momentum=0.9"], r"train\.optimizer\.momentum: not a parameter of 'adam'"),
+        (["model.dropout=1"], r"model\.dropout: expected a number in \[0, 1\)"),
+        (["train.class_weight=heavy"], r"train\.class_weight: expected null, balanced or a mapping"),
         (["train.l2=-1"], r"train\.l2: expected a number in \[0, inf\]"),
         (["train.shuffle=maybe"], r"train\.shuffle: expected true or false"),
         (["train.early_stopping=0"], r"train\.early_stopping: expected an integer >= 1"),
@@ -87,8 +95,8 @@ def test_loss_is_an_alias_of_task():
         (["model.hidden=wide"], r"model\.hidden: expected a list of layer widths"),
         (["model.activation=rellu"], r"model\.activation: expected one of .*relu.*; did you mean 'relu'\?"),
         (["model.dtype=float16"], r"model\.dtype: expected one of float32, float64"),
-        (["model.init=he_normal"], r"model\.init: expected one of glorot_uniform"),
-        (["model.task=ranking"], r"model\.task: expected one of classification, regression"),
+        (["model.init=xavier"], r"model\.init: expected one of glorot_uniform, he_uniform, he_normal"),
+        (["model.task=ranking"], r"model\.task: expected one of auto, classification, multilabel, regression"),
         (["output.name=a/b"], r"output\.name: expected a plain name"),
         (["seed=-1"], r"seed: expected an integer >= 0"),
         (["data=digits"], r"data: expected a mapping"),

@@ -6,7 +6,7 @@ from fastmlp.config import Config, ConfigError, dump_yaml, load_config, parse_ya
 
 KEYS = ["seed", "data", "model", "train", "output", "name", "path", "validation_split", "hidden",
         "activation", "task", "loss", "dtype", "init", "epochs", "batch_size", "learning_rate", "l2",
-        "momentum", "nesterov", "shuffle", "lr_schedule", "early_stopping", "dir", "step_size",
+        "optimizer", "momentum", "nesterov", "dropout", "shuffle", "lr_schedule", "early_stopping", "dir", "step_size",
         "gamma", "min_lr", "power", "bogus", "Hidden", ""]
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 300), st.floats(allow_nan=True, allow_infinity=True),

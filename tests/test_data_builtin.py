@@ -5,11 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import write_mnist_files
+
 from fastmlp.data import DATASET_NAMES, list_datasets, load_dataset
 from fastmlp.data.builtin import DIGITS_FILE, FASHION_CLASSES, search_dirs
-from fastmlp.data.idx import write_idx
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -26,7 +25,7 @@ def test_digits_splits_1797_rows_with_a_fixed_stratified_test_set():
     ds = load_dataset({"name": "digits"}, seed=0)
     assert len(ds.X_train) + len(ds.X_val) + len(ds.X_test) == 1797
     assert len(ds.X_test) == 359  # round(0.2 * 1797)
-    assert ds.n_inputs == 64 and ds.n_outputs == 10 and ds.classes == [str(d) for d in range(10)]
+    assert ds.n_inputs == 64 and ds.n_outputs == 10 and list(ds.classes) == [str(d) for d in range(10)]
     assert ds.X_train.dtype == np.float32 and ds.y_train.dtype == np.int64
     # stratified: every class has its share (within one row) in the test set
     counts = np.bincount(np.concatenate([ds.y_train, ds.y_val, ds.y_test]), minlength=10)
@@ -53,19 +52,20 @@ def test_idx_lookup_order_prefers_fastmlp_data(tmp_path, monkeypatch):
     d = tmp_path / "mnist"
     write_mnist_files(d, n_train=50, n_test=20)
     assert search_dirs("mnist")[:2] == [d, tmp_path / "cache" / "fastmlp" / "mnist"]
-    assert dict((n, s) for n, _, s in list_datasets())["mnist"] == f"found: {d}"
+    assert {n: s for n, _, s in list_datasets()}["mnist"] == f"found: {d}"
     ds = load_dataset({"name": "mnist", "validation_split": 0.2})
     assert (len(ds.X_train), len(ds.X_val), len(ds.X_test)) == (40, 10, 20)
     assert ds.source == str(d) and ds.n_inputs == 784
 
 
-@pytest.mark.skipif(not FASHION_DIR.is_dir(), reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(not FASHION_DIR.is_dir(),
+                    reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
 def test_fashion_mnist_from_the_debian_package(monkeypatch, tmp_path):
     monkeypatch.delenv("FASTMLP_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # so a cached copy cannot stand in for it
     ds = load_dataset({"name": "fashion-mnist", "validation_split": 0.0})
     assert ds.X_train.shape == (60000, 784) and ds.X_test.shape == (10000, 784)
-    assert ds.n_outputs == 10 and ds.classes == FASHION_CLASSES and ds.classes[0] == "T-shirt/top"
+    assert ds.n_outputs == 10 and list(ds.classes) == FASHION_CLASSES and ds.classes[0] == "T-shirt/top"
     assert np.array_equal(np.bincount(ds.y_train), np.full(10, 6000))
     assert ds.X_train.dtype == np.float32 and ds.X_train.flags.c_contiguous
     assert ds.source == str(FASHION_DIR)
@@ -83,7 +83,8 @@ def test_synthetic_classification_is_seeded_and_sized(name):
 
 def test_synthetic_regression_shapes_and_noise():
     ds = load_dataset({"name": "regression", "n_samples": 500, "n_features": 3, "noise": 0.0,
-                       "preprocessing": "none", "test_split": 0.0, "validation_split": 0.0})
+                       "preprocessing": "none", "target_scaling": "none", "test_split": 0.0,
+                       "validation_split": 0.0})
     assert ds.task == "regression" and ds.X_train.shape == (500, 3) and ds.y_train.shape == (500, 1)
     assert np.all(np.abs(ds.y_train) <= 1.0)  # sin, no noise
 

@@ -6,13 +6,14 @@ import http.server
 import threading
 
 import pytest
-
 from conftest import write_mnist_files
+
 from fastmlp.data import download_dataset, load_dataset
 from fastmlp.data.download import CHECKSUMS
 from fastmlp.errors import DataError
 
-FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+         "t10k-labels-idx1-ubyte.gz"]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -8,7 +8,7 @@ import pytest
 from fastmlp.data import load_dataset
 from fastmlp.data.idx import read_idx, write_idx
 
-RAW = dict(validation_split=0.0, test_split=0.0, preprocessing="none")
+RAW = {"validation_split": 0.0, "test_split": 0.0, "preprocessing": "none"}
 
 
 def images(n, seed=0, k=3):
@@ -41,7 +41,7 @@ def test_idx_file_with_conventional_label_file(tmp_path, suffix):
     assert ds.X_train.dtype == np.float32 and ds.X_train.shape == (30, 20) and ds.X_train.flags.c_contiguous
     np.testing.assert_array_equal(ds.X_train, X.reshape(30, 20).astype(np.float32))
     np.testing.assert_array_equal(ds.y_train, y)
-    assert ds.y_train.dtype == np.int64 and ds.classes == ["0", "1", "2"] and ds.n_outputs == 3
+    assert ds.y_train.dtype == np.int64 and ds.classes.tolist() == [0, 1, 2] and ds.n_outputs == 3
 
 
 def test_mnist_style_directory_gives_train_and_test(tmp_path):
@@ -73,7 +73,7 @@ def test_npz_string_labels_become_sorted_classes(tmp_path):
     y = np.array(["dog", "cat", "dog", "emu", "cat", "emu"])
     np.savez(tmp_path / "a.npz", X=X, y=y)
     ds = load_dataset({"path": str(tmp_path / "a.npz"), **RAW})
-    assert ds.classes == ["cat", "dog", "emu"]
+    assert ds.classes.tolist() == ["cat", "dog", "emu"] and ds.classes.dtype.kind == "U"
     np.testing.assert_array_equal(ds.y_train, [1, 0, 1, 2, 0, 2])
 
 
@@ -100,7 +100,8 @@ def test_csv_header_detected_target_by_name_string_labels(tmp_path):
     text = "species,length,width\nsetosa,5.1,3.5\nvirginica,6.3,3.3\nsetosa,4.9,3.0\nversicolor,5.5,2.5\n"
     (tmp_path / "iris.csv").write_text(text)
     ds = load_dataset({"path": str(tmp_path / "iris.csv"), "target": "species", **RAW})
-    assert ds.classes == ["setosa", "versicolor", "virginica"]
+    assert ds.classes.tolist() == ["setosa", "versicolor", "virginica"]
+    assert ds.feature_names == ["length", "width"]
     np.testing.assert_array_equal(ds.y_train, [0, 2, 0, 1])
     np.testing.assert_allclose(ds.X_train[0], [5.1, 3.5], rtol=1e-6)
 
@@ -127,14 +128,16 @@ def test_separate_test_file_shares_string_classes(tmp_path):
     (tmp_path / "train.csv").write_text("x,label\n1,b\n2,a\n3,b\n4,a\n")
     (tmp_path / "test.csv").write_text("x,label\n5,a\n6,b\n")
     ds = load_dataset({"path": str(tmp_path / "train.csv"), "test_path": str(tmp_path / "test.csv"), **RAW})
-    assert ds.classes == ["a", "b"]
+    assert ds.classes.tolist() == ["a", "b"]
     np.testing.assert_array_equal(ds.y_test, [0, 1])
     assert ds.source == str(tmp_path / "train.csv") and ds.name == "train.csv"
 
 
 def test_float64_on_request_and_regression_task_forced(tmp_path):
     (tmp_path / "a.csv").write_text("1,2,0\n3,4,1\n5,6,2\n")
-    ds = load_dataset({"path": str(tmp_path / "a.csv"), **RAW}, dtype="float64", task="regression")
+    ds = load_dataset({"path": str(tmp_path / "a.csv"), **RAW, "target_scaling": "none"}, dtype="float64",
+                      task="regression")
+    np.testing.assert_array_equal(ds.y_train[:, 0], [0, 1, 2])
     assert ds.X_train.dtype == np.float64 and ds.y_train.dtype == np.float64 and ds.y_train.shape == (3, 1)
 
 

@@ -90,9 +90,11 @@ def _read_via_file(blob: bytes):
 @given(st.binary(max_size=120), st.binary(max_size=60))
 def test_idx_pair_any_bytes_through_the_loader(images, labels):
     with tempfile.TemporaryDirectory() as d:
-        (Path(d) / "train-images-idx3-ubyte").write_bytes(idx_bytes(8, [len(images) // 4, 2, 2], images[: len(images) // 4 * 4]))
+        (Path(d) / "train-images-idx3-ubyte").write_bytes(idx_bytes(8, [len(images) // 4, 2, 2],
+                                                                    images[: len(images) // 4 * 4]))
         (Path(d) / "train-labels-idx1-ubyte").write_bytes(labels)
         try:
-            check_loaded(load_dataset({"path": str(Path(d) / "train-images-idx3-ubyte"), "validation_split": 0.0}))
+            check_loaded(load_dataset({"path": str(Path(d) / "train-images-idx3-ubyte"),
+                                       "validation_split": 0.0}))
         except DataError as e:
             assert "\n" not in str(e)

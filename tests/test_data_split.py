@@ -74,6 +74,7 @@ def test_other_preprocessing_kinds(kind):
 
 def test_spec_defaults_live_in_one_place_and_accept_instances():
     spec = DataSpec()
-    assert (spec.validation_split, spec.test_split, spec.preprocessing, spec.scale) == (0.1, 0.2, "standardize", 255.0)
+    assert (spec.validation_split, spec.test_split, spec.preprocessing, spec.scale) == (0.1, 0.2,
+                                                                                        "standardize", 255.0)
     ds = load_dataset(DataSpec(name="digits", limit=50, validation_split=0.0))
     assert len(ds.X_train) == 50

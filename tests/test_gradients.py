@@ -6,7 +6,8 @@ import pytest
 
 from fastmlp import MLP
 from fastmlp.gradcheck import TOLERANCE, check_gradients, numeric_gradient, relative_error
-from fastmlp.model import ACTIVATIONS, TASKS
+from fastmlp.model import ACTIVATIONS
+from fastmlp.tasks import TASK_NAMES as TASKS
 
 from conftest import make_problem
 
@@ -33,8 +34,8 @@ def test_check_fails_on_a_wrong_gradient(rng, monkeypatch):
     X, y = make_problem(rng, 7, 4, 3, "classification")
     right = MLP.loss_and_gradients
 
-    def wrong(self, X, y, l2=0.0):
-        loss, grads = right(self, X, y, l2)
+    def wrong(self, X, y, l2=0.0, **objective):
+        loss, grads = right(self, X, y, l2, **objective)
         return loss, [(dW - l2 * W, db) for (dW, db), W in zip(grads, self.weights)]
 
     monkeypatch.setattr(MLP, "loss_and_gradients", wrong)

@@ -6,8 +6,11 @@ import pytest
 from fastmlp.kernels import ACTIVATION_CODES, LEAKY_SLOPE
 from fastmlp.kernels.activations import add_bias_activate, mul_derivative
 from fastmlp.kernels.dense import delta_backward, dense_backward, dense_forward
-from fastmlp.kernels.losses import softmax_cross_entropy, softmax_inplace, squared_error
-from fastmlp.kernels.optim import sgd_update
+from fastmlp.kernels.layout import make_layout
+from fastmlp.kernels.losses import sigmoid_cross_entropy, sigmoid_inplace, softmax_cross_entropy, softmax_inplace, squared_error
+from fastmlp.kernels.optim import ADAM, SGD, make_hyper, state_size, update_all
+
+NO_WEIGHTS = np.zeros(0)
 
 G = {
     "identity": (lambda z: z, lambda z: np.ones_like(z)),
@@ -45,7 +48,7 @@ def test_softmax_cross_entropy_delta(rng):
     z = rng.normal(scale=5, size=(8, 4))
     y = rng.integers(0, 4, size=8)
     delta = np.empty_like(z)
-    loss, correct = softmax_cross_entropy(z, y, delta)
+    loss, correct = softmax_cross_entropy(z, y, NO_WEIGHTS, delta)
     p = np.exp(z - z.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
     onehot = np.eye(4)[y]
@@ -57,7 +60,7 @@ def test_softmax_cross_entropy_delta(rng):
 def test_softmax_cross_entropy_is_stable_for_huge_logits():
     z = np.array([[1e4, 0.0, -1e4]], dtype=np.float32)
     delta = np.empty_like(z)
-    loss, _ = softmax_cross_entropy(z, np.array([1]), delta)
+    loss, _ = softmax_cross_entropy(z, np.array([1]), np.zeros(0, np.float32), delta)
     assert loss == pytest.approx(1e4, rel=1e-6)
     assert np.isfinite(delta).all()
     p = z.copy()
@@ -68,7 +71,7 @@ def test_softmax_cross_entropy_is_stable_for_huge_logits():
 def test_squared_error_delta(rng):
     yhat, y = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
     delta = np.empty_like(yhat)
-    loss, _ = squared_error(yhat, y, delta)
+    loss, _ = squared_error(yhat, y, NO_WEIGHTS, delta)
     assert loss == pytest.approx(0.5 * ((yhat - y) ** 2).sum(1).mean(), rel=1e-12)
     np.testing.assert_allclose(delta, (yhat - y) / 5)
 
@@ -92,22 +95,50 @@ def test_dense_forward_backward(dtype, rng):
 
     h_act = np.tanh(h_prev)  # pretend h_prev came out of a tanh layer
     delta_prev = np.empty_like(h_prev)
-    delta_backward(delta, W, h_act, ACTIVATION_CODES["tanh"], delta_prev)
+    delta_backward(delta, W, h_act, np.zeros((7, 0), dtype), ACTIVATION_CODES["tanh"], delta_prev)
     np.testing.assert_allclose(delta_prev, (delta @ W.T) * (1 - h_act ** 2), **tol)
     assert dW.dtype == db.dtype == delta_prev.dtype == dtype
 
 
-@pytest.mark.parametrize("mu,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
-def test_sgd_update(mu, nesterov, rng):
-    sizes = np.array([3, 2], np.int64)  # W: 6 values, b: 2 values
+def test_sigmoid_cross_entropy_delta(rng):
+    """l_i = sum_j log(1 + e^z_ij) - y_ij z_ij; delta = w_i (sigmoid(z_i) - y_i) / sum w; stable."""
+    z = rng.normal(scale=5, size=(6, 3))
+    z[0, 0], z[1, 1] = 800.0, -800.0
+    y = (rng.random((6, 3)) < 0.5).astype(np.float64)
+    w = rng.uniform(0.5, 2, size=6)
+    delta = np.empty_like(z)
+    loss, correct = sigmoid_cross_entropy(z, y, w, delta)
+    s = 0.5 * (1 + np.tanh(z / 2))  # the logistic function, without exp's overflow
+    per_row = (np.logaddexp(0, z) - y * z).sum(1)
+    assert loss == pytest.approx((w * per_row).sum() / w.sum(), rel=1e-12)
+    np.testing.assert_allclose(delta, w[:, None] * (s - y) / w.sum(), atol=1e-15)
+    assert correct == int(((s >= 0.5) == (y == 1)).all(1).sum())
+    p = z.copy()
+    sigmoid_inplace(p)
+    np.testing.assert_allclose(p, s)
+
+
+@pytest.mark.parametrize("code,hp", [(SGD, {}), (SGD, {"momentum": 0.9}), (SGD, {"momentum": 0.9, "nesterov": True}),
+                                     (ADAM, {})])
+def test_optimizer_update_all(code, hp, rng):
+    """One step over a flat buffer: weights get the L2 term, biases do not (see optim.py)."""
+    layout = make_layout([3, 2])  # W: 6 values, b: 2 values
     theta = rng.normal(size=8).astype(np.float32)
     grad = rng.normal(size=8).astype(np.float32)
-    velocity = rng.normal(size=8).astype(np.float32)
     lr, l2 = 0.1, 0.01
+    hyper = make_hyper(np.float32, lr, **hp)
+    state = np.zeros(state_size(code, 8), np.float32)
+    state[:8] = rng.normal(size=8)  # a velocity (SGD) or first moment (Adam) from earlier steps
+    start = state.astype(np.float64)
     g = grad.astype(np.float64) + l2 * np.r_[theta[:6], np.zeros(2)]
-    v = mu * velocity - lr * g
-    expected = theta + (mu * v - lr * g if nesterov else v) if mu else theta - lr * g
-    sgd_update(theta, grad, velocity, sizes, np.float32(lr), np.float32(l2), np.float32(mu), nesterov)
-    np.testing.assert_allclose(theta, expected, rtol=1e-6)
-    if mu:
-        np.testing.assert_allclose(velocity, v, rtol=1e-6)
+    if code == SGD:
+        mu = hp.get("momentum", 0.0)
+        v = mu * start[:8] - lr * g
+        expected = theta + (mu * v - lr * g if hp.get("nesterov") else v) if mu else theta - lr * g
+    else:
+        m = 0.9 * start[:8] + 0.1 * g
+        s = 0.001 * g * g
+        expected = theta - lr * (m / 0.1) / (np.sqrt(s / 0.001) + 1e-8)
+    update_all((code, hyper, state), theta, grad, layout, np.float32(l2))
+    np.testing.assert_allclose(theta, expected, rtol=2e-5)
+    assert theta.dtype == state.dtype == np.float32

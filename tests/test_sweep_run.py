@@ -79,7 +79,7 @@ def test_resume_skips_finished_runs_and_retrains_incomplete_ones(tmp_path, monke
 
 def test_failing_point_is_recorded_and_the_others_finish(tmp_path):
     path = write_sweep(tmp_path, TINY.replace("[0.05, 0.1]", "[0.05, 1000.0]").replace(
-        "epochs: 2,", "epochs: 2, momentum: 0.9,"))
+        "epochs: 2,", "epochs: 2, optimizer: {name: sgd, momentum: 0.9},"))
     out = tmp_path / "sweep"
     result = CliRunner().invoke(app(), ["sweep", str(path), "--out", str(out)])
     assert result.exit_code == 1

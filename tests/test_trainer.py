@@ -13,38 +13,89 @@ def blobs(rng, n=600, n_in=10, k=3, dtype=np.float32):
     return X, y
 
 
+def reference_step(name, params, g, state, lr, hp):
+    """The published update rules, in plain NumPy (float64): SGD (momentum, Nesterov as in
+    Sutskever et al. 2013 in the v-form PyTorch and Keras use) and Adam with bias correction
+    (Kingma & Ba 2015, Algorithm 1)."""
+    if name == "sgd":
+        mu = hp.get("momentum", 0.0)
+        if not mu:
+            return params - lr * g
+        state["v"] = mu * state.get("v", 0.0) - lr * g
+        return params + (mu * state["v"] - lr * g if hp.get("nesterov") else state["v"])
+    b1, b2, eps = hp.get("beta_1", 0.9), hp.get("beta_2", 0.999), hp.get("epsilon", 1e-8)
+    state["t"] = state.get("t", 0) + 1
+    state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g
+    state["s"] = b2 * state.get("s", 0.0) + (1 - b2) * g * g
+    m_hat = state["m"] / (1 - b1 ** state["t"])
+    v_hat = state["s"] / (1 - b2 ** state["t"])
+    return params - lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+OPTIMIZERS = [
+    {"name": "sgd"},
+    {"name": "sgd", "momentum": 0.9},
+    {"name": "sgd", "momentum": 0.9, "nesterov": True},
+    {"name": "adam"},
+    {"name": "adam", "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6},
+]
+
+
 @pytest.mark.parametrize("activation", ["leaky_relu", "relu"])
 @pytest.mark.parametrize("path", ["blas", "rows"])
-@pytest.mark.parametrize("task", ["classification", "regression"])
-@pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
-def test_epoch_kernel_equals_stepping_with_loss_and_gradients(task, momentum, nesterov, path, activation, rng,
-                                                              monkeypatch):
+@pytest.mark.parametrize("task", ["classification", "multilabel", "regression"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: "-".join(map(str, o.values())))
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_epoch_kernel_equals_the_published_update_rules(task, optimizer, l2, path, activation, rng,
+                                                        monkeypatch):
     """The fused epoch kernel (both its BLAS path and its small-batch row-streaming path) against
-    a plain-NumPy loop: per minibatch, loss_and_gradients, then v <- mu v - lr g,
-    theta <- theta + v (or + mu v - lr g)."""
+    a plain-NumPy loop: per minibatch, loss_and_gradients, then the optimizer's published rule."""
     monkeypatch.setattr(trainer, "SMALL_BATCH", 0 if path == "blas" else 1 << 30)
     X, y = make_problem(rng, 53, 6, 3, task)  # 53 rows, batch 8: a short last batch
     X[:, :4] *= rng.random((53, 4)) < 0.5  # zero inputs, as blank pixels are: the kernels skip them
-    lr, l2, batch = 0.05, 0.01, 8
+    lr, batch = (0.01 if optimizer["name"] == "adam" else 0.05), 8
     fused = MLP([6, 9, 7, 3], activation=activation, task=task, dtype="float64", seed=1)
     stepped = fused.copy()
-    fit(fused, X, y, epochs=3, batch_size=batch, learning_rate=lr, l2=l2, momentum=momentum,
-        nesterov=nesterov, seed=4)
+    fit(fused, X, y, epochs=3, batch_size=batch, learning_rate=lr, l2=l2, optimizer=optimizer, seed=4)
 
     rng_order = np.random.default_rng(4)
-    v = np.zeros_like(stepped.params)
+    state = {}
+    hp = {k: v for k, v in optimizer.items() if k != "name"}
     for _ in range(3):
         order = rng_order.permutation(len(X))
         for start in range(0, len(X), batch):
             idx = order[start:start + batch]
             _, grads = stepped.loss_and_gradients(X[idx], y[idx], l2)
             g = np.concatenate([np.concatenate([dW.ravel(), db.ravel()]) for dW, db in grads])
-            if momentum:
-                v = momentum * v - lr * g
-                stepped.params += momentum * v - lr * g if nesterov else v
-            else:
-                stepped.params -= lr * g
-    np.testing.assert_allclose(fused.params, stepped.params, rtol=1e-10, atol=1e-12)
+            stepped.params[...] = reference_step(optimizer["name"], stepped.params, g, state, lr, hp)
+    np.testing.assert_allclose(fused.params, stepped.params, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("path", ["blas", "rows"])
+def test_sample_weights_equal_repeated_rows(path, rng, monkeypatch):
+    """J = sum w_i l_i / sum w_i: integer weights train exactly as repeating each row w_i times
+    in one full batch (same gradient at every step, so the same weights)."""
+    monkeypatch.setattr(trainer, "SMALL_BATCH", 0 if path == "blas" else 1 << 30)
+    X, y = make_problem(rng, 12, 5, 3, "classification")
+    w = rng.integers(1, 4, size=12)
+    weighted = MLP([5, 6, 3], dtype="float64", seed=2)
+    repeated = weighted.copy()
+    fit(weighted, X, y, epochs=4, batch_size=12, learning_rate=0.3, l2=0.01, shuffle=False, sample_weight=w)
+    Xr, yr = np.repeat(X, w, axis=0), np.repeat(y, w)
+    fit(repeated, Xr, yr, epochs=4, batch_size=len(Xr), learning_rate=0.3, l2=0.01, shuffle=False)
+    np.testing.assert_allclose(weighted.params, repeated.params, rtol=1e-10, atol=1e-12)
+
+
+def test_class_weight_balanced_is_n_over_k_counts(rng):
+    model = MLP([3, 4, 3], dtype="float64")
+    y = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 2])
+    w = trainer.sample_weights(model, y, class_weight="balanced")
+    np.testing.assert_allclose(w, 12 / (3 * np.array([4, 2, 6]))[y])
+    model.classes = np.array(["a", "b", "c"])
+    w = trainer.sample_weights(model, y, sample_weight=np.full(12, 2.0), class_weight={"b": 5})
+    np.testing.assert_allclose(w, 2 * np.where(y == 1, 5.0, 1.0))
+    with pytest.raises(FastMLPError, match="'z' is not a class"):
+        trainer.sample_weights(model, y, class_weight={"z": 1})
 
 
 def test_learns_a_separable_problem(rng):
@@ -60,7 +111,7 @@ def test_regression_learns(rng):
     X = rng.uniform(-2, 2, size=(800, 1)).astype(np.float32)
     y = np.sin(2 * X)
     model = MLP([1, 32, 32, 1], activation="tanh", task="regression", seed=0)
-    fit(model, X, y, epochs=100, batch_size=32, learning_rate=0.05, momentum=0.9, l2=0)
+    fit(model, X, y, epochs=100, batch_size=32, learning_rate=0.05, optimizer={"name": "sgd", "momentum": 0.9}, l2=0)
     assert model.evaluate(X, y)["rmse"] < 0.1  # sin's own spread is ~0.7
 
 
@@ -127,7 +178,8 @@ def test_divergence_is_reported(rng):
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"), ({"learning_rate": -1}, "learning_rate"),
-    ({"l2": -1}, "l2"), ({"momentum": 1.0}, "momentum"), ({"early_stopping": 2}, "validation"),
+    ({"l2": -1}, "l2"), ({"optimizer": {"name": "sgd", "momentum": 1.0}}, "momentum"),
+    ({"optimizer": "rmsprop"}, "optimizer.name"), ({"dropout": 1.0}, "dropout"), ({"early_stopping": 2}, "validation"),
 ])
 def test_bad_hyperparameters(kwargs, match, rng):
     X, y = blobs(rng, n=20)

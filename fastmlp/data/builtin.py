@@ -42,9 +42,12 @@ class Builtin:
 BUILTINS = {
     b.name: b
     for b in [
-        Builtin("digits", "shipped", "classification", DIGIT_CLASSES, "UCI 8x8 handwritten digits, 1,797 rows, 64 inputs"),
-        Builtin("fashion-mnist", "IDX files", "classification", FASHION_CLASSES, "Zalando 28x28 clothing images, 60,000 + 10,000"),
-        Builtin("mnist", "IDX files", "classification", DIGIT_CLASSES, "28x28 handwritten digits, 60,000 + 10,000"),
+        Builtin("digits", "shipped", "classification", DIGIT_CLASSES,
+                "UCI 8x8 handwritten digits, 1,797 rows, 64 inputs"),
+        Builtin("fashion-mnist", "IDX files", "classification", FASHION_CLASSES,
+                "Zalando 28x28 clothing images, 60,000 + 10,000"),
+        Builtin("mnist", "IDX files", "classification", DIGIT_CLASSES,
+                "28x28 handwritten digits, 60,000 + 10,000"),
         Builtin("spirals", "synthetic", "classification", None, "K interleaved 2-D spirals"),
         Builtin("blobs", "synthetic", "classification", None, "Gaussian clusters"),
         Builtin("regression", "synthetic", "regression", None, "y = sin(quadratic of x) + noise"),
@@ -123,7 +126,8 @@ def list_datasets() -> list[tuple[str, str, str]]:
     rows = []
     for b in BUILTINS.values():
         if b.name == "digits":
-            status = f"shipped: {DIGITS_FILE}" if DIGITS_FILE.is_file() else f"missing: {DIGITS_FILE} (broken install)"
+            shipped = DIGITS_FILE.is_file()
+            status = f"shipped: {DIGITS_FILE}" if shipped else f"missing: {DIGITS_FILE} (broken install)"
         elif b.kind == "IDX files":
             d = find_idx_dir(b.name)
             status = f"found: {d}" if d is not None else missing_message(b.name)

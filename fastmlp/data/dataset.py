@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -11,11 +11,16 @@ from ..preprocessing import Preprocessing
 
 @dataclass
 class Dataset:
-    """Splits as C-contiguous float arrays (preprocessing already applied) and their labels.
+    """Splits as C-contiguous float arrays (preprocessing already applied) and their encoded labels.
 
-    Classification: y are int64 class indices 0..n_outputs-1, `classes` their names.
-    Regression: y are (n, n_outputs) arrays in the X dtype, `classes` is None.
+    classification: y are int64 indices into `classes` (an array of the labels'
+        own kind: int64 or str; a built-in's class names).
+    multilabel: y are (n, K) 0/1 arrays in the X dtype; `classes` names the K columns.
+    regression: y are (n, k) arrays in the X dtype, in the units of `target_scaler`
+        (undo with target_scaler.inverse_transform); `classes` is None.
     X_val/y_val and X_test/y_test are None when there is no such split.
+    feature_names: the input columns' names (CSV header, npz "feature_names",
+    DataFrame columns), or None when the data has none.
     """
 
     X_train: np.ndarray
@@ -25,12 +30,14 @@ class Dataset:
     X_test: np.ndarray | None
     y_test: np.ndarray | None
     task: str
-    classes: list[str] | None
+    classes: np.ndarray | None
     n_inputs: int
     n_outputs: int
     preprocessing: Preprocessing
     name: str
     source: str
+    feature_names: list[str] | None = None
+    target_scaler: Preprocessing = field(default_factory=Preprocessing)
 
     def __repr__(self) -> str:
         return f"Dataset({self.summary()})"
@@ -42,8 +49,9 @@ class Dataset:
             for split, X in (("train", self.X_train), ("val", self.X_val), ("test", self.X_test))
             if X is not None
         )
-        kind = f"{self.n_outputs} classes" if self.task == "classification" else f"{self.n_outputs} targets"
+        unit = {"classification": "classes", "multilabel": "labels"}.get(self.task, "targets")
+        scaled = f", targets {self.target_scaler.kind}" if self.target_scaler.kind != "none" else ""
         return (
-            f"{self.name}: {sizes} rows; {self.n_inputs} inputs, {kind}; "
-            f"{self.X_train.dtype}, {self.preprocessing.kind}"
+            f"{self.name}: {sizes} rows; {self.n_inputs} inputs, {self.n_outputs} {unit}; "
+            f"{self.X_train.dtype}, {self.preprocessing.kind}{scaled}"
         )

@@ -1,7 +1,8 @@
 """Data files by format: .npz, a pair of .npy, .csv, IDX (one file or an MNIST-style directory).
 
 The format is told by the file name:
-  *.npz                 X and y under x_key / y_key (default "X" / "y")
+  *.npz                 X and y under x_key / y_key (default "X" / "y"); an optional
+                        "feature_names" array (strings) names the columns of X
   *.npy                 inputs; labels in y_path, default the same name with a
                         leading "X" turned into "y" (X.npy -> y.npy, X_train.npy -> y_train.npy)
   *.csv, *.csv.gz       see csvfile.py
@@ -42,7 +43,10 @@ def read_file(path, spec, y_path=None) -> Raw:
     if "idx" in name or "ubyte" in name:
         return read_pair(path, y_path, read_idx)
     if path.is_dir():
-        raise DataError(f"{path}: a directory; data.path may name a directory only when it holds the MNIST IDX files")
+        raise DataError(
+            f"{path}: a directory; data.path may name a "
+            "directory only when it holds the MNIST IDX files"
+        )
     raise DataError(f"{path}: unknown data format; expected .npz, .npy, .csv[.gz] or IDX (*-idx3-ubyte[.gz])")
 
 
@@ -72,20 +76,37 @@ def read_npz(path: Path, x_key: str = "X", y_key: str = "y") -> Raw:
             keys = list(archive.keys())
             missing = [k for k in (x_key, y_key) if k not in keys]
             if missing:
-                raise DataError(f"{path}: no array named {missing[0]!r} (keys: {', '.join(keys) or 'none'}); set data.x_key / data.y_key")
+                raise DataError(
+                    f"{path}: no array named {missing[0]!r} (keys: "
+                    f"{', '.join(keys) or 'none'}); set data.x_key / data.y_key"
+                )
             X, y = archive[x_key], archive[y_key]
+            names = npz_feature_names(archive, path)
     except DataError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        raise DataError(f"{path}: not a readable .npz file ({_reason(e)})") from None
-    return Raw(X, y, str(path))
+        raise DataError(f"{path}: not a readable .npz file ({reason(e)})") from None
+    return Raw(X, y, str(path), feature_names=names)
+
+
+def npz_feature_names(archive, path) -> list[str] | None:
+    """The archive's optional "feature_names" array as a list of str (None when absent)."""
+    if "feature_names" not in archive:
+        return None
+    names = archive["feature_names"]
+    if names.ndim != 1 or names.dtype.kind not in "U":
+        raise DataError(
+            f"{path}: feature_names must be a 1-D array of "
+            f"strings, got {names.dtype} of shape {names.shape}"
+        )
+    return [str(n) for n in names]
 
 
 def _read_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"{path}: not a readable .npy file ({_reason(e)})") from None
+        raise DataError(f"{path}: not a readable .npy file ({reason(e)})") from None
 
 
 def find_mnist_files(directory: Path) -> dict[str, tuple[Path, Path]] | None:
@@ -114,5 +135,8 @@ def read_mnist_dir(directory) -> tuple[Raw, Raw]:
     return tuple(read_pair(images, labels, read_idx) for images, labels in files.values())
 
 
-def _reason(e: Exception) -> str:
+def reason(e: Exception) -> str:
+    """The first line of an exception's message, for a one-line DataError."""
+    if "allow_pickle" in str(e):  # an array of Python objects; loading it would run code
+        return "it holds Python objects, not numbers"
     return str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -24,6 +24,8 @@ class Raw:
     lines: np.ndarray | None = None    # the file line of each row (CSV), for messages
     x_source: str | None = None        # when X and y come from different files
     y_source: str | None = None
+    feature_names: list[str] | None = None  # the input columns' names (a CSV header), in order
+    target_names: list[str] | None = None   # the target columns' names, when y has several
 
     def __post_init__(self):
         self.x_source = self.x_source or self.source
@@ -44,6 +46,11 @@ class Raw:
             raise DataError(f"{self.x_source}: the inputs have no columns")
         if self.X.dtype.kind not in "biuf":
             raise DataError(f"{self.x_source}: inputs must be numbers, got dtype {self.X.dtype}")
+        if self.feature_names is not None and len(self.feature_names) != self.X.shape[1]:
+            raise DataError(
+                f"{self.x_source}: {len(self.feature_names)} "
+                f"feature names for {self.X.shape[1]} input columns"
+            )
 
     def row(self, i: int) -> str:
         """How to name row i to the user: the file line for CSV, else the 0-based row index."""
@@ -62,11 +69,14 @@ def check_finite(raw: Raw, dtype: np.dtype) -> None:
             r, c = np.argwhere(bad)[0]
             value = raw.X[start + r, c]
             what = "overflows " + np.dtype(dtype).name if np.isfinite(value) else "is not finite"
-            raise DataError(f"{raw.x_source}: input {raw.row(start + r)}, column {int(c)} {what} ({float(value)})")
+            raise DataError(
+                f"{raw.x_source}: input {raw.row(start + r)}, "
+                f"column {int(c)} {what} ({float(value)})"
+            )
 
 
 def check_finite_targets(raw: Raw, original: np.ndarray, y: np.ndarray) -> None:
-    """DataError naming the first row whose regression target (original, converted to y) is NaN, inf or overflows."""
+    """DataError naming the first row whose regression target (original, as y) is NaN, inf or overflows."""
     bad = ~np.isfinite(y)
     if bad.any():
         r, c = np.argwhere(bad)[0]

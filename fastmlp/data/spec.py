@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ..errors import DataError
-from ..preprocessing import KINDS
+from ..preprocessing import KINDS, TARGET_SCALINGS
 from .labels import MAX_CLASSES
 
 
@@ -30,7 +30,8 @@ class DataSpec:
     data_seed: int = 0                   # seeds synthetic data and the test split (same for every run)
     preprocessing: str = "standardize"   # standardize | minmax | scale | none
     scale: float = 255.0                 # the constant for preprocessing: scale
-    target: str | int = -1               # CSV target column: name or index
+    target_scaling: str = "standardize"  # regression targets: standardize | none (undone at predict)
+    target: str | int | list = -1        # CSV target column: name or index (a list: several columns)
     header: bool | None = None           # CSV header row: None = detect
     x_key: str = "X"                     # .npz keys
     y_key: str = "y"
@@ -41,7 +42,7 @@ class DataSpec:
     limit: int | None = None             # keep only the first N training rows
 
     @classmethod
-    def from_mapping(cls, spec: "DataSpec | Mapping[str, Any] | None") -> "DataSpec":
+    def from_mapping(cls, spec: DataSpec | Mapping[str, Any] | None) -> DataSpec:
         """A DataSpec from a mapping of config keys (or a DataSpec, returned as is)."""
         if spec is None:
             return cls()
@@ -57,10 +58,10 @@ class DataSpec:
                 raise DataError(f"data: unknown key {key!r}{hint}")
         return cls(**dict(spec)).checked()
 
-    def replace(self, **changes) -> "DataSpec":
+    def replace(self, **changes) -> DataSpec:
         return replace(self, **changes).checked()
 
-    def checked(self) -> "DataSpec":
+    def checked(self) -> DataSpec:
         """Self, after checking each value's type and range (DataError naming the key)."""
         for key in ("name", "path", "y_path", "test_path", "test_y_path"):
             value = getattr(self, key)
@@ -72,12 +73,22 @@ class DataSpec:
             close = difflib.get_close_matches(str(self.preprocessing), KINDS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise DataError(
-                f"data.preprocessing: unknown kind {self.preprocessing!r}; expected one of {', '.join(KINDS)}{hint}"
+                f"data.preprocessing: unknown kind {self.preprocessing!r}; "
+                f"expected one of {', '.join(KINDS)}{hint}"
+            )
+        if self.target_scaling not in TARGET_SCALINGS:
+            raise DataError(
+                "data.target_scaling: expected one of "
+                f"{', '.join(TARGET_SCALINGS)}, got {self.target_scaling!r}"
             )
         _number("scale", self.scale, nonzero=True)
         _number("noise", self.noise, minimum=0.0)
-        if isinstance(self.target, bool) or not isinstance(self.target, (str, int)):
-            raise DataError(f"data.target: expected a column name or index, got {self.target!r}")
+        targets = self.target if isinstance(self.target, (list, tuple)) else [self.target]
+        if not targets or any(isinstance(t, bool) or not isinstance(t, (str, int)) for t in targets):
+            raise DataError(
+                "data.target: expected a column name or index "
+                f"(or a list of them), got {self.target!r}"
+            )
         if self.header is not None and not isinstance(self.header, bool):
             raise DataError(f"data.header: expected true, false or null, got {self.header!r}")
         for key in ("x_key", "y_key"):
@@ -89,7 +100,10 @@ class DataSpec:
         if self.n_classes is not None:
             _integer("n_classes", self.n_classes, 2)
             if self.n_classes > MAX_CLASSES:
-                raise DataError(f"data.n_classes: at most {MAX_CLASSES} classes are supported, got {self.n_classes}")
+                raise DataError(
+                    f"data.n_classes: at most {MAX_CLASSES} "
+                    f"classes are supported, got {self.n_classes}"
+                )
         if self.limit is not None:
             _integer("limit", self.limit, 1)
         return self

@@ -19,7 +19,7 @@ def split_indices(
     held-out rows (largest-remainder rounding), so both parts keep the class mix.
     """
     n = len(rows)
-    n_held = max(1, int(round(fraction * n)))
+    n_held = max(1, round(fraction * n))
     if n_held >= n:
         raise DataError(f"data.{what}: {fraction} of {n} rows leaves no rows to train on")
     rng = np.random.default_rng(seed)

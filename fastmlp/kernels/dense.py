@@ -4,6 +4,7 @@ forward:   h = g(h_prev W + b)                      (GEMM, then one fused pass)
 backward:  dW = h_prev^T delta                      (GEMM: the sum over the batch of outer products h delta^T)
            db = sum_i delta_i                       (column sums)
            delta_prev = (delta W^T) * g'(z_prev)    (GEMM, then one pass; g' from h_prev)
+                        [* mask_prev with dropout on the layer below, see dropout.py]
 
 The L2 term lambda W is not added here: the optimizer fuses it into the update,
 and MLP.loss_and_gradients adds it for callers who want dW itself.
@@ -17,7 +18,8 @@ import numpy as np
 from numba import njit
 
 from .activations import add_bias_activate, mul_derivative
-from .optim import sgd_step
+from .dropout import mul_mask, undo_dropout
+from .optim import update
 
 # Let LLVM reorder float sums so dot products vectorise; NaN/inf semantics stay intact.
 REASSOC = {"reassoc", "contract"}
@@ -43,10 +45,23 @@ def dense_backward(h_prev, delta, dW, db):
 
 
 @njit(cache=True)
-def delta_backward(delta, W, h_prev, code, delta_prev):
-    """delta_prev = (delta W^T) * g'(z_prev), with g' taken from h_prev = g(z_prev)."""
+def activation_backward(delta_prev, h_prev, mask_prev, code):
+    """delta_prev *= g'(z_prev) [* mask_prev]: g' read off h_prev, after undoing its dropout
+    (h_prev is no longer needed as an input once dW has been taken from it). mask_prev has
+    0 columns when the layer has no dropout."""
+    if mask_prev.shape[1] == 0:
+        mul_derivative(delta_prev, h_prev, code)
+    else:
+        undo_dropout(h_prev, mask_prev)
+        mul_derivative(delta_prev, h_prev, code)
+        mul_mask(delta_prev, mask_prev)
+
+
+@njit(cache=True)
+def delta_backward(delta, W, h_prev, mask_prev, code, delta_prev):
+    """delta_prev = (delta W^T) * g'(z_prev) [* mask_prev], g' taken from h_prev = g(z_prev)."""
     np.dot(delta, W.T, delta_prev)
-    mul_derivative(delta_prev, h_prev, code)
+    activation_backward(delta_prev, h_prev, mask_prev, code)
 
 
 @njit(cache=True, fastmath=REASSOC)
@@ -74,12 +89,13 @@ def dense_forward_rows(h_prev, W, b, code, h):
 
 
 @njit(cache=True, fastmath=REASSOC)
-def dense_backward_update(h_prev, delta, W, b, vW, vb, code, delta_prev, lr, l2, mu, nesterov, g):
+def dense_backward_update(h_prev, delta, W, b, w0, b0, opt, alpha, c, l2, code, mask_prev,
+                          delta_prev, g):
     """One pass over the rows k of W (small batches):
          delta_prev[:, k] = (delta W^T)[:, k]                     (with W before its update)
          dW[k, :] = sum_i h_prev[i, k] delta[i, :]                (into the scratch row g)
-         W[k, :] <- sgd_step(W[k, :], dW[k, :] + l2 W[k, :])
-       then delta_prev *= g'(z_prev), db = colsum(delta) and the bias step.
+         W[k, :] <- update(W[k, :], dW[k, :] + l2 W[k, :])        (optim.update, state at w0 + k fan_out)
+       then delta_prev *= g'(z_prev) [* mask_prev], db = colsum(delta) and the bias step (state at b0).
        delta_prev may have 0 columns (the first layer needs none)."""
     n, fan_in = h_prev.shape
     fan_out = delta.shape[1]
@@ -104,11 +120,11 @@ def dense_backward_update(h_prev, delta, W, b, vW, vb, code, delta_prev, lr, l2,
             a = h_prev[i, k]
             for j in range(fan_out):
                 g[j] += a * delta[i, j]
-        sgd_step(w, g, vW[k], lr, l2, mu, nesterov)
+        update(opt, w, g, w0 + k * fan_out, l2, alpha, c)
     if want_prev:
-        mul_derivative(delta_prev, h_prev, code)
+        activation_backward(delta_prev, h_prev, mask_prev, code)
     g[:] = 0
     for i in range(n):
         for j in range(fan_out):
             g[j] += delta[i, j]
-    sgd_step(b, g, vb, lr, delta.dtype.type(0.0), mu, nesterov)
+    update(opt, b, g, b0, delta.dtype.type(0.0), alpha, c)

@@ -1,30 +1,37 @@
 """A whole epoch (or a range of its minibatches) in one compiled call.
 
 For each minibatch B_t = order[t*bs : (t+1)*bs]:
-    gather x = X[B_t] (and its labels) into preallocated buffers,
-    forward, output delta, backward (dW = h^T delta, db, hidden deltas),
-    theta <- update(theta, grad + L2)  (see optim.sgd_update).
-rows_scratch (None or an array) picks the BLAS path or the small-batch row-streaming path
-(see network.train_step): same math.
+    gather x = X[B_t], its labels and weights into preallocated buffers,
+    forward (with dropout when asked), output delta, backward, optimizer step
+    (see network.train_step).
 No Python and no allocation between minibatches.
+
+data = (X, y_class, y_target, w): inputs, class indices (empty unless the loss takes indices),
+float targets (0 rows unless the loss takes them), per-sample weights (empty: all 1).
+buffers = (xb, yb_class, yb_target, wb, acts, deltas, masks, grad): one minibatch's worth of each.
 """
 
 from numba import njit
 
-from .losses import CLASSIFICATION
+from .dropout import dropout_key
 from .network import train_step
 
 
 @njit(cache=True)
-def train_batches(params, grad, velocity, sizes, code, task,
-                  X, y_class, y_target, order, batch_size, first, last,
-                  lr, l2, mu, nesterov, rows_scratch,
-                  xb, yb_class, yb_target, acts, deltas):
-    """Run minibatches first..last-1 of the epoch given by `order`.
-    Returns (sum over samples of the loss, n_correct, n_samples)."""
+def train_batches(params, layout, act, loss, opt, l2, data, buffers, order, batch_size, first, last,
+                  dropout, seed, step0, rows_scratch):
+    """Run minibatches first..last-1 of the epoch given by `order`; minibatch t is the run's step
+    step0 + t - first (it keys the dropout masks). Returns (sum over minibatches of J_data times
+    the minibatch's weight total, n_correct, the weight total, n_samples)."""
+    X, y_class, y_target, w = data
+    xb, yb_class, yb_target, wb, acts, deltas, masks, grad = buffers
     n = order.shape[0]
     n_in = X.shape[1]
+    weighted = w.shape[0] > 0
+    classes = y_class.shape[0] > 0
+    targets = y_target.shape[0] > 0
     total = 0.0
+    weight_total = 0.0
     correct = 0
     seen = 0
     for t in range(first, last):
@@ -36,17 +43,25 @@ def train_batches(params, grad, velocity, sizes, code, task,
             src = order[start + r]
             for j in range(n_in):
                 x[r, j] = X[src, j]
-        if task == CLASSIFICATION:
+        if classes:
             for r in range(m):
                 yb_class[r] = y_class[order[start + r]]
-        else:
-            n_out = y_target.shape[1]
+        if targets:
             for r in range(m):
-                for j in range(n_out):
+                for j in range(y_target.shape[1]):
                     yb_target[r, j] = y_target[order[start + r], j]
-        loss, c = train_step(params, grad, velocity, sizes, code, task, x, yb_class[:m], yb_target[:m],
-                             acts, deltas, lr, l2, mu, nesterov, rows_scratch)
-        total += loss * m
+        batch_weight = float(m)
+        if weighted:
+            batch_weight = 0.0
+            for r in range(m):
+                wb[r] = w[order[start + r]]
+                batch_weight += wb[r]
+        key = dropout_key(seed, step0 + t - first)
+        value, c = train_step(params, layout, act, loss, opt, l2, x, yb_class[:m if classes else 0],
+                              yb_target[:m if targets else 0], wb[:m if weighted else 0], acts, deltas,
+                              grad, dropout, key, masks, rows_scratch)
+        total += value * batch_weight
+        weight_total += batch_weight
         correct += c
         seen += m
-    return total, correct, seen
+    return total, correct, weight_total, seen

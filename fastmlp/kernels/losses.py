@@ -1,28 +1,52 @@
-"""Output losses fused with their output delta, one pass over the batch.
+"""Output losses fused with their output delta, one pass over the batch, chosen by an integer code.
 
-Softmax cross-entropy, from logits z (batch as rows, |B| = n):
-    l_i = -log softmax(z_i)_{y_i} = logsumexp(z_i) - z_{i, y_i}
-    delta_i = (softmax(z_i) - e(y_i)) / n
-Mean squared error:
-    l_i = 1/2 ||yhat_i - y_i||^2
-    delta_i = (yhat_i - y_i) / n
-Both return the mean loss (1/n) sum_i l_i, accumulated in float64.
+Batch as rows, per-sample weights w_i (all 1 when w is empty), W_B = sum_i w_i:
+
+    J_data = sum_i w_i l_i / W_B          delta_i = w_i dl_i/dz_i / W_B
+
+Softmax cross-entropy (classification), from logits z, label y_i:
+    l_i = logsumexp(z_i) - z_{i, y_i}                  dl_i/dz_i = softmax(z_i) - e(y_i)
+Sigmoid binary cross-entropy (multilabel), indicators y_ij in {0, 1}, s = sigmoid:
+    l_i = sum_j [log(1 + e^z_ij) - y_ij z_ij]         dl_i/dz_i = s(z_i) - y_i
+Squared error (regression):
+    l_i = 1/2 ||z_i - y_i||^2                          dl_i/dz_i = z_i - y_i
+
+Each returns (J_data accumulated in float64, n_correct): a correct row is the argmax class
+(classification) or every label right at threshold 1/2 (multilabel); 0 for regression.
 """
 
 import numpy as np
 from numba import njit
 
-CLASSIFICATION = 0
-REGRESSION = 1
-
-TASK_CODES = {"classification": CLASSIFICATION, "regression": REGRESSION}
+SOFTMAX_CE = 0
+MSE = 1
+SIGMOID_BCE = 2
 
 
 @njit(cache=True)
-def softmax_cross_entropy(z, y, delta):
-    """mean_i [logsumexp(z_i) - z_{i,y_i}]; delta = (softmax(z) - e(y)) / n. Returns (loss, n_correct)."""
+def row_scale(w, i, inv_total):
+    """w_i / W_B for a weighted batch, 1 / n (passed as inv_total) for an unweighted one."""
+    if w.shape[0] == 0:
+        return inv_total
+    return w[i] * inv_total
+
+
+@njit(cache=True)
+def inverse_weight_total(w, n, dtype_one):
+    """1 / W_B (1 / n without weights), in the dtype of dtype_one."""
+    if w.shape[0] == 0:
+        return dtype_one / n
+    total = 0.0
+    for i in range(w.shape[0]):
+        total += w[i]
+    return dtype_one / total
+
+
+@njit(cache=True)
+def softmax_cross_entropy(z, y, w, delta):
+    """J = sum_i w_i [logsumexp(z_i) - z_{i,y_i}] / W_B; delta_i = w_i (softmax(z_i) - e(y_i)) / W_B."""
     n, k = z.shape
-    inv_n = z.dtype.type(1.0 / n)
+    inv = inverse_weight_total(w, n, z.dtype.type(1.0))
     total = 0.0
     correct = 0
     for i in range(n):
@@ -39,28 +63,71 @@ def softmax_cross_entropy(z, y, delta):
             delta[i, j] = e
             s += e
         lse = m + np.log(s)
-        total += lse - z[i, y[i]]
+        scale_i = row_scale(w, i, inv)
+        total += (lse - z[i, y[i]]) * scale_i
         if arg == y[i]:
             correct += 1
-        scale = inv_n / s
+        scale = scale_i / s
         for j in range(k):
             delta[i, j] = delta[i, j] * scale
-        delta[i, y[i]] -= inv_n
-    return total / n, correct
+        delta[i, y[i]] -= scale_i
+    return total, correct
 
 
 @njit(cache=True)
-def squared_error(yhat, y, delta):
-    """mean_i 1/2 ||yhat_i - y_i||^2; delta = (yhat - y) / n. Returns (loss, 0)."""
+def sigmoid_cross_entropy(z, y, w, delta):
+    """J = sum_i w_i sum_j [log(1 + e^z_ij) - y_ij z_ij] / W_B; delta_i = w_i (sigmoid(z_i) - y_i) / W_B."""
+    n, k = z.shape
+    inv = inverse_weight_total(w, n, z.dtype.type(1.0))
+    zero = z.dtype.type(0.0)
+    one = z.dtype.type(1.0)
+    half = z.dtype.type(0.5)
+    total = 0.0
+    correct = 0
+    for i in range(n):
+        scale_i = row_scale(w, i, inv)
+        row_loss = 0.0
+        all_right = True
+        for j in range(k):
+            v = z[i, j]
+            # log(1 + e^v) = max(v, 0) + log1p(e^-|v|), and sigmoid split by sign: no overflow.
+            e = np.exp(-abs(v))
+            row_loss += max(v, zero) + np.log1p(e) - y[i, j] * v
+            s = one / (one + e) if v >= zero else e / (one + e)
+            delta[i, j] = (s - y[i, j]) * scale_i
+            if (s >= half) != (y[i, j] >= half):
+                all_right = False
+        total += row_loss * scale_i
+        if all_right:
+            correct += 1
+    return total, correct
+
+
+@njit(cache=True)
+def squared_error(yhat, y, w, delta):
+    """J = sum_i w_i 1/2 ||yhat_i - y_i||^2 / W_B; delta_i = w_i (yhat_i - y_i) / W_B."""
     n, k = yhat.shape
-    inv_n = yhat.dtype.type(1.0 / n)
+    inv = inverse_weight_total(w, n, yhat.dtype.type(1.0))
     total = 0.0
     for i in range(n):
+        scale_i = row_scale(w, i, inv)
+        row = 0.0
         for j in range(k):
             r = yhat[i, j] - y[i, j]
-            total += r * r
-            delta[i, j] = r * inv_n
-    return 0.5 * total / n, 0
+            row += r * r
+            delta[i, j] = r * scale_i
+        total += 0.5 * row * scale_i
+    return total, 0
+
+
+@njit(cache=True)
+def output_loss(loss, z, y_class, y_target, w, delta):
+    """The table lookup: (J_data, n_correct) and delta^L for the loss code."""
+    if loss == SOFTMAX_CE:
+        return softmax_cross_entropy(z, y_class, w, delta)
+    if loss == SIGMOID_BCE:
+        return sigmoid_cross_entropy(z, y_target, w, delta)
+    return squared_error(z, y_target, w, delta)
 
 
 @njit(cache=True)
@@ -78,3 +145,14 @@ def softmax_inplace(z):
             s += z[i, j]
         for j in range(k):
             z[i, j] = z[i, j] / s
+
+
+@njit(cache=True)
+def sigmoid_inplace(z):
+    """f(x) = sigmoid(z) elementwise, split by sign so exp never overflows, written over z."""
+    n, k = z.shape
+    one = z.dtype.type(1.0)
+    for i in range(n):
+        for j in range(k):
+            e = np.exp(-abs(z[i, j]))
+            z[i, j] = one / (one + e) if z[i, j] >= 0 else e / (one + e)

@@ -1,42 +1,112 @@
-"""Parameter updates, with the L2 term fused in.
+"""Optimizers: one unit each — a code, one hyperparameter record, one state array, one step.
+
+The unit travels through every kernel as the tuple opt = (code, hyper, state):
+    code   SGD | ADAM
+    hyper  a record (1-D array in the parameters' dtype) indexed by LR, MOMENTUM, NESTEROV,
+           BETA_1, BETA_2, EPSILON; the trainer writes hyper[LR] each epoch (schedules)
+    state  SGD: the velocity v (one slot per parameter);
+           Adam: m, then v (one slot per parameter each), then the step count t
 
 For weights g = dW + lambda W; for biases g = db (biases are not regularised).
     plain SGD:   theta <- theta - alpha g
     momentum:    v <- mu v - alpha g;  theta <- theta + v
     Nesterov:    v <- mu v - alpha g;  theta <- theta + mu v - alpha g
+    Adam:        t <- t + 1;  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+                 theta <- theta - alpha_t m / (sqrt(v) c_t + eps),
+                 alpha_t = alpha / (1 - b1^t),  c_t = 1 / sqrt(1 - b2^t)
+                 (the bias-corrected m / (1 - b1^t) and v / (1 - b2^t), as published)
+
+A step is two calls: `begin_step` once per minibatch (advances t, returns the step's scalars
+(alpha_t, c_t)), then `update` on each run of parameters, called by both kernel paths — the BLAS
+path over whole layers, the row-streaming path one row of W at a time. Adding an optimizer is a
+code, its state size, a branch in each of these two functions, and its config entry.
+
+Adam's t is kept in the state array's dtype: in float32 it counts exactly to 2^24 steps, past
+which 1 - b^t is 1 to float32 precision anyway.
 """
 
+import numpy as np
 from numba import njit
 
+SGD = 0
+ADAM = 1
+OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM}
+
+# Slots of the hyperparameter record.
+LR, MOMENTUM, NESTEROV, BETA_1, BETA_2, EPSILON = range(6)
+HYPER_SIZE = 6
+
+
+def state_size(code: int, n_params: int) -> int:
+    """Length of the optimizer's state array for n_params parameters."""
+    return n_params if code == SGD else 2 * n_params + 1
+
+
+def make_hyper(dtype, lr, momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    """The hyperparameter record, cast once to the parameters' dtype (no float64 upcast in kernels)."""
+    hyper = np.zeros(HYPER_SIZE, dtype)
+    hyper[LR], hyper[MOMENTUM], hyper[NESTEROV] = lr, momentum, float(bool(nesterov))
+    hyper[BETA_1], hyper[BETA_2], hyper[EPSILON] = beta_1, beta_2, epsilon
+    return hyper
+
 
 @njit(cache=True)
-def sgd_step(theta, grad, velocity, lr, l2, mu, nesterov):
-    """The update above on a 1-D run of parameters, with g = grad + l2 theta (l2 = 0 for biases)."""
-    if mu == 0:
-        for i in range(theta.shape[0]):
-            theta[i] -= lr * (grad[i] + l2 * theta[i])
-    elif nesterov:
-        for i in range(theta.shape[0]):
-            g = grad[i] + l2 * theta[i]
-            v = mu * velocity[i] - lr * g
-            velocity[i] = v
-            theta[i] += mu * v - lr * g
+def begin_step(opt):
+    """Start one step: Adam advances t and returns (alpha_t, c_t); SGD returns (alpha, 0)."""
+    code, hyper, state = opt
+    if code == ADAM:
+        one = hyper.dtype.type(1.0)
+        t = state[state.shape[0] - 1] + one
+        state[state.shape[0] - 1] = t
+        alpha_t = hyper[LR] / (one - hyper[BETA_1] ** t)
+        c_t = one / np.sqrt(one - hyper[BETA_2] ** t)
+        return alpha_t, c_t
+    return hyper[LR], hyper.dtype.type(0.0)
+
+
+@njit(cache=True)
+def update(opt, theta, grad, off, l2, alpha, c):
+    """Step the run theta (the parameters at flat offset off) with g = grad + l2 theta."""
+    code, hyper, state = opt
+    n = theta.shape[0]
+    if code == SGD:
+        v = state[off:off + n]
+        mu = hyper[MOMENTUM]
+        if mu == 0:
+            for i in range(n):
+                theta[i] -= alpha * (grad[i] + l2 * theta[i])
+        elif hyper[NESTEROV] != 0:
+            for i in range(n):
+                g = grad[i] + l2 * theta[i]
+                vi = mu * v[i] - alpha * g
+                v[i] = vi
+                theta[i] += mu * vi - alpha * g
+        else:
+            for i in range(n):
+                vi = mu * v[i] - alpha * (grad[i] + l2 * theta[i])
+                v[i] = vi
+                theta[i] += vi
     else:
-        for i in range(theta.shape[0]):
-            v = mu * velocity[i] - lr * (grad[i] + l2 * theta[i])
-            velocity[i] = v
-            theta[i] += v
+        half = (state.shape[0] - 1) // 2
+        m = state[off:off + n]
+        v = state[half + off:half + off + n]
+        one = hyper.dtype.type(1.0)
+        b1, b2, eps = hyper[BETA_1], hyper[BETA_2], hyper[EPSILON]
+        for i in range(n):
+            g = grad[i] + l2 * theta[i]
+            mi = b1 * m[i] + (one - b1) * g
+            vi = b2 * v[i] + (one - b2) * g * g
+            m[i] = mi
+            v[i] = vi
+            theta[i] -= alpha * mi / (np.sqrt(vi) * c + eps)
 
 
 @njit(cache=True)
-def sgd_update(params, grad, velocity, sizes, lr, l2, mu, nesterov):
-    """One SGD step over every layer of the flat buffer: weights with L2, biases without."""
+def update_all(opt, params, grad, layout, l2):
+    """One step over every layer of the flat buffer: weights with L2, biases without."""
+    alpha, c = begin_step(opt)
     zero = params.dtype.type(0.0)
-    off = 0
-    for k in range(sizes.shape[0] - 1):
-        n_w = sizes[k] * sizes[k + 1]
-        end = off + n_w
-        sgd_step(params[off:end], grad[off:end], velocity[off:end], lr, l2, mu, nesterov)
-        off, end = end, end + sizes[k + 1]
-        sgd_step(params[off:end], grad[off:end], velocity[off:end], lr, zero, mu, nesterov)
-        off = end
+    for k in range(layout.shape[0]):
+        w0, b0, fan_in, fan_out = layout[k, 0], layout[k, 1], layout[k, 2], layout[k, 3]
+        update(opt, params[w0:b0], grad[w0:b0], w0, l2, alpha, c)
+        update(opt, params[b0:b0 + fan_out], grad[b0:b0 + fan_out], b0, zero, alpha, c)

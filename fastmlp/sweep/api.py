@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .. import runs
 from ..config import dump_yaml
@@ -95,7 +96,8 @@ def sweep(spec_or_path: str | Path | Mapping | SweepSpec, executor: Executor | N
             on_result(row)
 
     inline = executor is None and scheduler is None and workers == 1
-    warmup_seconds = warm_up([r.config for r in todo]) if todo and (warm if warm is not None else not inline) else 0.0
+    warm_first = todo and (warm if warm is not None else not inline)
+    warmup_seconds = warm_up([r.config for r in todo]) if warm_first else 0.0
     if todo:
         if executor is not None:
             fields = {"threads": threads_per_run or threads_per_worker(getattr(executor, "_max_workers", 1))}

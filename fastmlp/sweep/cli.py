@@ -1,66 +1,65 @@
-"""`fastmlp sweep`: register(app) adds the command to the typer app in fastmlp/cli.py."""
+"""The `fastmlp sweep` command. fastmlp/cli.py mounts it on the app (`app.command("sweep")(sweep)`);
+this module imports only the shared plumbing in fastmlp/clikit.py, never fastmlp/cli.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
+from ..clikit import handles_errors, stderr_console, stdout_console
 
-def register(app: typer.Typer) -> None:
-    """Add the `sweep` command to app, with fastmlp's one-line error handling."""
-    from ..cli import _stderr, _stdout, handles_errors
 
-    @app.command()
-    @handles_errors
-    def sweep(
-        sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.yaml", help="The sweep file.",
-                                                   show_default=False)],
-        workers: Annotated[int, typer.Option(
-            "--workers", "-w", min=1, help="Runs at once: 1 in this process; N a process pool "
-                                           "(or N Dask workers with --scheduler local).")] = 1,
-        scheduler: Annotated[Optional[str], typer.Option(
-            "--scheduler", metavar="ADDRESS",
-            help="A Dask scheduler (tcp://host:8786), or 'local' for a LocalCluster of --workers "
-                 "processes. Needs pip install 'fastmlp\\[distributed]'.")] = None,
-        out: Annotated[Optional[Path], typer.Option(
-            "--out", "-o", help="The sweep folder (default: output.dir/output.name of the sweep file).")] = None,
-        dry_run: Annotated[bool, typer.Option(
-            "--dry-run", help="Validate and list the runs; train nothing.")] = False,
-    ) -> None:
-        """Train every run of a grid over config keys and rank them.
+@handles_errors
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.yaml", help="The sweep file.",
+                                               show_default=False)],
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", min=1, help="Runs at once: 1 in this process; N a process pool "
+                                       "(or N Dask workers with --scheduler local).")] = 1,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", metavar="ADDRESS",
+        help="A Dask scheduler (tcp://host:8786), or 'local' for a LocalCluster of --workers "
+             "processes. Needs pip install 'fastmlp\\[distributed]'.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="The sweep folder (default: output.dir/output.name of the sweep file).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Validate and list the runs; train nothing.")] = False,
+) -> None:
+    """Train every run of a grid over config keys and rank them.
 
-        Each run goes through the same train() as `fastmlp train`, into its own folder under the sweep folder (named from its overrides and seed). Re-running skips runs that finished; failed runs are retried. Writes results.csv (one row per run) and prints a ranked table (mean ± std over seeds). Exits 1 if any run failed.
+    Each run goes through the same train() as `fastmlp train`, into its own folder under the sweep folder (named from its overrides and seed). Re-running skips runs that finished; failed runs are retried. Writes results.csv (one row per run) and prints a ranked table (mean ± std over seeds). Exits 1 if any run failed.
 
-        [bold]Examples[/bold]
+    [bold]Examples[/bold]
 
-          fastmlp sweep configs/sweeps/digits_tiny.yaml --dry-run
-          fastmlp sweep configs/sweeps/digits_tiny.yaml --workers 2
-          fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler local --workers 2
-          fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler tcp://10.0.0.5:8786
-        """
-        from .api import plan, sweep as run_sweep
-        from .results import ranked_table
+      fastmlp sweep configs/sweeps/digits_tiny.yaml --dry-run
+      fastmlp sweep configs/sweeps/digits_tiny.yaml --workers 2
+      fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler local --workers 2
+      fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler tcp://10.0.0.5:8786
+    """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
+    from .api import plan
+    from .api import sweep as run_sweep
+    from .results import ranked_table
 
-        console, stdout = _stderr(), _stdout()
-        if dry_run:
-            spec, sweep_dir, all_runs = plan(sweep_file, out)
-            stdout.print(f"{len(all_runs)} runs -> {sweep_dir}", highlight=False)
-            for run in all_runs:
-                stdout.print(f"  {run.name}  [dim]{run.point}, seed={run.seed}[/dim]", highlight=False)
-            return
-        with SweepProgress(console) as progress:
-            result = run_sweep(sweep_file, workers=workers, scheduler=scheduler, out=out,
-                               on_start=progress.start_runs, on_result=progress.add)
-        stdout.print(ranked_table(result.groups, result.spec.metric,
-                                  title=f"{result.spec.name}: {len(result.rows)} runs, "
-                                        f"ranked by {result.spec.metric} ({result.spec.direction})"))
-        stdout.print(f"results: {result.sweep_dir / 'results.csv'}  ({result.seconds:.1f} s)", highlight=False)
-        if result.failed:
-            typer.echo(f"error: {result.failed} of {len(result.rows)} runs failed; "
-                       f"see the error column of {result.sweep_dir / 'results.csv'}", err=True)
-            raise typer.Exit(1)
+    console, stdout = stderr_console(), stdout_console()
+    if dry_run:
+        spec, sweep_dir, all_runs = plan(sweep_file, out)
+        stdout.print(f"{len(all_runs)} runs -> {sweep_dir}", highlight=False)
+        for run in all_runs:
+            stdout.print(f"  {run.name}  [dim]{run.point}, seed={run.seed}[/dim]", highlight=False)
+        return
+    with SweepProgress(console) as progress:
+        result = run_sweep(sweep_file, workers=workers, scheduler=scheduler, out=out,
+                           on_start=progress.start_runs, on_result=progress.add)
+    stdout.print(ranked_table(result.groups, result.spec.metric,
+                              title=f"{result.spec.name}: {len(result.rows)} runs, "
+                                    f"ranked by {result.spec.metric} ({result.spec.direction})"))
+    stdout.print(f"results: {result.sweep_dir / 'results.csv'}  ({result.seconds:.1f} s)", highlight=False)
+    if result.failed:
+        typer.echo(f"error: {result.failed} of {len(result.rows)} runs failed; "
+                   f"see the error column of {result.sweep_dir / 'results.csv'}", err=True)
+        raise typer.Exit(1)
 
 
 class SweepProgress:

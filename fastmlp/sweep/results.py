@@ -7,9 +7,10 @@ import io
 import json
 import math
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .. import runs
 from ..errors import FastMLPError
@@ -109,7 +110,8 @@ def rank(rows: Sequence[Mapping[str, Any]], direction: str) -> list[Group]:
             if row.get("error"):
                 group.errors.append(row["error"])
     sign = -1.0 if direction == "max" else 1.0
-    return sorted(groups.values(), key=lambda g: (g.mean is None, sign * g.mean if g.mean is not None else 0.0))
+    return sorted(groups.values(),
+                  key=lambda g: (g.mean is None, sign * g.mean if g.mean is not None else 0.0))
 
 
 def ranked_table(groups: Sequence[Group], metric: str, title: str = ""):

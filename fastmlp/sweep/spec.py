@@ -23,12 +23,21 @@ import hashlib
 import itertools
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from ..config import (Config, check_keys, kind_of, suggest, apply_overrides, load_config,
-                      parse_override, read_yaml_file)
+from ..config import (
+    Config,
+    apply_overrides,
+    check_keys,
+    kind_of,
+    load_config,
+    parse_override,
+    read_yaml_file,
+    suggest,
+)
 from ..errors import ConfigError
 
 SWEEP_KEYS = ("base", "set", "grid", "runs", "seeds", "repeats", "metric", "direction", "output")
@@ -102,7 +111,8 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
     else:
         raise ConfigError(f"a sweep is a YAML file path or a mapping, not {type(path_or_mapping).__name__}")
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source or 'sweep'}: expected a mapping with base:, grid:, ..., got {kind_of(raw)}")
+        raise ConfigError(f"{source or 'sweep'}: expected a mapping with base:, grid:, ..., "
+                          f"got {kind_of(raw)}")
     check_keys(raw, SWEEP_KEYS, "")
     base, base_source = _base(raw.get("base"), source)
     fixed = _overrides(raw.get("set") or {}, "set")
@@ -125,7 +135,8 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
         raise ConfigError(f"direction: expected max or min, got {kind_of(direction)}")
     output = raw.get("output") or {}
     if not isinstance(output, Mapping):
-        raise ConfigError(f"output: expected a mapping like {{dir: runs/sweeps, name: mine}}, got {kind_of(output)}")
+        raise ConfigError(f"output: expected a mapping like {{dir: runs/sweeps, name: mine}}, "
+                          f"got {kind_of(output)}")
     check_keys(output, ("dir", "name"), "output.")
     name = output.get("name") or (source.stem if source is not None else "sweep")
     if not isinstance(name, str) or "/" in name or "\\" in name or name in (".", ".."):
@@ -144,7 +155,8 @@ def expand(spec: SweepSpec) -> list[Run]:
     Raises ConfigError naming the run and the bad key before anything is trained.
     """
     keys = list(spec.grid)
-    points = [dict(zip(keys, values)) for values in itertools.product(*spec.grid.values())] if keys else []
+    points = ([dict(zip(keys, values, strict=True)) for values in itertools.product(*spec.grid.values())]
+              if keys else [])
     for extra in spec.runs:
         if extra not in points:
             points.append(extra)
@@ -222,7 +234,8 @@ def _overrides(value: Any, where: str) -> dict[str, Any]:
         try:
             parse_override(f"{key}=null")
         except ConfigError:
-            raise ConfigError(f"{where}.{key}: expected a dotted config key like train.learning_rate") from None
+            raise ConfigError(f"{where}.{key}: expected a dotted config key "
+                              "like train.learning_rate") from None
     return flat
 
 

@@ -1,0 +1,212 @@
+"""prepare: in-memory arrays -> a Dataset, by the same steps load_dataset runs after reading a file.
+
+The steps (prepare_raw does them; load_dataset and prepare both call it):
+1. check the inputs are finite (and fit the dtype); line up a test set's named columns;
+2. settle the task (given, the built-in's own, or inferred) and encode the labels:
+   class indices, a 0/1 label matrix, or float targets;
+3. split row indices: test (when there is no test set; data_seed), then `limit`,
+   then validation (run seed), stratified by class for classification;
+4. gather each split into its one float array (float32 unless asked), block by block;
+5. fit the preprocessing on the training rows and apply it in place to every split;
+   regression targets likewise get their own scaler (target_scaling).
+Only index arrays are shuffled, so the inputs are copied exactly once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+from ..preprocessing import Preprocessing
+from ..tasks import DTYPES
+from .dataset import Dataset
+from .features import align_features, frame_to_array
+from .labels import (
+    check_task,
+    check_two_classes,
+    encode_classes,
+    encode_indicators,
+    encode_targets,
+    infer_task,
+    label_array,
+)
+from .raw import CHUNK_ROWS, Raw, check_finite
+from .spec import DataSpec
+from .split import split_indices
+
+
+def prepare(
+    X, y, *, task="auto", preprocessing="standardize", scale=255.0, target_scaling="standardize",
+    validation_split=0.1, test_split=0.0, seed=0, data_seed=0, dtype="float32", feature_names=None,
+    X_test=None, y_test=None, n_classes=None, class_names=None, name="arrays",
+) -> Dataset:
+    """A Dataset from arrays: labels encoded, rows split, preprocessing fitted on the training rows.
+
+    X: (n, d) numbers, or a pandas DataFrame (its columns become feature_names).
+    y: labels (numbers or strings), an (n, K) 0/1 matrix (multilabel), or
+    regression targets; a pandas Series/DataFrame works too. task "auto" infers
+    it (infer_task). X_test/y_test: a test set of its own (test_split is then
+    not used). class_names: names for integer labels 0..K-1 (or for the columns
+    of a label matrix). The keyword arguments mean what the `data:` keys of the
+    same names mean (docs/DATA.md), and are checked the same way.
+    """
+    spec = DataSpec(
+        validation_split=validation_split, test_split=test_split, data_seed=data_seed,
+        preprocessing=preprocessing, scale=scale, target_scaling=target_scaling, n_classes=n_classes,
+    ).checked()
+    if (X_test is None) != (y_test is None):
+        raise DataError(f"{name}: give both X_test and y_test, or neither")
+    train = _raw(X, y, name, feature_names, class_names)
+    test = _raw(X_test, y_test, f"{name} (test)", None, class_names) if X_test is not None else None
+    return prepare_raw(
+        [train, test], spec, seed=seed, dtype=dtype, task=check_task(task), name=name, source=name,
+        class_names=class_names,
+    )
+
+
+def _raw(X, y, source: str, feature_names, class_names) -> Raw:
+    """Raw rows from arrays or pandas objects, with the feature and label-column names they carry."""
+    X, names = frame_to_array(X, f"{source}: X")
+    if feature_names is not None:
+        names = [str(n) for n in feature_names]
+    y, target_names = _labels(y)
+    if class_names is not None and y.ndim == 2 and y.shape[1] > 1:
+        target_names = [str(c) for c in class_names]  # a label matrix: class_names name its columns
+    return Raw(X, y, source, feature_names=names, target_names=target_names)
+
+
+def _labels(y) -> tuple[np.ndarray, list[str] | None]:
+    """(labels as an array, column names of a pandas DataFrame with several columns, else None)."""
+    if type(y).__module__.split(".")[0] == "pandas" and hasattr(y, "to_numpy"):
+        names = [str(c) for c in y.columns] if hasattr(y, "columns") and len(y.columns) > 1 else None
+        return y.to_numpy(), names  # nullable values come back as objects; label_array refuses them
+    return np.asarray(y), None
+
+
+def prepare_raw(
+    raws: list, spec: DataSpec, *, seed: int, dtype, task: str | None, name: str, source: str,
+    n_classes: int | None = None, class_names=None,
+) -> Dataset:
+    """Steps 1-5 on raws = [train Raw, test Raw or None]; task None = infer.
+
+    raws is emptied once the splits are gathered, so the raw rows (a file's
+    bytes) are freed before preprocessing allocates anything.
+    """
+    train, test = raws
+    dtype = float_dtype(dtype)
+    n_classes = n_classes if n_classes is not None else spec.n_classes
+    test = _matched(test, train)
+    for raw in (train, test):
+        if raw is not None:
+            check_finite(raw, dtype)
+
+    task = task or _infer(train, n_classes)
+    classes = None
+    if task == "classification":
+        y_all, y_test, classes = encode_classes(train, test, n_classes, class_names)
+        n_outputs = len(classes)
+    elif task == "multilabel":
+        y_all, y_test, classes = encode_indicators(train, test, dtype)
+        n_outputs = len(classes)
+    else:
+        y_all = encode_targets(train, dtype)
+        y_test = encode_targets(test, dtype) if test is not None else None
+        if y_test is not None and y_test.shape[1] != y_all.shape[1]:
+            raise DataError(
+                f"{test.y_source}: {y_test.shape[1]} target columns "
+                f"but the training data has {y_all.shape[1]}"
+            )
+        n_outputs = y_all.shape[1]
+    strata = y_all if task == "classification" else None
+
+    rows = np.arange(len(train.X))
+    test_rows = None
+    if test is None and spec.test_split > 0:
+        rows, test_rows = split_indices(
+            rows, spec.test_split, spec.data_seed, _at(strata, rows), "test_split"
+        )
+    if spec.limit is not None:
+        rows = rows[: spec.limit]
+    val_rows = None
+    if spec.validation_split > 0:
+        rows, val_rows = split_indices(
+            rows, spec.validation_split, seed, _at(strata, rows), "validation_split"
+        )
+    if task == "classification":
+        check_two_classes(y_all[rows], classes, train.y_source)
+
+    X_train, X_val = gather(train.X, rows, dtype), gather(train.X, val_rows, dtype)
+    if test is not None:
+        X_test = gather(test.X, np.arange(len(test.X)), dtype)
+    else:
+        X_test, y_test = gather(train.X, test_rows, dtype), _at(y_all, test_rows)
+    y_train, y_val = y_all[rows], _at(y_all, val_rows)
+    n_inputs, feature_names = train.X.shape[1], train.feature_names
+    raws.clear()
+    del train, test, y_all  # drop the raw rows before preprocessing allocates anything
+
+    target_scaler = Preprocessing("none")
+    if task == "regression":
+        target_scaler = Preprocessing.fit(spec.target_scaling, y_train)
+        _transform(target_scaler, y_train, y_val, y_test)
+    preprocessing = Preprocessing.fit(spec.preprocessing, X_train, spec.scale)
+    _transform(preprocessing, X_train, X_val, X_test)
+    return Dataset(
+        X_train, y_train, X_val, y_val, X_test, y_test, task, classes, n_inputs, n_outputs,
+        preprocessing, name, source, feature_names=feature_names, target_scaler=target_scaler,
+    )
+
+
+def _matched(test: Raw | None, train: Raw) -> Raw | None:
+    """The test rows with their input columns in the training order (by name when both have names)."""
+    if test is None:
+        return None
+    named = train.feature_names is not None and test.feature_names is not None
+    if named and test.feature_names != train.feature_names:
+        X = align_features(test.X, test.feature_names, train.feature_names, test.x_source)
+        test = Raw(X, test.y, test.source, test.lines, test.x_source, test.y_source,
+                   list(train.feature_names), test.target_names)
+    if test.X.shape[1] != train.X.shape[1]:
+        raise DataError(
+            f"{test.x_source}: {test.X.shape[1]} input columns "
+            f"but the training data has {train.X.shape[1]}"
+        )
+    return test
+
+
+def _infer(train: Raw, n_classes: int | None) -> str:
+    """The task for labels given no task: data.n_classes with one label column means classification."""
+    if n_classes is not None and label_array(train.y, train.y_source).ndim == 1:
+        return "classification"
+    return infer_task(train.y, train.y_source)
+
+
+def _transform(scaler: Preprocessing, *arrays) -> None:
+    for a in arrays:
+        if a is not None:
+            scaler.transform(a, out=a)
+
+
+def gather(X: np.ndarray, rows: np.ndarray | None, dtype: np.dtype) -> np.ndarray | None:
+    """X[rows] as a new C-contiguous dtype array, converted block by block (no full-size temporary)."""
+    if rows is None:
+        return None
+    out = np.empty((len(rows), X.shape[1]), dtype)
+    for start in range(0, len(rows), CHUNK_ROWS):
+        out[start : start + CHUNK_ROWS] = X[rows[start : start + CHUNK_ROWS]]
+    return out
+
+
+def _at(a: np.ndarray | None, rows: np.ndarray | None):
+    return None if a is None or rows is None else a[rows]
+
+
+def float_dtype(dtype) -> np.dtype:
+    """dtype as a NumPy float dtype (float32 or float64); DataError otherwise."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise DataError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return dt

@@ -1,0 +1,80 @@
+"""Full-batch L-BFGS through SciPy, fed by the kernels' loss and gradient.
+
+SciPy's `minimize(method="L-BFGS-B", jac=True)` asks for J(theta) and dJ/dtheta over the whole
+training set; kernels/network.full_loss_and_grad computes both in chunks of CHUNK rows, so the
+workspace is one chunk's activations however large the set is. SciPy works in float64: theta
+is copied into the model's own dtype for each evaluation (float32 stays float32 in the kernels)
+and the loss and gradient are handed back as float64.
+
+train.epochs bounds the iterations (as scikit-learn's max_iter does for lbfgs), max_fun the
+loss evaluations; tol is SciPy's gtol and ftol. One History row per iteration.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .errors import FastMLPError
+from .kernels.network import full_loss_and_grad
+
+CHUNK = 4096
+
+
+def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback=None):
+    """Minimise J = sum w_i l_i / sum w_i + (l2/2) sum ||W||^2 over model.params in place."""
+    from .trainer import History, _callback
+
+    y_class, y_target = y
+    chunk = min(CHUNK, X.shape[0])
+    acts, deltas, _ = model.workspace(chunk)
+    grad_chunk = np.empty_like(model.params)
+    grad = np.empty_like(model.params)
+    weight_mask = np.zeros_like(model.params)  # 1 on weights, 0 on biases: L2 skips biases
+    for w0, b0, *_ in model.layout:
+        weight_mask[w0:b0] = 1
+    state = {"correct": 0}
+
+    def objective(theta):
+        model.params[...] = theta
+        value, correct = full_loss_and_grad(model.params, model.layout, model.activation_code, model.loss_code,
+                                            X, y_class, y_target, w, chunk, acts, deltas, grad_chunk, grad)
+        state["correct"] = correct
+        g = grad.astype(np.float64) + l2 * weight_mask * theta
+        return float(value) + 0.5 * l2 * float(np.dot(weight_mask * theta, theta)), g
+
+    history = History()
+    started = [time.perf_counter()]
+
+    def on_iteration(intermediate_result):
+        theta = intermediate_result.x
+        model.params[...] = theta
+        value = float(intermediate_result.fun)
+        epoch = len(history.rows) + 1
+        _callback(callback, "on_epoch_start", epoch, 1)
+        row = {"epoch": epoch, "lr": None, "train_loss": value - 0.5 * l2 * float(np.dot(weight_mask * theta, theta)),
+               "train_accuracy": state["correct"] / X.shape[0] if "accuracy" in model.task_spec.metrics else None,
+               "val_loss": None, "val_accuracy": None, "seconds": time.perf_counter() - started[0]}
+        if not math.isfinite(value):
+            raise FastMLPError(f"training diverged at iteration {epoch} (loss {value})")
+        if X_val is not None:
+            metrics = model.metrics(X_val, *y_val)
+            row["val_loss"], row["val_accuracy"] = metrics["loss"], metrics.get("accuracy")
+        history.rows.append(row)
+        _callback(callback, "on_batches", epoch, 1, 1, row["train_loss"])
+        _callback(callback, "on_epoch_end", row)
+        started[0] = time.perf_counter()
+
+    tol = optimizer.params["tol"]
+    result = minimize(objective, model.params.astype(np.float64), jac=True, method="L-BFGS-B",
+                      callback=on_iteration,
+                      options={"maxiter": max_iter, "maxfun": optimizer.params["max_fun"], "gtol": tol, "ftol": tol})
+    model.params[...] = result.x
+    watched = "val_loss" if X_val is not None else "train_loss"
+    if history.rows:
+        history.best_epoch = min(history.rows, key=lambda r: r[watched])["epoch"]
+    history.result = result
+    return history

@@ -1,0 +1,102 @@
+"""Optimizer specs: a name and its hyperparameters, checked once, turned into the kernel unit.
+
+    train:
+      optimizer: {name: sgd, momentum: 0.9, nesterov: true}
+      optimizer: {name: adam, beta_1: 0.9, beta_2: 0.999, epsilon: 1.0e-8}
+      optimizer: {name: lbfgs, max_fun: 15000, tol: 1.0e-7}   # full batch, through SciPy
+
+Each entry of PARAMS lists a name's parameters with their defaults and allowed ranges; config.py
+validates `train.optimizer` against it, the trainer builds the kernel's (code, hyper, state)
+from it. The minibatch optimizers are kernels (fastmlp/kernels/optim.py); L-BFGS is SciPy's,
+fed by the kernels' full-batch loss and gradient (fastmlp/lbfgs.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from .errors import ConfigError
+from .schema import kind_of, suggest
+from .kernels.optim import OPTIMIZER_CODES, make_hyper, state_size
+
+# name -> {parameter: (default, low, high, kind)}; kind "float" (low <= v < high) or "bool" / "int".
+PARAMS: dict[str, dict[str, tuple]] = {
+    "sgd": {"momentum": (0.0, 0.0, 1.0, "float"), "nesterov": (False, None, None, "bool")},
+    "adam": {"beta_1": (0.9, 0.0, 1.0, "float"), "beta_2": (0.999, 0.0, 1.0, "float"),
+             "epsilon": (1e-8, 0.0, math.inf, "float")},
+    # max_fun bounds loss evaluations (train.epochs bounds iterations); tol is SciPy's gtol/ftol.
+    "lbfgs": {"max_fun": (15000, 1, None, "int"), "tol": (1e-7, 0.0, math.inf, "float")},
+}
+NAMES = tuple(PARAMS)
+FULL_BATCH = ("lbfgs",)
+
+
+@dataclass
+class Optimizer:
+    """An optimizer's name and its parameters (every parameter present, defaults filled in)."""
+
+    name: str = "sgd"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.params = {k: v[0] for k, v in PARAMS[self.name].items()} | dict(self.params)
+
+    @property
+    def full_batch(self) -> bool:
+        return self.name in FULL_BATCH
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.params}
+
+    def kernel_unit(self, dtype, n_params: int, lr: float):
+        """(code, hyper, state) for the kernels: the record cast to dtype, the state zeroed."""
+        code = OPTIMIZER_CODES[self.name]
+        hyper = make_hyper(dtype, lr, **self.params)
+        return code, hyper, np.zeros(state_size(code, n_params), dtype)
+
+
+def parse(value: Any, path: str = "train.optimizer") -> Optimizer:
+    """An Optimizer from a name or a mapping {name: ..., params...}; ConfigError naming the key."""
+    if value is None:
+        value = "sgd"
+    if isinstance(value, Optimizer):
+        value = value.to_dict()
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{path}: expected an optimizer name or a mapping like {{name: adam}}, got {kind_of(value)}")
+    name = value.get("name", "sgd")
+    if name not in PARAMS:
+        hint = suggest(name, list(PARAMS)) if isinstance(name, str) else ""
+        raise ConfigError(f"{path}.name: expected one of {', '.join(NAMES)}, got {kind_of(name)}{hint}")
+    table = PARAMS[name]
+    params = {}
+    for key, raw in value.items():
+        if key == "name":
+            continue
+        if key not in table:
+            raise ConfigError(f"{path}.{key}: not a parameter of {name!r}{suggest(str(key), list(table))} "
+                              f"(its parameters: {', '.join(table) or 'none'})")
+        params[key] = _check(raw, f"{path}.{key}", *table[key][1:])
+    return Optimizer(name, params)
+
+
+def _check(value, path, low, high, kind):
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected true or false, got {kind_of(value)}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
+        raise ConfigError(f"{path}: expected {'an integer' if kind == 'int' else 'a number'}, got {kind_of(value)}")
+    if kind == "int":
+        if value < low:
+            raise ConfigError(f"{path}: expected an integer >= {low}, got {value}")
+        return value
+    value = float(value)
+    if not (math.isfinite(value) and low <= value < high):
+        raise ConfigError(f"{path}: expected a number in [{low:g}, {high:g}), got {value:g}")
+    return value

@@ -1,0 +1,64 @@
+"""The task table: one entry per kind of output, looked up everywhere instead of comparing strings.
+
+A task says which loss kernel trains it, how its labels are encoded for the network, how the
+network's output z^L becomes a prediction, which metrics describe it and which way each is
+better. Adding a loss is one entry here plus its kernel in fastmlp/kernels/losses.py.
+
+    classification  softmax + cross-entropy      labels: class indices 0..K-1 (int64)
+    multilabel      sigmoid + binary cross-entropy labels: an (n, K) 0/1 indicator matrix
+    regression      identity + squared error     targets: an (n, k) float matrix
+
+`auto` (the config default) is not a task: it asks the data layer to infer one from the labels
+(fastmlp.data.labels.infer_task).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import FastMLPError
+from .kernels.losses import MSE, SIGMOID_BCE, SOFTMAX_CE
+
+DTYPES = ("float32", "float64")
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    loss: int              # the loss kernel's code (kernels/losses.py)
+    labels: str            # "indices" (int64 class indices) | "indicators" (0/1 floats) | "values" (floats)
+    output: str            # what predict_proba applies to z^L: "softmax" | "sigmoid" | "" (none)
+    metrics: tuple         # metric names besides "loss", in report order
+    has_classes: bool      # outputs are named by classes
+
+    @property
+    def indices(self) -> bool:
+        """Labels are class indices (one int per row) rather than a float matrix."""
+        return self.labels == "indices"
+
+
+# Lower is better for every metric except these.
+HIGHER_IS_BETTER = frozenset({"accuracy", "r2"})
+
+CLASSIFICATION = Task("classification", SOFTMAX_CE, "indices", "softmax", ("accuracy",), True)
+MULTILABEL = Task("multilabel", SIGMOID_BCE, "indicators", "sigmoid", ("accuracy",), True)
+REGRESSION = Task("regression", MSE, "values", "", ("rmse", "mae", "r2"), False)
+
+TASKS = {t.name: t for t in (CLASSIFICATION, MULTILABEL, REGRESSION)}
+TASK_NAMES = tuple(TASKS)
+
+
+def get_task(name) -> Task:
+    """The Task called name (a Task is returned as is); FastMLPError naming the choices."""
+    if isinstance(name, Task):
+        return name
+    task = TASKS.get(name)
+    if task is None:
+        raise FastMLPError(f"task must be one of {', '.join(TASK_NAMES)}, got {name!r}")
+    return task
+
+
+def lower_is_better(metric: str) -> bool:
+    """For a metric name, possibly prefixed by a split (val_accuracy): which way is better."""
+    return metric.split("_", 1)[-1] not in HIGHER_IS_BETTER and metric not in HIGHER_IS_BETTER

@@ -1,6 +1,6 @@
 """fastmlp: multilayer perceptrons on the CPU, fast, with every gradient derived by hand."""
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 from .errors import ConfigError, DataError, FastMLPError, ModelFileError
 from .model import MLP

@@ -48,7 +48,7 @@ class TrainResult:
 def versions() -> dict[str, str]:
     import numba
 
-    from . import __version__
+    from ._version import __version__
 
     return {"fastmlp": __version__, "numba": numba.__version__, "numpy": np.__version__}
 

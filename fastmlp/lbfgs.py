@@ -19,6 +19,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .errors import FastMLPError
+from .history import History, notify
 from .kernels.network import full_loss_and_grad
 
 CHUNK = 4096
@@ -26,8 +27,6 @@ CHUNK = 4096
 
 def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback=None):
     """Minimise J = sum w_i l_i / sum w_i + (l2/2) sum ||W||^2 over model.params in place."""
-    from .trainer import History, _callback
-
     y_class, y_target = y
     chunk = min(CHUNK, X.shape[0])
     acts, deltas, _ = model.workspace(chunk)
@@ -54,7 +53,7 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         model.params[...] = theta
         value = float(intermediate_result.fun)
         epoch = len(history.rows) + 1
-        _callback(callback, "on_epoch_start", epoch, 1)
+        notify(callback, "on_epoch_start", epoch, 1)
         row = {"epoch": epoch, "lr": None, "train_loss": value - 0.5 * l2 * float(np.dot(weight_mask * theta, theta)),
                "train_accuracy": state["correct"] / X.shape[0] if "accuracy" in model.task_spec.metrics else None,
                "val_loss": None, "val_accuracy": None, "seconds": time.perf_counter() - started[0]}
@@ -64,8 +63,8 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
             metrics = model.metrics(X_val, *y_val)
             row["val_loss"], row["val_accuracy"] = metrics["loss"], metrics.get("accuracy")
         history.rows.append(row)
-        _callback(callback, "on_batches", epoch, 1, 1, row["train_loss"])
-        _callback(callback, "on_epoch_end", row)
+        notify(callback, "on_batches", epoch, 1, 1, row["train_loss"])
+        notify(callback, "on_epoch_end", row)
         started[0] = time.perf_counter()
 
     tol = optimizer.params["tol"]
@@ -76,5 +75,6 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
     watched = "val_loss" if X_val is not None else "train_loss"
     if history.rows:
         history.best_epoch = min(history.rows, key=lambda r: r[watched])["epoch"]
-    history.result = result
+    history.notes = {"converged": bool(result.success), "message": str(result.message),
+                     "evaluations": int(result.nfev)}
     return history

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba calls: loaded now so thread limits reach it
@@ -13,6 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from . import optimizers
 from .errors import FastMLPError
+from .history import History, notify
 from .kernels.epoch import train_batches
 from .kernels.optim import LR
 
@@ -27,25 +27,6 @@ SMALL_BATCH = 16
 # more than it saves, and idle OpenBLAS threads spin against whatever else runs. Measured by
 # scripts/bench.py: batch 32, 0.66 s/epoch on one thread vs 0.74 on two; batch 128, 0.51 vs 0.42.
 BLAS_THREADED_BATCH = 64
-
-
-@dataclass
-class History:
-    """One row per epoch: epoch, lr, train_loss, train_accuracy, val_loss, val_accuracy, seconds.
-    train_loss/train_accuracy are running figures over the epoch's minibatches (the weights move
-    while they are measured), as PyTorch and Keras report them; train_loss is the data loss only."""
-
-    rows: list = field(default_factory=list)
-    best_epoch: int | None = None
-    stopped_early: bool = False
-
-    def column(self, name):
-        return [row[name] for row in self.rows]
-
-
-def _callback(callback, name, *args):
-    method = getattr(callback, name, None)
-    return method(*args) if method is not None else None
 
 
 def _check_hyperparameters(epochs, batch_size, learning_rate, l2, early_stopping, dropout):
@@ -182,7 +163,7 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
         lr = float(lr_schedule(epoch - 1)) if lr_schedule is not None else float(learning_rate)
         if shuffle:
             order = rng.permutation(n).astype(np.int64, copy=False)
-        _callback(callback, "on_epoch_start", epoch, n_batches)
+        notify(callback, "on_epoch_start", epoch, n_batches)
         t0 = time.perf_counter()
         total, correct, weight, seen = 0.0, 0, 0.0, 0
         with threadpool_limits(limits=blas_threads, user_api="blas"):
@@ -190,7 +171,7 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
                 last = min(first + step, n_batches)
                 t, c, wt, s = epochs_kernel.run(order, lr, first, last, (epoch - 1) * n_batches + first)
                 total, correct, weight, seen = total + t, correct + c, weight + wt, seen + s
-                _callback(callback, "on_batches", epoch, last, n_batches, total / weight)
+                notify(callback, "on_batches", epoch, last, n_batches, total / weight)
         seconds = time.perf_counter() - t0
         train_loss = total / weight
         if not math.isfinite(train_loss):
@@ -204,7 +185,7 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
             row["val_loss"] = metrics["loss"]
             row["val_accuracy"] = metrics.get("accuracy")
         history.rows.append(row)
-        _callback(callback, "on_epoch_end", row)
+        notify(callback, "on_epoch_end", row)
 
         watched = row["val_loss"] if has_val else train_loss
         if watched < best_loss:

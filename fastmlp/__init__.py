@@ -1,15 +1,29 @@
 """fastmlp: multilayer perceptrons on the CPU, fast, with every gradient derived by hand."""
 
+from . import sweep  # callable: fastmlp.sweep(spec) runs fastmlp.sweep.sweep(spec)
 from ._version import __version__
-
+from .api import TrainResult, evaluate, predict, train
+from .config import load_config
+from .data import Dataset, load_dataset
 from .errors import ConfigError, DataError, FastMLPError, ModelFileError
 from .model import MLP
 from .trainer import History, fit
-from .config import load_config
-from .api import TrainResult, evaluate, predict, train
-from .data import Dataset, load_dataset
-from . import sweep  # callable: fastmlp.sweep(spec) runs fastmlp.sweep.sweep(spec)
 
-__all__ = ["MLP", "fit", "History", "load_config", "train", "TrainResult", "evaluate", "predict",
-           "load_dataset", "Dataset", "sweep", "FastMLPError", "ConfigError", "DataError",
-           "ModelFileError", "__version__"]
+__all__ = [
+    "MLP",
+    "fit",
+    "History",
+    "load_config",
+    "train",
+    "TrainResult",
+    "evaluate",
+    "predict",
+    "load_dataset",
+    "Dataset",
+    "sweep",
+    "FastMLPError",
+    "ConfigError",
+    "DataError",
+    "ModelFileError",
+    "__version__",
+]

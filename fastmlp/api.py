@@ -12,9 +12,10 @@ from __future__ import annotations
 import io
 import statistics
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +28,18 @@ from .model import MLP
 from .schedules import from_config as schedule_from_config
 from .trainer import History, fit
 
-__all__ = ["TrainResult", "load_config", "train", "evaluate", "predict", "read_features",
-           "write_predictions", "gradcheck", "plot_runs", "versions"]
+__all__ = [
+    "TrainResult",
+    "load_config",
+    "train",
+    "evaluate",
+    "predict",
+    "read_features",
+    "write_predictions",
+    "gradcheck",
+    "plot_runs",
+    "versions",
+]
 
 SPLITS = ("test", "val", "train")
 
@@ -85,8 +96,13 @@ class _Recorder:
             method(*args)
 
 
-def train(config: Config | str | Path | Mapping | None = None, overrides: Sequence[str] = (), *,
-          out: str | Path | None = None, callback=None) -> TrainResult:
+def train(
+    config: Config | str | Path | Mapping | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    out: str | Path | None = None,
+    callback=None,
+) -> TrainResult:
     """Load the data, build the model, fit it, and write a run folder; return what was made.
 
     config: a Config, a YAML path, a mapping, or None (the embedded default).
@@ -109,42 +125,67 @@ def train(config: Config | str | Path | Mapping | None = None, overrides: Sequen
     recorder = _Recorder(run_dir, callback)
     t = config.train
     try:
-        history = fit(model, ds.X_train, ds.y_train, ds.X_val, ds.y_val, epochs=t.epochs,
-                      batch_size=t.batch_size, learning_rate=t.learning_rate, l2=t.l2,
-                      optimizer=t.optimizer, shuffle=t.shuffle, seed=config.seed,
-                      lr_schedule=schedule_from_config(t), early_stopping=t.early_stopping,
-                      dropout=config.model.dropout, class_weight=t.class_weight, callback=recorder)
+        history = fit(
+            model,
+            ds.X_train,
+            ds.y_train,
+            ds.X_val,
+            ds.y_val,
+            epochs=t.epochs,
+            batch_size=t.batch_size,
+            learning_rate=t.learning_rate,
+            l2=t.l2,
+            optimizer=t.optimizer,
+            shuffle=t.shuffle,
+            seed=config.seed,
+            lr_schedule=schedule_from_config(t),
+            early_stopping=t.early_stopping,
+            dropout=config.model.dropout,
+            class_weight=t.class_weight,
+            callback=recorder,
+        )
     except KeyboardInterrupt:
         # Kept, not deleted: its metrics.csv holds the epochs that finished.
-        raise KeyboardInterrupt(f"partial run (config.yaml, metrics.csv; no model) left at {run_dir}") from None
+        raise KeyboardInterrupt(
+            f"partial run (config.yaml, metrics.csv; no model) left at {run_dir}"
+        ) from None
     trained = time.perf_counter()
     model.save(run_dir / runs.MODEL)
 
-    summary: dict[str, Any] = {"name": config.name, "dataset": ds.name, "task": ds.task,
-                               "seed": config.seed}
+    summary: dict[str, Any] = {"name": config.name, "dataset": ds.name, "task": ds.task, "seed": config.seed}
     for split in ("train", "val", "test"):
         X, y = _split(ds, split)
         if not _empty(X):
             summary[f"n_{split}"] = int(len(X))
             X = model.check_X(X, split)
-            summary.update({f"{split}_{k}": v for k, v in model.metrics(X, *model.check_y(y, len(X), split)).items()})
+            summary.update(
+                {f"{split}_{k}": v for k, v in model.metrics(X, *model.check_y(y, len(X), split)).items()}
+            )
     if ds.classes is not None:
         summary["classes"] = [str(c) for c in ds.classes]
-    summary.update(best_epoch=history.best_epoch, epochs_run=len(history.rows),
-                   stopped_early=history.stopped_early)
+    summary.update(
+        best_epoch=history.best_epoch, epochs_run=len(history.rows), stopped_early=history.stopped_early
+    )
     summary["timings"] = _timings(history, recorder, started, loaded, trained, len(ds.X_train))
     summary["versions"] = versions()
     summary["config_file"] = str(config.source) if config.source is not None else None
     runs.write_summary(run_dir, summary)
-    return TrainResult(model=model, history=history, run_dir=run_dir, summary=summary,
-                       config=config, dataset=ds)
+    return TrainResult(
+        model=model, history=history, run_dir=run_dir, summary=summary, config=config, dataset=ds
+    )
 
 
 def model_for(config: Config, ds, dtype: str | None = None) -> MLP:
     """The config's network for the dataset ds, carrying what ds was fitted with (preprocessing,
     target scaling, class labels, feature names) so it predicts from raw features by itself."""
-    model = MLP([ds.n_inputs, *config.model.hidden, ds.n_outputs], activation=config.model.activation,
-                task=ds.task, dtype=dtype or config.model.dtype, seed=config.seed, init=config.model.init)
+    model = MLP(
+        [ds.n_inputs, *config.model.hidden, ds.n_outputs],
+        activation=config.model.activation,
+        task=ds.task,
+        dtype=dtype or config.model.dtype,
+        seed=config.seed,
+        init=config.model.init,
+    )
     model.preprocessing, model.target_scaler = ds.preprocessing, ds.target_scaler
     model.classes, model.feature_names = ds.classes, ds.feature_names
     return model
@@ -259,15 +300,23 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
         y = ds.classes[y]  # back to the labels as spelled, so they meet the model's classes by value
     X = model.transform(X, ds.name)
     y_class, y_target = model.encode_labels(y, len(X), ds.name)
-    result = {"model": str(model_path), "dataset": ds.name, "split": split, "n": int(len(X)),
-              "task": model.task, "metrics": model.metrics(X, y_class, y_target)}
+    result = {
+        "model": str(model_path),
+        "dataset": ds.name,
+        "split": split,
+        "n": int(len(X)),
+        "task": model.task,
+        "metrics": model.metrics(X, y_class, y_target),
+    }
     if model.task_spec.indices:
         k = model.n_outputs
         predicted = model.forward(X).argmax(axis=1)
         confusion = np.bincount(y_class * k + predicted, minlength=k * k).reshape(k, k)
         totals = confusion.sum(axis=1)
         result["classes"] = [str(c) for c in (model.classes if model.classes is not None else range(k))]
-        result["per_class_accuracy"] = [float(confusion[i, i] / totals[i]) if totals[i] else None for i in range(k)]
+        result["per_class_accuracy"] = [
+            float(confusion[i, i] / totals[i]) if totals[i] else None for i in range(k)
+        ]
         result["confusion"] = confusion.tolist()
     return result
 
@@ -301,7 +350,9 @@ def load_model(source: str | Path) -> MLP:
     return MLP.load(resolve_model(source)[0])
 
 
-def predictions_csv(predictions: np.ndarray, proba: bool = False, classes: Sequence[str] | None = None) -> str:
+def predictions_csv(
+    predictions: np.ndarray, proba: bool = False, classes: Sequence[str] | None = None
+) -> str:
     """CSV text with a header: class | prob_<class>... | <class>... (multilabel 0/1) | y (or
     y_0..y_k). Class predictions are the class labels themselves."""
     p = predictions if predictions.ndim == 2 else predictions[:, None]
@@ -325,8 +376,9 @@ def _csv_cell(text: str) -> str:
     return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\n') else text
 
 
-def write_predictions(predictions: np.ndarray, path: str | Path, proba: bool = False,
-                      classes: Sequence[str] | None = None) -> Path:
+def write_predictions(
+    predictions: np.ndarray, path: str | Path, proba: bool = False, classes: Sequence[str] | None = None
+) -> Path:
     """Write predictions atomically: .npy by extension (class indices), otherwise CSV."""
     path = Path(path)
     if path.suffix.lower() == ".npy":
@@ -339,8 +391,12 @@ def write_predictions(predictions: np.ndarray, path: str | Path, proba: bool = F
 # ---------------------------------------------------------------- gradcheck
 
 
-def gradcheck(config: Config | str | Path | Mapping | None = None, overrides: Sequence[str] = (),
-              samples: int = 8, entries: int | None = 20) -> list[dict[str, Any]]:
+def gradcheck(
+    config: Config | str | Path | Mapping | None = None,
+    overrides: Sequence[str] = (),
+    samples: int = 8,
+    entries: int | None = 20,
+) -> list[dict[str, Any]]:
     """The config's model (float64) against central finite differences on `samples` rows.
 
     entries: how many randomly chosen entries per tensor to probe (None: all of them).
@@ -356,7 +412,7 @@ def gradcheck(config: Config | str | Path | Mapping | None = None, overrides: Se
     model = model_for(config, ds, dtype="float64")
     X, y = ds.X_train[:samples], ds.y_train[:samples]
     rows = check_gradients(model, X, y, l2=config.train.l2, max_entries=entries, seed=config.seed)
-    for row, W in zip(rows, model.weights):
+    for row, W in zip(rows, model.weights, strict=False):
         row["shape"] = list(W.shape)
         row["ok"] = max(row["dW"], row["db"]) <= TOLERANCE
     return rows
@@ -379,24 +435,32 @@ def plot_runs(run_dirs: Sequence[str | Path], out: str | Path | None = None) -> 
         raise FastMLPError("plot: give at least one run folder")
     histories = [(Path(d), runs.read_metrics(d)) for d in run_dirs]
     has_accuracy = any(r["train_accuracy"] is not None for _, rows in histories for r in rows)
-    fig, axes = plt.subplots(1, 2 if has_accuracy else 1, figsize=(11 if has_accuracy else 6, 4),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, 2 if has_accuracy else 1, figsize=(11 if has_accuracy else 6, 4), squeeze=False
+    )
     for run_dir, rows in histories:
         epochs = [r["epoch"] for r in rows]
-        for ax, metric in zip(axes[0], ("loss", "accuracy")):
+        for ax, metric in zip(axes[0], ("loss", "accuracy"), strict=False):
             for split, style in (("train", "-"), ("val", "--")):
                 values = [r[f"{split}_{metric}"] for r in rows]
                 if any(v is not None for v in values):
-                    ax.plot(epochs, [np.nan if v is None else v for v in values], style,
-                            label=f"{run_dir.name} {split}")
-    for ax, metric in zip(axes[0], ("loss", "accuracy")):
+                    ax.plot(
+                        epochs,
+                        [np.nan if v is None else v for v in values],
+                        style,
+                        label=f"{run_dir.name} {split}",
+                    )
+    for ax, metric in zip(axes[0], ("loss", "accuracy"), strict=False):
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     fig.tight_layout()
-    out = Path(out) if out is not None else (
-        histories[0][0] / "curves.png" if len(histories) == 1 else Path("curves.png"))
+    out = (
+        Path(out)
+        if out is not None
+        else (histories[0][0] / "curves.png" if len(histories) == 1 else Path("curves.png"))
+    )
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
     plt.close(fig)

@@ -22,8 +22,8 @@ from .sweep.cli import sweep as sweep_command
 app = typer.Typer(
     name="fastmlp",
     help="Train multilayer perceptrons on the CPU, fast: hand-derived gradients as Numba kernels.\n\n"
-         "Start with [bold]fastmlp train[/bold] (the default digits experiment, a few seconds), "
-         "then [bold]fastmlp train configs/fashion_mnist.yaml[/bold].",
+    "Start with [bold]fastmlp train[/bold] (the default digits experiment, a few seconds), "
+    "then [bold]fastmlp train configs/fashion_mnist.yaml[/bold].",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -42,10 +42,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
-    debug: Annotated[bool, typer.Option(
-        "--debug", help="Show the full traceback of internal errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of internal errors.")
+    ] = False,
 ) -> None:
     """Train multilayer perceptrons on the CPU, fast."""
     DEBUG.set(debug)
@@ -89,8 +91,10 @@ class ProgressDisplay:
         if row["val_accuracy"] is not None:
             val += f"  val_acc {row['val_accuracy']:.4f}"
         acc = f"  acc {row['train_accuracy']:.4f}" if row["train_accuracy"] is not None else ""
-        line = (f"epoch {row['epoch']:>{len(str(self.epochs))}}/{self.epochs}  lr {row['lr']:.4g}  "
-                f"loss {row['train_loss']:.4f}{acc}{val}  {row['seconds']:.2f}s")
+        line = (
+            f"epoch {row['epoch']:>{len(str(self.epochs))}}/{self.epochs}  lr {row['lr']:.4g}  "
+            f"loss {row['train_loss']:.4f}{acc}{val}  {row['seconds']:.2f}s"
+        )
         self.progress.console.print(line, markup=False, highlight=False)
         self.progress.update(self.epoch_task, advance=1, info=val.strip())
 
@@ -100,24 +104,36 @@ def _summary_table(result) -> Table:
     table = Table(title=f"run {result.config.name}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("data", f"{s['dataset']} ({s.get('n_train', 0)} train, {s.get('n_val', 0)} val, "
-                          f"{s.get('n_test', 0)} test)")
+    table.add_row(
+        "data",
+        f"{s['dataset']} ({s.get('n_train', 0)} train, {s.get('n_val', 0)} val, {s.get('n_test', 0)} test)",
+    )
     table.add_row("model", f"{result.model.layer_sizes} {result.model.activation} {result.model.dtype.name}")
-    table.add_row("epochs", f"{s['epochs_run']} (best {s['best_epoch']}"
-                            f"{', stopped early' if s['stopped_early'] else ''})")
+    table.add_row(
+        "epochs",
+        f"{s['epochs_run']} (best {s['best_epoch']}{', stopped early' if s['stopped_early'] else ''})",
+    )
     for split in ("test", "val", "train"):
         if s["task"] == "classification" and f"{split}_accuracy" in s:
-            table.add_row(f"{split} accuracy",
-                          f"{s[f'{split}_accuracy']:.4f}  (loss {s[f'{split}_loss']:.4f})")
+            table.add_row(
+                f"{split} accuracy", f"{s[f'{split}_accuracy']:.4f}  (loss {s[f'{split}_loss']:.4f})"
+            )
         elif f"{split}_rmse" in s:
-            table.add_row(f"{split} RMSE", f"{s[f'{split}_rmse']:.4g}  (MAE {s[f'{split}_mae']:.4g}, "
-                                           f"R² {fmt(s[f'{split}_r2'])})")
-    table.add_row("wall time", f"{t['wall_seconds']:.2f} s (training {t['epoch_seconds_total']:.2f} s, "
-                               f"first epoch {t['first_epoch_seconds']:.2f} s)")
+            table.add_row(
+                f"{split} RMSE",
+                f"{s[f'{split}_rmse']:.4g}  (MAE {s[f'{split}_mae']:.4g}, R² {fmt(s[f'{split}_r2'])})",
+            )
+    table.add_row(
+        "wall time",
+        f"{t['wall_seconds']:.2f} s (training {t['epoch_seconds_total']:.2f} s, "
+        f"first epoch {t['first_epoch_seconds']:.2f} s)",
+    )
     if t["samples_per_second"]:
         steady = t["samples_per_second_after_first_epoch"]
-        table.add_row("samples/s", f"{t['samples_per_second']:,.0f} overall"
-                                   + (f", {steady:,.0f} after epoch 1" if steady else ""))
+        table.add_row(
+            "samples/s",
+            f"{t['samples_per_second']:,.0f} overall" + (f", {steady:,.0f} after epoch 1" if steady else ""),
+        )
     table.add_row("run folder", str(result.run_dir))
     return table
 
@@ -125,17 +141,29 @@ def _summary_table(result) -> Table:
 @app.command()
 @handles_errors
 def train(
-    config: Annotated[Path | None, typer.Argument(
-        help="Experiment YAML. Omitted: the embedded default (digits, a few seconds).",
-        show_default=False)] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", "-s", metavar="KEY=VALUE",
-        help="Override a config key; the value is YAML. Repeatable.")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Write the run here (a new or empty folder) instead of "
-                            "output.dir/<name>-<timestamp>.")] = None,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="No progress or table; print only the run folder.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Experiment YAML. Omitted: the embedded default (digits, a few seconds).", show_default=False
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", "-s", metavar="KEY=VALUE", help="Override a config key; the value is YAML. Repeatable."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the run here (a new or empty folder) instead of output.dir/<name>-<timestamp>.",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress or table; print only the run folder.")
+    ] = False,
 ) -> None:
     """Train an MLP from a YAML config and write a run folder.
 
@@ -155,8 +183,11 @@ def train(
     console = stderr_console()
     show_progress = not quiet and console.is_terminal
     if show_progress:
-        console.print(f"[bold]{cfg.name}[/bold]: {cfg.data.get('name') or cfg.data.get('path')}, "
-                      f"hidden {cfg.model.hidden}, {cfg.train.epochs} epochs", highlight=False)
+        console.print(
+            f"[bold]{cfg.name}[/bold]: {cfg.data.get('name') or cfg.data.get('path')}, "
+            f"hidden {cfg.model.hidden}, {cfg.train.epochs} epochs",
+            highlight=False,
+        )
         with ProgressDisplay(console, cfg.train.epochs) as display:
             result = train_run(cfg, out=out, callback=display)
     else:
@@ -173,12 +204,19 @@ def train(
 @app.command()
 @handles_errors
 def evaluate(
-    source: Annotated[Path, typer.Argument(metavar="RUN_DIR|MODEL", help="A run folder or a model.npz.",
-                                           show_default=False)],
-    data: Annotated[str | None, typer.Option(
-        "--data", "-d", metavar="CONFIG_OR_SPEC",
-        help="A config YAML, a data file, a dataset name, or an inline spec '{name: digits}'. "
-             "Default: the run's own config.yaml.")] = None,
+    source: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR|MODEL", help="A run folder or a model.npz.", show_default=False)
+    ],
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="CONFIG_OR_SPEC",
+            help="A config YAML, a data file, a dataset name, or an inline spec '{name: digits}'. "
+            "Default: the run's own config.yaml.",
+        ),
+    ] = None,
     split: Annotated[str, typer.Option("--split", help="test, val or train.")] = "test",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -199,8 +237,11 @@ def evaluate(
         typer.echo(json.dumps(result, indent=2))
         return
     console = stdout_console()
-    table = Table(title=f"{result['dataset']} · {result['split']} split · {result['n']} rows",
-                  title_justify="left", show_header=False)
+    table = Table(
+        title=f"{result['dataset']} · {result['split']} split · {result['n']} rows",
+        title_justify="left",
+        show_header=False,
+    )
     table.add_column(style="bold")
     table.add_column(justify="right")
     for key, value in result["metrics"].items():
@@ -222,12 +263,19 @@ def evaluate(
 @app.command()
 @handles_errors
 def predict(
-    model: Annotated[Path, typer.Argument(metavar="MODEL", help="A model.npz or a run folder.",
-                                          show_default=False)],
-    input: Annotated[Path, typer.Argument(metavar="INPUT", help="Raw features: .npy, .npz (key X) or .csv.",
-                                          show_default=False)],
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Write here: .npy by extension, otherwise CSV. Default: CSV on stdout.")] = None,
+    model: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="A model.npz or a run folder.", show_default=False)
+    ],
+    input: Annotated[
+        Path,
+        typer.Argument(metavar="INPUT", help="Raw features: .npy, .npz (key X) or .csv.", show_default=False),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write here: .npy by extension, otherwise CSV. Default: CSV on stdout."
+        ),
+    ] = None,
     proba: Annotated[bool, typer.Option("--proba", help="Class probabilities instead of classes.")] = False,
 ) -> None:
     """Predict on raw inputs (the model's saved preprocessing is applied first).
@@ -257,13 +305,18 @@ def predict(
 @app.command()
 @handles_errors
 def gradcheck(
-    config: Annotated[Path | None, typer.Argument(help="Experiment YAML (default: the embedded default).",
-                                                     show_default=False)] = None,
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="Experiment YAML (default: the embedded default).", show_default=False),
+    ] = None,
     samples: Annotated[int, typer.Option("--samples", "-n", help="Rows of data to check on.")] = 8,
-    entries: Annotated[int, typer.Option(
-        "--entries", min=0, help="Random entries probed per tensor (0: all).")] = 20,
-    set_: Annotated[list[str] | None, typer.Option("--set", "-s", metavar="KEY=VALUE",
-                                                      help="Override a config key, as in train.")] = None,
+    entries: Annotated[
+        int, typer.Option("--entries", min=0, help="Random entries probed per tensor (0: all).")
+    ] = 20,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", metavar="KEY=VALUE", help="Override a config key, as in train."),
+    ] = None,
 ) -> None:
     """Check the hand-derived gradients against finite differences.
 
@@ -283,8 +336,13 @@ def gradcheck(
     for column in ("layer", "W shape", "dW", "db", ""):
         table.add_column(column, justify="right" if column else "left")
     for row in rows:
-        table.add_row(str(row["layer"]), "x".join(map(str, row["shape"])), f"{row['dW']:.2e}",
-                      f"{row['db']:.2e}", "ok" if row["ok"] else "[red]FAIL[/red]")
+        table.add_row(
+            str(row["layer"]),
+            "x".join(map(str, row["shape"])),
+            f"{row['dW']:.2e}",
+            f"{row['db']:.2e}",
+            "ok" if row["ok"] else "[red]FAIL[/red]",
+        )
     stdout_console().print(table)
     if not all(row["ok"] for row in rows):
         typer.echo("error: gradient check failed: a layer's error exceeds the tolerance", err=True)
@@ -294,16 +352,26 @@ def gradcheck(
 @app.command()
 @handles_errors
 def plot(
-    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN_DIR",
-                                                   help="One or more run folders, or one sweep folder.",
-                                                   show_default=False)],
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o",
-        help="PNG path. Default: RUN_DIR/curves.png for one run, ./curves.png for several.")] = None,
-    key: Annotated[str | None, typer.Option(
-        "--key", help="Sweep folder: the swept key for the x axis (default: the first).")] = None,
-    metric: Annotated[str | None, typer.Option(
-        "--metric", help="Sweep folder: the metric on the y axis (default: the sweep's).")] = None,
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="RUN_DIR", help="One or more run folders, or one sweep folder.", show_default=False
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="PNG path. Default: RUN_DIR/curves.png for one run, ./curves.png for several."
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Sweep folder: the swept key for the x axis (default: the first)."),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", help="Sweep folder: the metric on the y axis (default: the sweep's)."),
+    ] = None,
 ) -> None:
     """Plot loss and accuracy curves of runs, or a sweep's metric against a swept key, to a PNG.
 
@@ -327,8 +395,9 @@ def plot(
 @app.command()
 @handles_errors
 def datasets(
-    download: Annotated[str | None, typer.Option("--download", metavar="NAME",
-                                                    help="Fetch or install a dataset.")] = None,
+    download: Annotated[
+        str | None, typer.Option("--download", metavar="NAME", help="Fetch or install a dataset.")
+    ] = None,
 ) -> None:
     """List the built-in datasets and whether each is available here.
 

@@ -61,8 +61,11 @@ def handles_errors(command):
         except Exception as exc:
             if DEBUG.get():
                 raise
-            typer.echo(f"internal error: {type(exc).__name__}: {one_line(exc)} "
-                       "(rerun as `fastmlp --debug <command> ...` for the traceback)", err=True)
+            typer.echo(
+                f"internal error: {type(exc).__name__}: {one_line(exc)} "
+                "(rerun as `fastmlp --debug <command> ...` for the traceback)",
+                err=True,
+            )
             raise typer.Exit(1) from None
 
     return wrapper

@@ -20,27 +20,29 @@ known one.
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
 from . import optimizers
 from .errors import ConfigError, FastMLPError
-from .schema import check_keys, kind_of, suggest  # noqa: F401  (public here too: sweep/spec.py)
 from .model import ACTIVATIONS, INITS
+from .schema import check_keys, kind_of, suggest  # noqa: F401  (public here too: sweep/spec.py)
 from .tasks import AUTO, DTYPES, TASK_NAMES
 
 TASKS = (AUTO, *TASK_NAMES)
 LOSSES = {"cross_entropy": "classification", "binary_cross_entropy": "multilabel", "mse": "regression"}
 # Keys that moved; an old config gets one line saying where.
-MOVED = {"train.momentum": "train.optimizer.momentum (with train.optimizer.name: sgd)",
-         "train.nesterov": "train.optimizer.nesterov (with train.optimizer.name: sgd)"}
+MOVED = {
+    "train.momentum": "train.optimizer.momentum (with train.optimizer.name: sgd)",
+    "train.nesterov": "train.optimizer.nesterov (with train.optimizer.name: sgd)",
+}
 # Parameters of each learning-rate schedule, with their defaults (see schedules.py).
 SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
     "constant": {},
@@ -57,10 +59,10 @@ SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
 class ModelConfig:
     hidden: list[int] = field(default_factory=lambda: [128])
     activation: str = "relu"
-    task: str = AUTO            # inferred from the labels (fastmlp.data.labels.infer_task)
+    task: str = AUTO  # inferred from the labels (fastmlp.data.labels.infer_task)
     dtype: str = "float32"
     init: str = "glorot_uniform"
-    dropout: float = 0.0        # inverted dropout on the hidden layers while training
+    dropout: float = 0.0  # inverted dropout on the hidden layers while training
 
 
 @dataclass
@@ -157,9 +159,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
         seen[key] = True
     return loader.construct_mapping(node, deep=deep)
 
@@ -234,7 +234,10 @@ def apply_overrides(mapping: Mapping[str, Any], overrides: Iterable[str]) -> dic
             child = node.get(part)
             if child is None:
                 child = node[part] = {}
-            elif isinstance(child, str) and parts[: depth + 1] in (["train", "lr_schedule"], ["train", "optimizer"]):
+            elif isinstance(child, str) and parts[: depth + 1] in (
+                ["train", "lr_schedule"],
+                ["train", "optimizer"],
+            ):
                 child = node[part] = {"name": child}  # shorthand `lr_schedule: cosine`, `optimizer: adam`
             elif not isinstance(child, dict):
                 path = ".".join(parts[: depth + 1])
@@ -247,8 +250,9 @@ def apply_overrides(mapping: Mapping[str, Any], overrides: Iterable[str]) -> dic
 # ---------------------------------------------------------------- loading
 
 
-def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None = None,
-                overrides: Iterable[str] = ()) -> Config:
+def load_config(
+    path_or_mapping: str | Path | Mapping[str, Any] | Config | None = None, overrides: Iterable[str] = ()
+) -> Config:
     """A validated Config from a YAML file, a mapping, or (None) the embedded default.
 
     overrides are 'key.path=value' strings (values parsed as YAML), applied to the
@@ -265,9 +269,7 @@ def load_config(path_or_mapping: str | Path | Mapping[str, Any] | Config | None 
         source = Path(path_or_mapping)
         raw = read_yaml_file(source)
     else:
-        raise ConfigError(
-            f"a config is a YAML file path or a mapping, not {type(path_or_mapping).__name__}"
-        )
+        raise ConfigError(f"a config is a YAML file path or a mapping, not {type(path_or_mapping).__name__}")
     if raw is None:  # an empty file: all defaults
         raw = {}
     if not isinstance(raw, Mapping):
@@ -322,8 +324,10 @@ def _data(value: Any) -> dict[str, Any]:
         raise ConfigError("data: needs data.name (a built-in dataset) or data.path (a file)")
     name = value.get("name")
     if isinstance(name, str) and name not in DATASET_NAMES:
-        raise ConfigError(f"data.name: expected one of {', '.join(DATASET_NAMES)}, got {name!r}"
-                          f"{suggest(name, list(DATASET_NAMES))} (or use data.path for a file)")
+        raise ConfigError(
+            f"data.name: expected one of {', '.join(DATASET_NAMES)}, got {name!r}"
+            f"{suggest(name, list(DATASET_NAMES))} (or use data.path for a file)"
+        )
     try:
         spec = DataSpec.from_mapping(value)
     except DataError as exc:
@@ -338,7 +342,9 @@ def _model(raw: Mapping[str, Any]) -> ModelConfig:
     if isinstance(hidden, int) and not isinstance(hidden, bool):
         hidden = [hidden]
     if not isinstance(hidden, list):
-        raise ConfigError(f"model.hidden: expected a list of layer widths like [256, 128], got {kind_of(hidden)}")
+        raise ConfigError(
+            f"model.hidden: expected a list of layer widths like [256, 128], got {kind_of(hidden)}"
+        )
     hidden = [_int(h, f"model.hidden[{i}]", low=1) for i, h in enumerate(hidden)]
     task = _choice(raw.get("task", d.task), "model.task", TASKS)
     if "loss" in raw:
@@ -368,7 +374,9 @@ def _train(raw: Mapping[str, Any]) -> TrainConfig:
     return TrainConfig(
         epochs=_int(raw.get("epochs", d.epochs), "train.epochs", low=1),
         batch_size=_int(raw.get("batch_size", d.batch_size), "train.batch_size", low=1),
-        learning_rate=_float(raw.get("learning_rate", d.learning_rate), "train.learning_rate", low=0.0, low_open=True),
+        learning_rate=_float(
+            raw.get("learning_rate", d.learning_rate), "train.learning_rate", low=0.0, low_open=True
+        ),
         l2=_float(raw.get("l2", d.l2), "train.l2", low=0.0),
         optimizer=optimizers.parse(raw.get("optimizer"), "train.optimizer"),
         shuffle=_bool(raw.get("shuffle", d.shuffle), "train.shuffle"),
@@ -383,7 +391,9 @@ def _class_weight(value: Any) -> str | dict | None:
     if value is None or value == "balanced":
         return value
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{path}: expected null, balanced or a mapping of class label -> weight, got {kind_of(value)}")
+        raise ConfigError(
+            f"{path}: expected null, balanced or a mapping of class label -> weight, got {kind_of(value)}"
+        )
     for label, weight in value.items():
         _float(weight, f"{path}.{label}", low=0.0)
     return {k: float(v) for k, v in value.items()}
@@ -396,7 +406,9 @@ def _schedule(value: Any) -> ScheduleConfig:
     if isinstance(value, str):
         value = {"name": value}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{path}: expected a schedule name or a mapping like {{name: cosine}}, got {kind_of(value)}")
+        raise ConfigError(
+            f"{path}: expected a schedule name or a mapping like {{name: cosine}}, got {kind_of(value)}"
+        )
     name = _choice(value.get("name", "constant"), f"{path}.name", tuple(SCHEDULE_PARAMS))
     defaults = SCHEDULE_PARAMS[name]
     for key in value:
@@ -441,8 +453,14 @@ def _int(value: Any, path: str, low: int | None = None) -> int:
     return value
 
 
-def _float(value: Any, path: str, low: float | None = None, high: float | None = None,
-           low_open: bool = False, high_open: bool = False) -> float:
+def _float(
+    value: Any,
+    path: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{path}: expected a number, got {kind_of(value)}")
     value = float(value)

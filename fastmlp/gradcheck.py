@@ -22,7 +22,7 @@ def numeric_gradient(model, X, y, l2, eps=1e-6, max_entries=None, seed=0, **obje
     numeric = np.full(theta.shape, np.nan)
     rng = np.random.default_rng(seed)
     off = 0
-    for W, b in zip(model.weights, model.biases):
+    for W, b in zip(model.weights, model.biases, strict=False):
         for size in (W.size, b.size):
             idx = np.arange(off, off + size)
             if max_entries is not None and size > max_entries:
@@ -56,10 +56,15 @@ def check_gradients(model, X, y, l2=0.0, eps=1e-6, max_entries=None, seed=0, **o
     numeric = numeric_gradient(m64, X, y, l2, eps, max_entries, seed, **objective)
     rows = []
     off = 0
-    for k, (W, b) in enumerate(zip(m64.weights, m64.biases), start=1):
+    for k, (W, b) in enumerate(zip(m64.weights, m64.biases, strict=False), start=1):
         sw = slice(off, off + W.size)
         sb = slice(off + W.size, off + W.size + b.size)
-        rows.append({"layer": k, "dW": relative_error(analytic[sw], numeric[sw]),
-                     "db": relative_error(analytic[sb], numeric[sb])})
+        rows.append(
+            {
+                "layer": k,
+                "dW": relative_error(analytic[sw], numeric[sw]),
+                "db": relative_error(analytic[sb], numeric[sb]),
+            }
+        )
         off += W.size + b.size
     return rows

@@ -39,8 +39,21 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
 
     def objective(theta):
         model.params[...] = theta
-        value, correct = full_loss_and_grad(model.params, model.layout, model.activation_code, model.loss_code,
-                                            X, y_class, y_target, w, chunk, acts, deltas, grad_chunk, grad)
+        value, correct = full_loss_and_grad(
+            model.params,
+            model.layout,
+            model.activation_code,
+            model.loss_code,
+            X,
+            y_class,
+            y_target,
+            w,
+            chunk,
+            acts,
+            deltas,
+            grad_chunk,
+            grad,
+        )
         state["correct"] = correct
         g = grad.astype(np.float64) + l2 * weight_mask * theta
         return float(value) + 0.5 * l2 * float(np.dot(weight_mask * theta, theta)), g
@@ -54,9 +67,17 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         value = float(intermediate_result.fun)
         epoch = len(history.rows) + 1
         notify(callback, "on_epoch_start", epoch, 1)
-        row = {"epoch": epoch, "lr": None, "train_loss": value - 0.5 * l2 * float(np.dot(weight_mask * theta, theta)),
-               "train_accuracy": state["correct"] / X.shape[0] if "accuracy" in model.task_spec.metrics else None,
-               "val_loss": None, "val_accuracy": None, "seconds": time.perf_counter() - started[0]}
+        row = {
+            "epoch": epoch,
+            "lr": None,
+            "train_loss": value - 0.5 * l2 * float(np.dot(weight_mask * theta, theta)),
+            "train_accuracy": state["correct"] / X.shape[0]
+            if "accuracy" in model.task_spec.metrics
+            else None,
+            "val_loss": None,
+            "val_accuracy": None,
+            "seconds": time.perf_counter() - started[0],
+        }
         if not math.isfinite(value):
             raise FastMLPError(f"training diverged at iteration {epoch} (loss {value})")
         if X_val is not None:
@@ -68,13 +89,21 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         started[0] = time.perf_counter()
 
     tol = optimizer.params["tol"]
-    result = minimize(objective, model.params.astype(np.float64), jac=True, method="L-BFGS-B",
-                      callback=on_iteration,
-                      options={"maxiter": max_iter, "maxfun": optimizer.params["max_fun"], "gtol": tol, "ftol": tol})
+    result = minimize(
+        objective,
+        model.params.astype(np.float64),
+        jac=True,
+        method="L-BFGS-B",
+        callback=on_iteration,
+        options={"maxiter": max_iter, "maxfun": optimizer.params["max_fun"], "gtol": tol, "ftol": tol},
+    )
     model.params[...] = result.x
     watched = "val_loss" if X_val is not None else "train_loss"
     if history.rows:
         history.best_epoch = min(history.rows, key=lambda r: r[watched])["epoch"]
-    history.notes = {"converged": bool(result.success), "message": str(result.message),
-                     "evaluations": int(result.nfev)}
+    history.notes = {
+        "converged": bool(result.success),
+        "message": str(result.message),
+        "evaluations": int(result.nfev),
+    }
     return history

@@ -42,7 +42,7 @@ TARGET_PREFIX = "target_scaling"
 def _check_finite(X, name, rows=8192):
     """One line naming the first NaN/inf cell; checked in blocks so no full-size mask is made."""
     for start in range(0, X.shape[0], rows):
-        block = X[start:start + rows]
+        block = X[start : start + rows]
         if not np.isfinite(block).all():
             i, j = np.argwhere(~np.isfinite(block))[0]
             raise FastMLPError(f"{name} row {start + i}, column {j} is not finite ({block[i, j]})")
@@ -56,11 +56,20 @@ class MLP:
     >>> loss, grads = m.loss_and_gradients(X, y, l2=1e-4)   # grads[k] = (dW, db)
     """
 
-    def __init__(self, layer_sizes, activation="relu", task="classification", dtype="float32", seed=0,
-                 init="glorot_uniform"):
+    def __init__(
+        self,
+        layer_sizes,
+        activation="relu",
+        task="classification",
+        dtype="float32",
+        seed=0,
+        init="glorot_uniform",
+    ):
         sizes = [int(s) for s in layer_sizes]
         if len(sizes) < 2 or any(s < 1 for s in sizes):
-            raise FastMLPError(f"layer_sizes must be at least [inputs, outputs] of positive ints, got {list(layer_sizes)}")
+            raise FastMLPError(
+                f"layer_sizes must be at least [inputs, outputs] of positive ints, got {list(layer_sizes)}"
+            )
         if activation not in ACTIVATION_CODES:
             raise FastMLPError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
         self.task_spec = get_task(task)
@@ -79,7 +88,7 @@ class MLP:
         # What prediction from raw features needs; a bare network has the identity and indices.
         self.preprocessing = Preprocessing("none")
         self.target_scaler = Preprocessing("none")
-        self.classes: np.ndarray | None = None      # class labels as the training data spelled them
+        self.classes: np.ndarray | None = None  # class labels as the training data spelled them
         self.feature_names: list[str] | None = None
         self.layout = make_layout(sizes)
         self.params = np.zeros(n_params(self.layout), dtype=self.dtype)
@@ -92,7 +101,7 @@ class MLP:
         self.weights, self.biases = [], []
         for w0, b0, fan_in, fan_out, _ in self.layout:
             self.weights.append(self.params[w0:b0].reshape(fan_in, fan_out))
-            self.biases.append(self.params[b0:b0 + fan_out])
+            self.biases.append(self.params[b0 : b0 + fan_out])
 
     def initialize(self, seed):
         """Draw W (biases = 0) by self.init, in float64 then cast, so a float32 and a float64 model
@@ -102,7 +111,7 @@ class MLP:
             he_normal       W ~ N(0, s^2), s = sqrt(2 / fan_in)
         """
         rng = np.random.default_rng(seed)
-        for W, b in zip(self.weights, self.biases):
+        for W, b in zip(self.weights, self.biases, strict=False):
             fan_in, fan_out = W.shape
             if self.init == "he_normal":
                 W[...] = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=W.shape)
@@ -230,9 +239,10 @@ class MLP:
         out = np.empty((X.shape[0], self.n_outputs), self.dtype)
         acts, _, masks = self.workspace(min(CHUNK, max(len(X), 1)))
         for start in range(0, X.shape[0], CHUNK):
-            x = X[start:start + CHUNK]
-            out[start:start + len(x)] = forward(self.params, self.layout, self.activation_code, x, acts, None,
-                                                0.0, np.uint64(0), masks)
+            x = X[start : start + CHUNK]
+            out[start : start + len(x)] = forward(
+                self.params, self.layout, self.activation_code, x, acts, None, 0.0, np.uint64(0), masks
+            )
         return out
 
     def predict_proba(self, X, name="X") -> np.ndarray:
@@ -279,14 +289,28 @@ class MLP:
         acts, deltas, masks = self.workspace(X.shape[0], dropout=dropout > 0)
         grad = np.empty_like(self.params)
         key = np.uint64(dropout_key(int(dropout_seed), int(step)))
-        loss, _ = loss_and_grad(self.params, self.layout, self.activation_code, self.loss_code,
-                                X, y_class, y_target, w, acts, deltas, grad, float(dropout), key, masks)
+        loss, _ = loss_and_grad(
+            self.params,
+            self.layout,
+            self.activation_code,
+            self.loss_code,
+            X,
+            y_class,
+            y_target,
+            w,
+            acts,
+            deltas,
+            grad,
+            float(dropout),
+            key,
+            masks,
+        )
         grads = []
         for w0, b0, fan_in, fan_out, _ in self.layout:
             dW = grad[w0:b0].reshape(fan_in, fan_out)
             if l2:
                 dW += self.dtype.type(l2) * self.params[w0:b0].reshape(fan_in, fan_out)
-            grads.append((dW, grad[b0:b0 + fan_out]))
+            grads.append((dW, grad[b0 : b0 + fan_out]))
         return float(loss) + self.l2_penalty(l2), grads
 
     def evaluate(self, X, y) -> dict:
@@ -303,8 +327,19 @@ class MLP:
             raise FastMLPError("cannot evaluate on an empty set")
         if self.task_spec.labels != "values":
             acts, deltas, _ = self.workspace(min(CHUNK, n))
-            total, correct = evaluate_rows(self.params, self.layout, self.activation_code, self.loss_code,
-                                           X, y_class, y_target, np.zeros(0, self.dtype), CHUNK, acts, deltas)
+            total, correct = evaluate_rows(
+                self.params,
+                self.layout,
+                self.activation_code,
+                self.loss_code,
+                X,
+                y_class,
+                y_target,
+                np.zeros(0, self.dtype),
+                CHUNK,
+                acts,
+                deltas,
+            )
             return {"loss": total / n, "accuracy": correct / n}
         # One forward pass gives the residuals; rmse/mae/r2 are in the targets' own units.
         z = self.forward(X)
@@ -350,7 +385,7 @@ class MLP:
         return write_atomic(path, buffer.getvalue())
 
     @classmethod
-    def load(cls, path) -> "MLP":
+    def load(cls, path) -> MLP:
         """Read a model written by save(); every inconsistency is a ModelFileError naming the file."""
         path = Path(path)
         if not path.is_file():
@@ -364,23 +399,32 @@ class MLP:
         if missing:
             raise ModelFileError(f"{path}: not a fastmlp model file (missing {', '.join(missing)})")
         try:
-            model = cls([int(s) for s in arrays["layer_sizes"]], activation=str(arrays["activation"]),
-                        task=str(arrays["task"]), dtype=str(arrays["dtype"]), seed=None,
-                        init=str(arrays.get("init", "glorot_uniform")))
+            model = cls(
+                [int(s) for s in arrays["layer_sizes"]],
+                activation=str(arrays["activation"]),
+                task=str(arrays["task"]),
+                dtype=str(arrays["dtype"]),
+                seed=None,
+                init=str(arrays.get("init", "glorot_uniform")),
+            )
             seed = int(arrays.get("seed", -1))
             model.seed = seed if seed >= 0 else None
         except (FastMLPError, TypeError, ValueError) as e:
             raise ModelFileError(f"{path}: {e}") from None
         params = arrays["params"]
         if params.shape != model.params.shape:
-            raise ModelFileError(f"{path}: params has {params.size} values, layer_sizes "
-                                 f"{model.layer_sizes} need {model.params.size}")
+            raise ModelFileError(
+                f"{path}: params has {params.size} values, layer_sizes "
+                f"{model.layer_sizes} need {model.params.size}"
+            )
         if params.dtype != model.dtype:
             raise ModelFileError(f"{path}: params are {params.dtype} but dtype says {model.dtype}")
         model.params[...] = params
         if "classes" in arrays:
             if len(arrays["classes"]) != model.n_outputs:
-                raise ModelFileError(f"{path}: {len(arrays['classes'])} class names for {model.n_outputs} outputs")
+                raise ModelFileError(
+                    f"{path}: {len(arrays['classes'])} class names for {model.n_outputs} outputs"
+                )
             model.classes = arrays["classes"]
         if "feature_names" in arrays:
             names = [str(c) for c in arrays["feature_names"]]
@@ -392,27 +436,32 @@ class MLP:
             model.target_scaler = Preprocessing.from_arrays(arrays, prefix=TARGET_PREFIX)
         except FastMLPError as e:
             raise ModelFileError(f"{path}: {e}") from None
-        for what, p, width in (("preprocessing", model.preprocessing, model.n_inputs),
-                               (TARGET_PREFIX, model.target_scaler, model.n_outputs)):
+        for what, p, width in (
+            ("preprocessing", model.preprocessing, model.n_inputs),
+            (TARGET_PREFIX, model.target_scaler, model.n_outputs),
+        ):
             if p.kind != "none" and p.offset.shape != (width,):
                 raise ModelFileError(f"{path}: {what} has {p.offset.shape} values for {width} columns")
         return model
 
-    def copy(self, dtype=None) -> "MLP":
+    def copy(self, dtype=None) -> MLP:
         """An independent copy, optionally in another dtype."""
-        other = MLP(self.layer_sizes, self.activation, self.task, dtype or self.dtype.name, self.seed, self.init)
+        other = MLP(
+            self.layer_sizes, self.activation, self.task, dtype or self.dtype.name, self.seed, self.init
+        )
         other.params[...] = self.params
         other.preprocessing, other.target_scaler = self.preprocessing, self.target_scaler
         other.classes, other.feature_names = self.classes, self.feature_names
         return other
 
     def __repr__(self):
-        return (f"MLP({self.layer_sizes}, activation={self.activation!r}, task={self.task!r}, "
-                f"dtype={self.dtype.name!r})")
+        return (
+            f"MLP({self.layer_sizes}, activation={self.activation!r}, task={self.task!r}, "
+            f"dtype={self.dtype.name!r})"
+        )
 
 
 def _plain_array(values) -> np.ndarray:
     """Class labels as an array .npz stores without pickle: numbers as they are, anything else as str."""
     a = np.asarray(values)
     return a if a.dtype.kind in "biuU" else np.array([str(v) for v in values])
-

@@ -14,20 +14,24 @@ fed by the kernels' full-batch loss and gradient (fastmlp/lbfgs.py).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError
-from .schema import kind_of, suggest
 from .kernels.optim import OPTIMIZER_CODES, make_hyper, state_size
+from .schema import kind_of, suggest
 
 # name -> {parameter: (default, low, high, kind)}; kind "float" (low <= v < high) or "bool" / "int".
 PARAMS: dict[str, dict[str, tuple]] = {
     "sgd": {"momentum": (0.0, 0.0, 1.0, "float"), "nesterov": (False, None, None, "bool")},
-    "adam": {"beta_1": (0.9, 0.0, 1.0, "float"), "beta_2": (0.999, 0.0, 1.0, "float"),
-             "epsilon": (1e-8, 0.0, math.inf, "float")},
+    "adam": {
+        "beta_1": (0.9, 0.0, 1.0, "float"),
+        "beta_2": (0.999, 0.0, 1.0, "float"),
+        "epsilon": (1e-8, 0.0, math.inf, "float"),
+    },
     # max_fun bounds loss evaluations (train.epochs bounds iterations); tol is SciPy's gtol/ftol.
     "lbfgs": {"max_fun": (15000, 1, None, "int"), "tol": (1e-7, 0.0, math.inf, "float")},
 }
@@ -68,7 +72,9 @@ def parse(value: Any, path: str = "train.optimizer") -> Optimizer:
     if isinstance(value, str):
         value = {"name": value}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{path}: expected an optimizer name or a mapping like {{name: adam}}, got {kind_of(value)}")
+        raise ConfigError(
+            f"{path}: expected an optimizer name or a mapping like {{name: adam}}, got {kind_of(value)}"
+        )
     name = value.get("name", "sgd")
     if name not in PARAMS:
         hint = suggest(name, list(PARAMS)) if isinstance(name, str) else ""
@@ -79,8 +85,10 @@ def parse(value: Any, path: str = "train.optimizer") -> Optimizer:
         if key == "name":
             continue
         if key not in table:
-            raise ConfigError(f"{path}.{key}: not a parameter of {name!r}{suggest(str(key), list(table))} "
-                              f"(its parameters: {', '.join(table) or 'none'})")
+            raise ConfigError(
+                f"{path}.{key}: not a parameter of {name!r}{suggest(str(key), list(table))} "
+                f"(its parameters: {', '.join(table) or 'none'})"
+            )
         params[key] = _check(raw, f"{path}.{key}", *table[key][1:])
     return Optimizer(name, params)
 
@@ -90,8 +98,14 @@ def _check(value, path, low, high, kind):
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: expected true or false, got {kind_of(value)}")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
-        raise ConfigError(f"{path}: expected {'an integer' if kind == 'int' else 'a number'}, got {kind_of(value)}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (kind == "int" and not isinstance(value, int))
+    ):
+        raise ConfigError(
+            f"{path}: expected {'an integer' if kind == 'int' else 'a number'}, got {kind_of(value)}"
+        )
     if kind == "int":
         if value < low:
             raise ConfigError(f"{path}: expected an integer >= {low}, got {value}")

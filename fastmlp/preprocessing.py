@@ -34,9 +34,7 @@ class Preprocessing:
     def fit(cls, kind: str, X: np.ndarray, constant: float = 255.0) -> Preprocessing:
         """The preprocessing of kind fitted on the rows of X (2-D); offset/scale in X's dtype."""
         if kind not in KINDS:
-            raise FastMLPError(
-                f"preprocessing: unknown kind {kind!r}; expected one of {', '.join(KINDS)}"
-            )
+            raise FastMLPError(f"preprocessing: unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
         dtype = X.dtype
         if kind == "none":
             return cls("none")
@@ -44,8 +42,7 @@ class Preprocessing:
             c = float(constant)
             if not np.isfinite(c) or c == 0.0:
                 raise FastMLPError(
-                    "preprocessing: scale constant must be "
-                    f"finite and non-zero, got {constant!r}"
+                    f"preprocessing: scale constant must be finite and non-zero, got {constant!r}"
                 )
             return cls("scale", np.zeros(X.shape[1], dtype), np.full(X.shape[1], c, dtype))
         # Accumulate in float64 so a float32 mean of 60,000 rows does not drift.

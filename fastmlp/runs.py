@@ -12,8 +12,9 @@ import io
 import json
 import math
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .atomic import write_atomic
 from .errors import FastMLPError
@@ -85,8 +86,10 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, float | None]]:
     if not path.is_file():
         raise FastMLPError(f"{path}: no metrics.csv here; is {run_dir} a fastmlp run folder?")
     with path.open(newline="") as f:
-        return [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
-                for row in csv.DictReader(f)]
+        return [
+            {k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
+            for row in csv.DictReader(f)
+        ]
 
 
 def read_summary(run_dir: str | Path) -> dict[str, Any]:

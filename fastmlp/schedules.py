@@ -12,7 +12,7 @@ at the start of each epoch.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import ConfigError
 
@@ -41,7 +41,9 @@ SCHEDULES = {"constant": constant, "step": step, "cosine": cosine, "inverse_scal
 def make_schedule(name: str, learning_rate: float, epochs: int, **params) -> Schedule:
     """The schedule `name` with its params; `epochs` is the horizon (cosine uses it)."""
     if name not in SCHEDULES:
-        raise ConfigError(f"train.lr_schedule.name: unknown schedule {name!r}; expected one of {', '.join(SCHEDULES)}")
+        raise ConfigError(
+            f"train.lr_schedule.name: unknown schedule {name!r}; expected one of {', '.join(SCHEDULES)}"
+        )
     if name == "cosine":
         return cosine(learning_rate, epochs, **params)
     return SCHEDULES[name](learning_rate, **params)

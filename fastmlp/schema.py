@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .errors import ConfigError
 
@@ -25,12 +26,25 @@ def check_keys(raw: Mapping[str, Any], known: Iterable[str], prefix: str) -> Non
 
 # Names other libraries use for our keys, so their users get a pointed hint.
 ALIASES = {
-    "lr": "learning_rate", "learning_rate_init": "learning_rate", "weight_decay": "l2",
-    "alpha": "l2", "n_epochs": "epochs", "max_epochs": "epochs", "max_iter": "epochs",
-    "batch": "batch_size", "hidden_layers": "hidden", "hidden_layer_sizes": "hidden",
-    "hidden_sizes": "hidden", "layers": "hidden", "patience": "early_stopping",
-    "scheduler": "lr_schedule", "schedule": "lr_schedule", "random_state": "seed",
-    "dataset": "data", "out": "output", "output_dir": "dir",
+    "lr": "learning_rate",
+    "learning_rate_init": "learning_rate",
+    "weight_decay": "l2",
+    "alpha": "l2",
+    "n_epochs": "epochs",
+    "max_epochs": "epochs",
+    "max_iter": "epochs",
+    "batch": "batch_size",
+    "hidden_layers": "hidden",
+    "hidden_layer_sizes": "hidden",
+    "hidden_sizes": "hidden",
+    "layers": "hidden",
+    "patience": "early_stopping",
+    "scheduler": "lr_schedule",
+    "schedule": "lr_schedule",
+    "random_state": "seed",
+    "dataset": "data",
+    "out": "output",
+    "output_dir": "dir",
 }
 
 

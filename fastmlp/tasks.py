@@ -26,11 +26,11 @@ AUTO = "auto"
 @dataclass(frozen=True)
 class Task:
     name: str
-    loss: int              # the loss kernel's code (kernels/losses.py)
-    labels: str            # "indices" (int64 class indices) | "indicators" (0/1 floats) | "values" (floats)
-    output: str            # what predict_proba applies to z^L: "softmax" | "sigmoid" | "" (none)
-    metrics: tuple         # metric names besides "loss", in report order
-    has_classes: bool      # outputs are named by classes
+    loss: int  # the loss kernel's code (kernels/losses.py)
+    labels: str  # "indices" (int64 class indices) | "indicators" (0/1 floats) | "values" (floats)
+    output: str  # what predict_proba applies to z^L: "softmax" | "sigmoid" | "" (none)
+    metrics: tuple  # metric names besides "loss", in report order
+    has_classes: bool  # outputs are named by classes
 
     @property
     def indices(self) -> bool:

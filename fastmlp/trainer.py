@@ -31,13 +31,23 @@ BLAS_THREADED_BATCH = 64
 
 def _check_hyperparameters(epochs, batch_size, learning_rate, l2, early_stopping, dropout):
     checks = [
-        (isinstance(epochs, (int, np.integer)) and epochs >= 1, f"epochs must be an int >= 1, got {epochs!r}"),
-        (isinstance(batch_size, (int, np.integer)) and batch_size >= 1,
-         f"batch_size must be an int >= 1, got {batch_size!r}"),
-        (learning_rate > 0 and math.isfinite(learning_rate), f"learning_rate must be > 0, got {learning_rate!r}"),
+        (
+            isinstance(epochs, (int, np.integer)) and epochs >= 1,
+            f"epochs must be an int >= 1, got {epochs!r}",
+        ),
+        (
+            isinstance(batch_size, (int, np.integer)) and batch_size >= 1,
+            f"batch_size must be an int >= 1, got {batch_size!r}",
+        ),
+        (
+            learning_rate > 0 and math.isfinite(learning_rate),
+            f"learning_rate must be > 0, got {learning_rate!r}",
+        ),
         (l2 >= 0 and math.isfinite(l2), f"l2 must be >= 0, got {l2!r}"),
-        (early_stopping is None or (isinstance(early_stopping, (int, np.integer)) and early_stopping >= 1),
-         f"early_stopping must be None or an int >= 1, got {early_stopping!r}"),
+        (
+            early_stopping is None or (isinstance(early_stopping, (int, np.integer)) and early_stopping >= 1),
+            f"early_stopping must be None or an int >= 1, got {early_stopping!r}",
+        ),
         (0 <= dropout < 1, f"dropout must be in [0, 1), got {dropout!r}"),
     ]
     for ok, message in checks:
@@ -59,7 +69,9 @@ def sample_weights(model, y_class, sample_weight=None, class_weight=None):
     k = model.n_outputs
     if isinstance(class_weight, str):
         if class_weight != "balanced":
-            raise FastMLPError(f"class_weight: expected 'balanced' or a mapping of class -> weight, got {class_weight!r}")
+            raise FastMLPError(
+                f"class_weight: expected 'balanced' or a mapping of class -> weight, got {class_weight!r}"
+            )
         counts = np.bincount(y_class, minlength=k).astype(np.float64)
         per_class = np.where(counts > 0, len(y_class) / (k * np.maximum(counts, 1)), 0.0)
     else:
@@ -67,9 +79,15 @@ def sample_weights(model, y_class, sample_weight=None, class_weight=None):
         per_class = np.ones(k)
         for label, weight in dict(class_weight).items():
             if str(label) not in names:
-                raise FastMLPError(f"class_weight: {label!r} is not a class (classes: {', '.join(names[:20])})")
-            if not (isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight >= 0
-                    and math.isfinite(weight)):
+                raise FastMLPError(
+                    f"class_weight: {label!r} is not a class (classes: {', '.join(names[:20])})"
+                )
+            if not (
+                isinstance(weight, (int, float))
+                and not isinstance(weight, bool)
+                and weight >= 0
+                and math.isfinite(weight)
+            ):
                 raise FastMLPError(f"class_weight[{label!r}]: expected a number >= 0, got {weight!r}")
             per_class[names.index(str(label))] = weight
     from_class = per_class[y_class]
@@ -95,25 +113,63 @@ class _Epochs:
         else:
             self.rows_scratch, grad = None, np.zeros_like(model.params)
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
-        self.buffers = (np.empty(batch_size * model.n_inputs, dtype),
-                        np.empty(batch_size if y_class.shape[0] else 0, np.int64),
-                        np.empty((batch_size if y_target.shape[0] else 0, model.n_outputs), dtype),
-                        np.empty(batch_size if w.shape[0] else 0, dtype),
-                        acts, deltas, masks, grad)
+        self.buffers = (
+            np.empty(batch_size * model.n_inputs, dtype),
+            np.empty(batch_size if y_class.shape[0] else 0, np.int64),
+            np.empty((batch_size if y_target.shape[0] else 0, model.n_outputs), dtype),
+            np.empty(batch_size if w.shape[0] else 0, dtype),
+            acts,
+            deltas,
+            masks,
+            grad,
+        )
 
     def run(self, order, lr, first, last, step0):
         """Minibatches first..last-1 of the epoch `order` (step0: the run's step of `first`):
         (weighted loss sum, n_correct, weight total, n_samples)."""
         m = self.model
         self.opt[1][LR] = lr
-        return train_batches(m.params, m.layout, m.activation_code, m.loss_code, self.opt, self.l2,
-                             self.data, self.buffers, order, self.batch_size, first, last,
-                             self.dropout, self.seed, step0, self.rows_scratch)
+        return train_batches(
+            m.params,
+            m.layout,
+            m.activation_code,
+            m.loss_code,
+            self.opt,
+            self.l2,
+            self.data,
+            self.buffers,
+            order,
+            self.batch_size,
+            first,
+            last,
+            self.dropout,
+            self.seed,
+            step0,
+            self.rows_scratch,
+        )
 
 
-def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learning_rate=0.1,
-        l2=1e-4, optimizer="sgd", shuffle=True, seed=0, lr_schedule=None, early_stopping=None,
-        dropout=0.0, sample_weight=None, class_weight=None, callback=None) -> History:
+def fit(
+    model,
+    X,
+    y,
+    X_val=None,
+    y_val=None,
+    *,
+    epochs=20,
+    batch_size=128,
+    learning_rate=0.1,
+    l2=1e-4,
+    optimizer="sgd",
+    shuffle=True,
+    seed=0,
+    lr_schedule=None,
+    early_stopping=None,
+    dropout=0.0,
+    sample_weight=None,
+    class_weight=None,
+    callback=None,
+) -> History:
     """Train the network of `model` in place on J = sum w_i l_i / sum w_i + (l2/2) sum ||W||^2.
 
     X, y: network inputs and encoded labels (as model.transform / model.encode_labels give
@@ -145,8 +201,18 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
     if optimizer.full_batch:
         from .lbfgs import fit_lbfgs
 
-        return fit_lbfgs(model, X, y, w, X_val if has_val else None, y_val, max_iter=epochs, l2=l2,
-                         optimizer=optimizer, callback=callback)
+        return fit_lbfgs(
+            model,
+            X,
+            y,
+            w,
+            X_val if has_val else None,
+            y_val,
+            max_iter=epochs,
+            l2=l2,
+            optimizer=optimizer,
+            callback=callback,
+        )
 
     batch_size = int(min(batch_size, n))
     epochs_kernel = _Epochs(model, X, y, w, batch_size, l2, optimizer, dropout, seed)
@@ -175,11 +241,19 @@ def fit(model, X, y, X_val=None, y_val=None, *, epochs=20, batch_size=128, learn
         seconds = time.perf_counter() - t0
         train_loss = total / weight
         if not math.isfinite(train_loss):
-            raise FastMLPError(f"training diverged at epoch {epoch} (train loss {train_loss}); "
-                               f"try a smaller learning_rate (now {lr:g})")
-        row = {"epoch": epoch, "lr": lr, "train_loss": train_loss,
-               "train_accuracy": correct / seen if "accuracy" in model.task_spec.metrics else None,
-               "val_loss": None, "val_accuracy": None, "seconds": seconds}
+            raise FastMLPError(
+                f"training diverged at epoch {epoch} (train loss {train_loss}); "
+                f"try a smaller learning_rate (now {lr:g})"
+            )
+        row = {
+            "epoch": epoch,
+            "lr": lr,
+            "train_loss": train_loss,
+            "train_accuracy": correct / seen if "accuracy" in model.task_spec.metrics else None,
+            "val_loss": None,
+            "val_accuracy": None,
+            "seconds": seconds,
+        }
         if has_val:
             metrics = model.metrics(X_val, *y_val)
             row["val_loss"] = metrics["loss"]

@@ -3,7 +3,6 @@
 import csv
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +20,8 @@ def test_train_returns_model_history_and_run_folder(tmp_path):
     assert len(result.history.rows) == 3
     assert result.model.layer_sizes == [64, 32, 10] and result.model.dtype == np.float32
     assert json.loads((result.run_dir / "summary.json").read_text())["test_accuracy"] == pytest.approx(
-        result.summary["test_accuracy"])
+        result.summary["test_accuracy"]
+    )
     # the saved model and the returned one agree, preprocessing included
     X = result.dataset.X_test
     assert np.array_equal(api.predict(result.run_dir, X), result.model.predict(X))
@@ -37,8 +37,16 @@ def test_api_and_overrides_match_the_cli_run(tmp_path):
 
 
 def test_schedule_reaches_the_trainer(tmp_path):
-    config = load_config(None, ["train.epochs=4", "train.lr_schedule=step", "train.lr_schedule.step_size=2",
-                                "train.lr_schedule.gamma=0.5", "train.learning_rate=0.1"])
+    config = load_config(
+        None,
+        [
+            "train.epochs=4",
+            "train.lr_schedule=step",
+            "train.lr_schedule.step_size=2",
+            "train.lr_schedule.gamma=0.5",
+            "train.learning_rate=0.1",
+        ],
+    )
     result = api.train(config, out=tmp_path / "run")
     with open(result.run_dir / "metrics.csv") as f:
         lrs = [float(row["lr"]) for row in csv.DictReader(f)]
@@ -85,7 +93,9 @@ def test_summary_json_has_no_nan(tmp_path):
 
 def test_predictions_csv_formats():
     assert api.predictions_csv(np.array([1, 0])) == "class\n1\n0\n"
-    assert api.predictions_csv(np.array([[0.25, 0.75]], np.float32), proba=True) == "prob_0,prob_1\n0.25,0.75\n"
+    assert (
+        api.predictions_csv(np.array([[0.25, 0.75]], np.float32), proba=True) == "prob_0,prob_1\n0.25,0.75\n"
+    )
     assert api.predictions_csv(np.array([[1.5]])).startswith("y\n")
 
 

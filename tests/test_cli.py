@@ -44,7 +44,12 @@ def default_run(tmp_path_factory):
 
 def test_default_run_writes_the_four_files(default_run):
     run_dir, result = default_run
-    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml", "metrics.csv", "model.npz", "summary.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "config.yaml",
+        "metrics.csv",
+        "model.npz",
+        "summary.json",
+    ]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["test_accuracy"] >= 0.96  # the default config's promise
     assert summary["epochs_run"] == 20 and 1 <= summary["best_epoch"] <= 20
@@ -61,8 +66,18 @@ def test_default_run_writes_the_four_files(default_run):
 
 def test_set_overrides_are_applied_and_recorded(tmp_path):
     run_dir = tmp_path / "run"
-    result = invoke("train", "--set", "train.epochs=2", "--set", "model.hidden=[32,16]",
-                    "--set", "train.lr_schedule=step", "--out", run_dir, "--quiet")
+    result = invoke(
+        "train",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "model.hidden=[32,16]",
+        "--set",
+        "train.lr_schedule=step",
+        "--out",
+        run_dir,
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(run_dir)
     resolved = yaml.safe_load((run_dir / "config.yaml").read_text())
@@ -86,8 +101,15 @@ def test_run_folder_name_and_output_dir(tmp_path):
 def test_shipped_configs_train_for_one_epoch(name, tmp_path):
     if name == "fashion_mnist" and "found" not in dict((r[0], r[2]) for r in api_list())["fashion-mnist"]:
         pytest.skip("Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist)")
-    result = invoke("train", ROOT / "configs" / f"{name}.yaml", "--set", "train.epochs=1",
-                    "--out", tmp_path / "run", "--quiet")
+    result = invoke(
+        "train",
+        ROOT / "configs" / f"{name}.yaml",
+        "--set",
+        "train.epochs=1",
+        "--out",
+        tmp_path / "run",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["epochs_run"] == 1
@@ -108,11 +130,15 @@ def test_unknown_key_suggests_the_closest(tmp_path):
 
 
 def test_wrong_type_names_the_key(tmp_path):
-    assert_user_error(invoke("train", "--set", "train.batch_size=big"), "train.batch_size", "expected an integer")
+    assert_user_error(
+        invoke("train", "--set", "train.batch_size=big"), "train.batch_size", "expected an integer"
+    )
 
 
 def test_out_of_range_names_the_key(tmp_path):
-    assert_user_error(invoke("train", "--set", "train.optimizer.momentum=1.5"), "train.optimizer.momentum", "[0, 1)")
+    assert_user_error(
+        invoke("train", "--set", "train.optimizer.momentum=1.5"), "train.optimizer.momentum", "[0, 1)"
+    )
 
 
 def test_missing_config_file(tmp_path):
@@ -135,7 +161,9 @@ def test_unknown_key_in_a_file_fails_before_training(tmp_path):
 
 def test_out_folder_that_is_not_empty_is_refused(tmp_path):
     (tmp_path / "keep.txt").write_text("x")
-    assert_user_error(invoke("train", "--set", "train.epochs=1", "--out", tmp_path), "--out", "not an empty folder")
+    assert_user_error(
+        invoke("train", "--set", "train.epochs=1", "--out", tmp_path), "--out", "not an empty folder"
+    )
 
 
 def test_internal_errors_exit_1_with_traceback_only_under_debug(monkeypatch):
@@ -178,8 +206,18 @@ def test_evaluate_a_model_file_with_data(default_run):
 
 def test_evaluate_regression(tmp_path):
     run_dir = tmp_path / "reg"
-    assert invoke("train", ROOT / "configs" / "regression.yaml", "--set", "train.epochs=2",
-                  "--out", run_dir, "--quiet").exit_code == 0
+    assert (
+        invoke(
+            "train",
+            ROOT / "configs" / "regression.yaml",
+            "--set",
+            "train.epochs=2",
+            "--out",
+            run_dir,
+            "--quiet",
+        ).exit_code
+        == 0
+    )
     report = json.loads(invoke("evaluate", run_dir, "--json").stdout)
     assert set(report["metrics"]) == {"loss", "rmse", "mae", "r2"} and "confusion" not in report
 
@@ -206,7 +244,9 @@ def test_predict_applies_the_saved_preprocessing(default_run, tmp_path):
 def test_predict_csv_in_probabilities_out(default_run, tmp_path):
     run_dir, _ = default_run
     X, _ = raw_digits()
-    np.savetxt(tmp_path / "X.csv", X[:5], delimiter=",", header=",".join(f"p{i}" for i in range(64)), comments="")
+    np.savetxt(
+        tmp_path / "X.csv", X[:5], delimiter=",", header=",".join(f"p{i}" for i in range(64)), comments=""
+    )
     result = invoke("predict", run_dir, tmp_path / "X.csv", "--proba", "--out", tmp_path / "p.npy")
     assert result.exit_code == 0, result.output
     proba = np.load(tmp_path / "p.npy")
@@ -279,21 +319,30 @@ def console_script():
     return str(beside) if beside.is_file() else shutil.which("fastmlp")
 
 
-@pytest.mark.skipif(console_script() is None, reason="the fastmlp console script is not installed (pip install -e .)")
+@pytest.mark.skipif(
+    console_script() is None, reason="the fastmlp console script is not installed (pip install -e .)"
+)
 def test_installed_console_script(tmp_path):
     run_dir = tmp_path / "run"
-    done = subprocess.run([console_script(), "train", "--set", "train.epochs=2", "--out", str(run_dir), "--quiet"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [console_script(), "train", "--set", "train.epochs=2", "--out", str(run_dir), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(run_dir) and (run_dir / "summary.json").is_file()
-    bad = subprocess.run([console_script(), "train", "--set", "model.hiden=[3]"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [console_script(), "train", "--set", "model.hiden=[3]"], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: model.hiden")
     assert "Traceback" not in bad.stderr
 
 
 def test_python_m_entry_point():
-    done = subprocess.run([sys.executable, "-m", "fastmlp.cli", "--version"], capture_output=True, text=True,
-                          cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "fastmlp.cli", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
     assert done.returncode == 0 and done.stdout.startswith("fastmlp ")
 
 
@@ -316,6 +365,7 @@ def test_progress_display_draws_on_a_terminal(tmp_path):
 
 # -- mistakes found by a first-time user: each one line, exit 2, nothing half-written ----------
 
+
 def test_unusable_output_dir_is_a_user_error(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
@@ -327,8 +377,9 @@ def test_predict_out_to_a_folder_and_nan_inputs(default_run, tmp_path):
     run_dir, _ = default_run
     X = np.zeros((3, 64))
     np.save(tmp_path / "X.npy", X)
-    assert_user_error(invoke("predict", run_dir, tmp_path / "X.npy", "--out", tmp_path),
-                      "cannot write", "it is a folder")
+    assert_user_error(
+        invoke("predict", run_dir, tmp_path / "X.npy", "--out", tmp_path), "cannot write", "it is a folder"
+    )
     X[1, 5] = np.nan
     np.save(tmp_path / "Xnan.npy", X)
     result = invoke("predict", run_dir, tmp_path / "Xnan.npy", "--out", tmp_path / "p.csv")
@@ -346,11 +397,24 @@ def test_predict_writes_class_names(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 3))
     labels = np.where(X[:, 0] > 0, "yes", "no")
-    lines = ["a,b,c,label"] + [f"{a},{b},{c},{l}" for (a, b, c), l in zip(X, labels)]
+    lines = ["a,b,c,label"] + [f"{a},{b},{c},{t}" for (a, b, c), t in zip(X, labels, strict=True)]
     (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
     run_dir = tmp_path / "run"
-    result = invoke("train", "--out", run_dir, "--set", "data.name=null", "--set", f"data.path={tmp_path / 'train.csv'}",
-                    "--set", "data.target=label", "--set", "train.epochs=30", "--set", "model.hidden=[8]")
+    result = invoke(
+        "train",
+        "--out",
+        run_dir,
+        "--set",
+        "data.name=null",
+        "--set",
+        f"data.path={tmp_path / 'train.csv'}",
+        "--set",
+        "data.target=label",
+        "--set",
+        "train.epochs=30",
+        "--set",
+        "model.hidden=[8]",
+    )
     assert result.exit_code == 0, result.output
     np.save(tmp_path / "rows.npy", np.array([[2.0, 0, 0], [-2.0, 0, 0]]))
     out = invoke("predict", run_dir, tmp_path / "rows.npy")

@@ -43,8 +43,16 @@ def test_empty_mapping_gives_the_documented_defaults():
 
 
 def test_overrides_are_yaml_and_applied_before_validation():
-    config = load_config({}, ["model.hidden=[512,256]", "train.l2=1e-5", "train.optimizer.nesterov=true",
-                              "train.lr_schedule=cosine", "output.name=exp"])
+    config = load_config(
+        {},
+        [
+            "model.hidden=[512,256]",
+            "train.l2=1e-5",
+            "train.optimizer.nesterov=true",
+            "train.lr_schedule=cosine",
+            "output.name=exp",
+        ],
+    )
     assert config.model.hidden == [512, 256]
     assert config.train.l2 == 1e-5  # YAML 1.1 would read 1e-5 as a string
     assert config.train.optimizer.params["nesterov"] is True and config.train.optimizer.name == "sgd"
@@ -53,14 +61,19 @@ def test_overrides_are_yaml_and_applied_before_validation():
 
 
 def test_override_into_a_schedule_shorthand_and_new_sections():
-    raw = apply_overrides({"train": {"lr_schedule": "step"}}, ["train.lr_schedule.gamma=0.5", "model.dtype=float64"])
+    raw = apply_overrides(
+        {"train": {"lr_schedule": "step"}}, ["train.lr_schedule.gamma=0.5", "model.dtype=float64"]
+    )
     assert raw == {"train": {"lr_schedule": {"name": "step", "gamma": 0.5}}, "model": {"dtype": "float64"}}
     assert load_config(raw).train.lr_schedule.params == {"step_size": 10, "gamma": 0.5}
 
 
 def test_loss_is_an_alias_of_task():
     assert load_config({"model": {"loss": "mse"}}).model.task == "regression"
-    assert load_config({"model": {"loss": "cross_entropy", "task": "classification"}}).model.task == "classification"
+    assert (
+        load_config({"model": {"loss": "cross_entropy", "task": "classification"}}).model.task
+        == "classification"
+    )
     with pytest.raises(ConfigError, match="model.loss"):
         load_config({"model": {"loss": "mse", "task": "classification"}})
 
@@ -71,7 +84,10 @@ def test_loss_is_an_alias_of_task():
         (["train.lerning_rate=0.1"], r"train\.lerning_rate: unknown key; did you mean 'learning_rate'\?"),
         (["train.lr=0.1"], r"train\.lr: unknown key; did you mean 'learning_rate'\?"),
         (["modle.hidden=[3]"], r"modle: unknown key; did you mean 'model'\?"),
-        (["data.validaton_split=0.2"], r"data\.validaton_split: unknown key; did you mean 'validation_split'\?"),
+        (
+            ["data.validaton_split=0.2"],
+            r"data\.validaton_split: unknown key; did you mean 'validation_split'\?",
+        ),
         (["train.epochs=ten"], r"train\.epochs: expected an integer, got str 'ten'"),
         (["train.epochs=2.5"], r"train\.epochs: expected an integer"),
         (["train.epochs=0"], r"train\.epochs: expected an integer >= 1, got 0"),
@@ -81,22 +97,33 @@ def test_loss_is_an_alias_of_task():
         (["train.optimizer.momentum=1.0"], r"train\.optimizer\.momentum: expected a number in \[0, 1\)"),
         (["train.momentum=0.9"], r"train\.momentum: moved to train\.optimizer\.momentum"),
         (["train.optimizer=rmsprop"], r"train\.optimizer\.name: expected one of sgd, adam, lbfgs"),
-        (["train.optimizer.name=adam", "train.optimizer.momentum=0.9"], r"train\.optimizer\.momentum: not a parameter of 'adam'"),
+        (
+            ["train.optimizer.name=adam", "train.optimizer.momentum=0.9"],
+            r"train\.optimizer\.momentum: not a parameter of 'adam'",
+        ),
         (["model.dropout=1"], r"model\.dropout: expected a number in \[0, 1\)"),
         (["train.class_weight=heavy"], r"train\.class_weight: expected null, balanced or a mapping"),
         (["train.l2=-1"], r"train\.l2: expected a number in \[0, inf\]"),
         (["train.shuffle=maybe"], r"train\.shuffle: expected true or false"),
         (["train.early_stopping=0"], r"train\.early_stopping: expected an integer >= 1"),
         (["train.lr_schedule=linear"], r"train\.lr_schedule\.name: expected one of constant, step, cosine"),
-        (["train.lr_schedule=step", "train.lr_schedule.step=3"],
-         r"train\.lr_schedule\.step: not a parameter of the 'step' schedule; did you mean 'step_size'\?"),
-        (["train.lr_schedule=step", "train.lr_schedule.gamma=2"], r"train\.lr_schedule\.gamma: expected a number in \(0, 1\]"),
+        (
+            ["train.lr_schedule=step", "train.lr_schedule.step=3"],
+            r"train\.lr_schedule\.step: not a parameter of the 'step' schedule; did you mean 'step_size'\?",
+        ),
+        (
+            ["train.lr_schedule=step", "train.lr_schedule.gamma=2"],
+            r"train\.lr_schedule\.gamma: expected a number in \(0, 1\]",
+        ),
         (["model.hidden=[128, 0]"], r"model\.hidden\[1\]: expected an integer >= 1, got 0"),
         (["model.hidden=wide"], r"model\.hidden: expected a list of layer widths"),
         (["model.activation=rellu"], r"model\.activation: expected one of .*relu.*; did you mean 'relu'\?"),
         (["model.dtype=float16"], r"model\.dtype: expected one of float32, float64"),
         (["model.init=xavier"], r"model\.init: expected one of glorot_uniform, he_uniform, he_normal"),
-        (["model.task=ranking"], r"model\.task: expected one of auto, classification, multilabel, regression"),
+        (
+            ["model.task=ranking"],
+            r"model\.task: expected one of auto, classification, multilabel, regression",
+        ),
         (["output.name=a/b"], r"output\.name: expected a plain name"),
         (["seed=-1"], r"seed: expected an integer >= 0"),
         (["data=digits"], r"data: expected a mapping"),
@@ -156,7 +183,7 @@ def test_name_comes_from_the_file_stem(tmp_path):
     [
         ({"name": "constant"}, [0.1, 0.1, 0.1, 0.1]),
         ({"name": "step", "step_size": 2, "gamma": 0.5}, [0.1, 0.1, 0.05, 0.05]),
-        ({"name": "cosine", "min_lr": 0.0}, [0.1, 0.1 * (1 + 2 ** -0.5) / 2, 0.05, 0.1 * (1 - 2 ** -0.5) / 2]),
+        ({"name": "cosine", "min_lr": 0.0}, [0.1, 0.1 * (1 + 2**-0.5) / 2, 0.05, 0.1 * (1 - 2**-0.5) / 2]),
         ({"name": "inverse_scaling", "power": 1.0}, [0.1, 0.05, 0.1 / 3, 0.025]),
     ],
 )

@@ -58,8 +58,9 @@ def test_idx_lookup_order_prefers_fastmlp_data(tmp_path, monkeypatch):
     assert ds.source == str(d) and ds.n_inputs == 784
 
 
-@pytest.mark.skipif(not FASHION_DIR.is_dir(),
-                    reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not FASHION_DIR.is_dir(), reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)"
+)
 def test_fashion_mnist_from_the_debian_package(monkeypatch, tmp_path):
     monkeypatch.delenv("FASTMLP_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # so a cached copy cannot stand in for it
@@ -82,17 +83,35 @@ def test_synthetic_classification_is_seeded_and_sized(name):
 
 
 def test_synthetic_regression_shapes_and_noise():
-    ds = load_dataset({"name": "regression", "n_samples": 500, "n_features": 3, "noise": 0.0,
-                       "preprocessing": "none", "target_scaling": "none", "test_split": 0.0,
-                       "validation_split": 0.0})
+    ds = load_dataset(
+        {
+            "name": "regression",
+            "n_samples": 500,
+            "n_features": 3,
+            "noise": 0.0,
+            "preprocessing": "none",
+            "target_scaling": "none",
+            "test_split": 0.0,
+            "validation_split": 0.0,
+        }
+    )
     assert ds.task == "regression" and ds.X_train.shape == (500, 3) and ds.y_train.shape == (500, 1)
     assert np.all(np.abs(ds.y_train) <= 1.0)  # sin, no noise
 
 
 def test_spirals_arms_interleave():
     """Each arm winds 1.75 turns: the classes are not linearly separable (a line misses many points)."""
-    ds = load_dataset({"name": "spirals", "n_samples": 600, "n_classes": 2, "noise": 0.0,
-                       "preprocessing": "none", "test_split": 0.0, "validation_split": 0.0})
+    ds = load_dataset(
+        {
+            "name": "spirals",
+            "n_samples": 600,
+            "n_classes": 2,
+            "noise": 0.0,
+            "preprocessing": "none",
+            "test_split": 0.0,
+            "validation_split": 0.0,
+        }
+    )
     X, y = ds.X_train.astype(np.float64), ds.y_train
     A = np.c_[X, np.ones(len(X))]
     w = np.linalg.lstsq(A, 2.0 * y - 1, rcond=None)[0]

@@ -12,8 +12,12 @@ from fastmlp.data import download_dataset, load_dataset
 from fastmlp.data.download import CHECKSUMS
 from fastmlp.errors import DataError
 
-FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-         "t10k-labels-idx1-ubyte.gz"]
+FILES = [
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -64,9 +64,13 @@ def test_missing_builtin_says_where_it_looked_and_how_to_get_it(tmp_path, monkey
         pytest.skip("MNIST is installed on this machine")
     monkeypatch.setenv("FASTMLP_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    error({"name": "mnist"}, str(tmp_path / "data" / "mnist"), str(tmp_path / "cache"),
-          "/usr/share/datasets/mnist",
-          "fastmlp datasets --download mnist")
+    error(
+        {"name": "mnist"},
+        str(tmp_path / "data" / "mnist"),
+        str(tmp_path / "cache"),
+        "/usr/share/datasets/mnist",
+        "fastmlp datasets --download mnist",
+    )
 
 
 def test_truncated_gzip(tmp_path):
@@ -99,19 +103,27 @@ def test_idx_sizes_disagree_with_header(tmp_path):
 
 
 def test_x_and_y_lengths_differ(tmp_path):
-    error({"path": write_npz(tmp_path, X=np.zeros((5, 2)), y=np.zeros(4))}, "a.npz",
-          "5 input rows but 4 labels")
+    error(
+        {"path": write_npz(tmp_path, X=np.zeros((5, 2)), y=np.zeros(4))}, "a.npz", "5 input rows but 4 labels"
+    )
     write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((6, 2, 2), np.uint8))
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(7, np.uint8))
-    error({"path": str(tmp_path / "train-images-idx3-ubyte")}, "6 input rows but 7 labels",
-          "train-labels-idx1-ubyte")
+    error(
+        {"path": str(tmp_path / "train-images-idx3-ubyte")},
+        "6 input rows but 7 labels",
+        "train-labels-idx1-ubyte",
+    )
 
 
 def test_nan_in_inputs_names_row_and_column(tmp_path):
     X = np.ones((6, 3))
     X[4, 2] = np.nan
-    error({"path": write_npz(tmp_path, X=X, y=np.arange(6) % 2), **RAW}, "a.npz", "row 4, column 2",
-          "not finite")
+    error(
+        {"path": write_npz(tmp_path, X=X, y=np.arange(6) % 2), **RAW},
+        "a.npz",
+        "row 4, column 2",
+        "not finite",
+    )
 
 
 def test_inf_in_csv_names_line_and_column(tmp_path):
@@ -122,8 +134,9 @@ def test_inf_in_csv_names_line_and_column(tmp_path):
 def test_value_that_overflows_float32(tmp_path):
     X = np.ones((4, 2))
     X[1, 0] = 1e300
-    error({"path": write_npz(tmp_path, X=X, y=np.arange(4) % 2), **RAW}, "row 1, column 0",
-          "overflows float32")
+    error(
+        {"path": write_npz(tmp_path, X=X, y=np.arange(4) % 2), **RAW}, "row 1, column 0", "overflows float32"
+    )
 
 
 def test_non_numeric_csv_cell_names_line_and_column(tmp_path):
@@ -148,9 +161,14 @@ def test_labels_out_of_range(tmp_path):
     path = write_npz(tmp_path, X=np.zeros((6, 2)), y=np.array([0, 1, 2, 1, 7, 0]))
     error({"path": path, "n_classes": 3, **RAW}, "a.npz", "label 7 at row 4 is out of range 0..2")
     # with data.n_classes the labels are indices 0..n_classes-1; without it -1 is just a class
-    error({"path": write_npz(tmp_path, "b.npz", X=np.zeros((3, 2)), y=np.array([0, -1, 1])), "n_classes": 2,
-           **RAW},
-          "label -1 at row 1 is out of range 0..1")
+    error(
+        {
+            "path": write_npz(tmp_path, "b.npz", X=np.zeros((3, 2)), y=np.array([0, -1, 1])),
+            "n_classes": 2,
+            **RAW,
+        },
+        "label -1 at row 1 is out of range 0..1",
+    )
 
 
 def test_test_labels_out_of_training_classes(tmp_path):
@@ -192,13 +210,18 @@ def test_test_fraction_outside_range():
 
 def test_validation_split_leaving_no_training_rows(tmp_path):
     path = write_csv(tmp_path, "1,0\n2,1\n")
-    error({"path": path, "validation_split": 0.9, "test_split": 0.0}, "validation_split",
-          "no rows to train on")
+    error(
+        {"path": path, "validation_split": 0.9, "test_split": 0.0}, "validation_split", "no rows to train on"
+    )
 
 
 def test_npz_missing_key_and_not_an_npz(tmp_path):
-    error({"path": write_npz(tmp_path, inputs=np.zeros((2, 2)), y=np.zeros(2))}, "a.npz",
-          "no array named 'X'", "keys: inputs, y")
+    error(
+        {"path": write_npz(tmp_path, inputs=np.zeros((2, 2)), y=np.zeros(2))},
+        "a.npz",
+        "no array named 'X'",
+        "keys: inputs, y",
+    )
     (tmp_path / "bad.npz").write_bytes(b"not a zip file")
     error({"path": str(tmp_path / "bad.npz")}, "bad.npz", "not a readable .npz")
 

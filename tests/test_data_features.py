@@ -34,19 +34,31 @@ def test_csv_header_gives_feature_names_to_the_dataset(tmp_path):
     ds = load_dataset({"path": str(path), "validation_split": 0.0, "test_split": 0.0})
     assert ds.feature_names == NAMES
     unnamed = write(tmp_path / "u.csv", None, [[*row, i % 2] for i, row in enumerate(X)])
-    assert load_dataset({"path": str(unnamed), "validation_split": 0.0,
-                         "test_split": 0.0}).feature_names is None
+    assert (
+        load_dataset({"path": str(unnamed), "validation_split": 0.0, "test_split": 0.0}).feature_names is None
+    )
     assert load_dataset({"name": "digits", "limit": 50}).feature_names is None
     np.savez(tmp_path / "n.npz", X=X, y=np.array([0, 1, 0]), feature_names=np.array(NAMES))
-    assert load_dataset({"path": str(tmp_path / "n.npz"), "validation_split": 0.0,
-                         "test_split": 0.0}).feature_names == NAMES
+    assert (
+        load_dataset(
+            {"path": str(tmp_path / "n.npz"), "validation_split": 0.0, "test_split": 0.0}
+        ).feature_names
+        == NAMES
+    )
 
 
 def test_a_test_file_with_its_columns_in_another_order_is_matched_by_name(tmp_path):
     train = write(tmp_path / "train.csv", NAMES + ["label"], [[*row, i % 2] for i, row in enumerate(X)])
     test = write(tmp_path / "test.csv", ["label", "c", "a", "b"], [[1, r[2], r[0], r[1]] for r in X])
-    ds = load_dataset({"path": str(train), "test_path": str(test), "target": "label",
-                       "validation_split": 0.0, "preprocessing": "none"})
+    ds = load_dataset(
+        {
+            "path": str(train),
+            "test_path": str(test),
+            "target": "label",
+            "validation_split": 0.0,
+            "preprocessing": "none",
+        }
+    )
     np.testing.assert_array_equal(ds.X_test, X.astype(np.float32))
 
 
@@ -67,34 +79,44 @@ def test_a_csv_that_still_holds_its_string_target_column_predicts(tmp_path):
     got, _ = read_features(path, expected_names=NAMES)
     np.testing.assert_array_equal(got, X)
     # without the model's names the string column is a non-number, named by line and 0-based column
-    one_line_error(lambda: read_features(path), str(path), "line 2, column 1 ('species')",
-                   "not a number: 'setosa'")
+    one_line_error(
+        lambda: read_features(path), str(path), "line 2, column 1 ('species')", "not a number: 'setosa'"
+    )
 
 
 def test_missing_column_is_one_line_naming_it_and_the_models_columns(tmp_path):
     path = write(tmp_path / "two.csv", ["a", "b"], X[:, :2])
-    one_line_error(lambda: read_features(path, expected_names=NAMES),
-                   f"{path}: missing feature column 'c' (the model was trained on: a, b, c)")
-    one_line_error(lambda: align_features(X[:, :2], ["a", "b"], NAMES, "input"),
-                   "input: missing feature column 'c' (the model was trained on: a, b, c)")
+    one_line_error(
+        lambda: read_features(path, expected_names=NAMES),
+        f"{path}: missing feature column 'c' (the model was trained on: a, b, c)",
+    )
+    one_line_error(
+        lambda: align_features(X[:, :2], ["a", "b"], NAMES, "input"),
+        "input: missing feature column 'c' (the model was trained on: a, b, c)",
+    )
     many = [f"x{i}" for i in range(30)]
-    message = one_line_error(lambda: align_features(np.zeros((1, 2)), ["x0", "x1"], many, "in"),
-                             "missing feature column 'x2'")
+    message = one_line_error(
+        lambda: align_features(np.zeros((1, 2)), ["x0", "x1"], many, "in"), "missing feature column 'x2'"
+    )
     assert "x9..." in message and "x10" not in message
 
 
 def test_unnamed_columns_must_match_the_models_count(tmp_path):
     np.testing.assert_array_equal(align_features(X, None, NAMES, "X"), X)
-    one_line_error(lambda: align_features(X[:, :2], None, NAMES, "X"),
-                   "X: 2 feature columns but the model was trained on 3 (a, b, c)")
+    one_line_error(
+        lambda: align_features(X[:, :2], None, NAMES, "X"),
+        "X: 2 feature columns but the model was trained on 3 (a, b, c)",
+    )
     assert align_features(X, None, None) is X
 
 
 def test_extra_columns_are_dropped_and_doubled_ones_refused():
     wide = np.c_[X, np.full(3, 99.0)]
     np.testing.assert_array_equal(align_features(wide, ["c", "b", "a", "z"], NAMES, "X"), X[:, ::-1])
-    one_line_error(lambda: align_features(X, ["a", "a", "c"], ["a", "c"], "X"),
-                   "feature column 'a' appears more than once")
+    one_line_error(
+        lambda: align_features(X, ["a", "a", "c"], ["a", "c"], "X"),
+        "feature column 'a' appears more than once",
+    )
 
 
 def test_npy_npz_and_gzip_csv(tmp_path):
@@ -116,12 +138,15 @@ def test_npy_npz_and_gzip_csv(tmp_path):
 
 
 def test_files_that_are_not_feature_files(tmp_path):
-    np.savez(tmp_path / "model.npz", layer_sizes=np.array([3, 2]), params=np.zeros(8),
-             format_version=np.array(1))
+    np.savez(
+        tmp_path / "model.npz", layer_sizes=np.array([3, 2]), params=np.zeros(8), format_version=np.array(1)
+    )
     one_line_error(lambda: read_features(tmp_path / "model.npz"), "is a saved model, not input features")
     (tmp_path / "disguised.csv").write_bytes((tmp_path / "model.npz").read_bytes())
-    one_line_error(lambda: read_features(tmp_path / "disguised.csv"),
-                   "disguised.csv: is a zip archive (an .npz file?), not CSV text")
+    one_line_error(
+        lambda: read_features(tmp_path / "disguised.csv"),
+        "disguised.csv: is a zip archive (an .npz file?), not CSV text",
+    )
     np.save(tmp_path / "objects.npy", np.array([{"a": 1}, None], dtype=object))
     one_line_error(lambda: read_features(tmp_path / "objects.npy"), "objects.npy", "Python objects")
     np.savez(tmp_path / "two.npz", P=X, Q=X)

@@ -135,8 +135,9 @@ def test_separate_test_file_shares_string_classes(tmp_path):
 
 def test_float64_on_request_and_regression_task_forced(tmp_path):
     (tmp_path / "a.csv").write_text("1,2,0\n3,4,1\n5,6,2\n")
-    ds = load_dataset({"path": str(tmp_path / "a.csv"), **RAW, "target_scaling": "none"}, dtype="float64",
-                      task="regression")
+    ds = load_dataset(
+        {"path": str(tmp_path / "a.csv"), **RAW, "target_scaling": "none"}, dtype="float64", task="regression"
+    )
     np.testing.assert_array_equal(ds.y_train[:, 0], [0, 1, 2])
     assert ds.X_train.dtype == np.float64 and ds.y_train.dtype == np.float64 and ds.y_train.shape == (3, 1)
 

@@ -66,16 +66,17 @@ def test_diabetes_like_target_with_task_regression_is_ready_to_train():
     assert np.all((back > 24.99) & (back < 346.01))
 
 
-@pytest.mark.parametrize("k, n, refused", [(10, 20, False), (11, 100, True), (11, 200, False), (100, 10_000,
-                                                                                                False),
-                                             (101, 100_000, True)])
+@pytest.mark.parametrize(
+    "k, n, refused",
+    [(10, 20, False), (11, 100, True), (11, 200, False), (100, 10_000, False), (101, 100_000, True)],
+)
 def test_refusal_rule_counts(k, n, refused):
     y = np.arange(n) % k
     if refused:
-        one_line_error(lambda: infer_task(y, "src"), (
-            f"src: the target has {k} distinct "
-            f"whole-number values in {n} rows"
-        ))
+        one_line_error(
+            lambda: infer_task(y, "src"),
+            (f"src: the target has {k} distinct whole-number values in {n} rows"),
+        )
     else:
         assert infer_task(y, "src") == "classification"
 
@@ -124,12 +125,16 @@ def test_multilabel_matrix_is_detected_and_encoded(tmp_path):
 def test_test_labels_outside_training_classes_name_label_and_line(tmp_path):
     (tmp_path / "train.csv").write_text("1,1\n2,2\n3,3\n4,1\n")
     (tmp_path / "test.csv").write_text("1,1\n2,4\n")
-    one_line_error(lambda: load_dataset({"path": str(tmp_path / "train.csv"),
-                                         "test_path": str(tmp_path / "test.csv"),
-                                         **RAW}), "test.csv: label 4 at line 2 is not a class in")
-    one_line_error(lambda: prepare(np.zeros((3, 1)), [1, 2, 3], X_test=np.zeros((2, 1)), y_test=[3, 5],
-                                   **RAW),
-                   "arrays (test): label 5 at row 1 is not a class in arrays")
+    one_line_error(
+        lambda: load_dataset(
+            {"path": str(tmp_path / "train.csv"), "test_path": str(tmp_path / "test.csv"), **RAW}
+        ),
+        "test.csv: label 4 at line 2 is not a class in",
+    )
+    one_line_error(
+        lambda: prepare(np.zeros((3, 1)), [1, 2, 3], X_test=np.zeros((2, 1)), y_test=[3, 5], **RAW),
+        "arrays (test): label 5 at row 1 is not a class in arrays",
+    )
 
 
 def test_n_classes_keeps_indices_meaning_for_files(tmp_path):
@@ -157,7 +162,9 @@ def test_class_indices_encodes_raw_labels_for_a_model():
     np.testing.assert_array_equal(class_indices([7, 0], digits), [7, 0])  # by name
     shirts = np.array(["T-shirt/top", "Trouser", "Pullover"])
     np.testing.assert_array_equal(class_indices(np.array([2, 0], np.uint8), shirts), [2, 0])  # as indices
-    one_line_error(lambda: class_indices([1, 9], np.array([1, 2]), "eval.csv"),
-                   "eval.csv: label 9 at row 1 is not a class")
+    one_line_error(
+        lambda: class_indices([1, 9], np.array([1, 2]), "eval.csv"),
+        "eval.csv: label 9 at row 1 is not a class",
+    )
     one_line_error(lambda: class_indices(["a", "zebra"], np.array(["a", "b"]), "y"), "label 'zebra' at row 1")
     assert class_indices([], np.array([1, 2])).dtype == np.int64

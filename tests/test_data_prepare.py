@@ -39,8 +39,11 @@ def assert_same(a, b):
 def test_prepare_equals_load_dataset_on_the_same_csv(tmp_path, task):
     rng = np.random.default_rng(5)
     X = rng.normal(3.0, 2.0, (120, 3))
-    y = rng.choice(["ant", "bee", "cow"],
-                   120) if task == "classification" else np.round(rng.normal(size=120), 3)
+    y = (
+        rng.choice(["ant", "bee", "cow"], 120)
+        if task == "classification"
+        else np.round(rng.normal(size=120), 3)
+    )
     names = ["a", "b", "c", "target"]
     path = write_csv(tmp_path / "d.csv", names, X, y)
     options = {"validation_split": 0.2, "test_split": 0.25, "data_seed": 4}
@@ -78,8 +81,9 @@ def test_target_scaling_is_fitted_on_training_rows_only_and_round_trips():
     for X_split, y_split in ((ds.X_train, ds.y_train), (ds.X_val, ds.y_val), (ds.X_test, ds.y_test)):
         ids = X_split[:, 0].astype(int)
         np.testing.assert_allclose(scaler.inverse_transform(y_split), y[ids], rtol=1e-12)
-    unscaled = prepare(X, y, preprocessing="none", target_scaling="none", validation_split=0.2,
-                       test_split=0.1)
+    unscaled = prepare(
+        X, y, preprocessing="none", target_scaling="none", validation_split=0.2, test_split=0.1
+    )
     assert unscaled.target_scaler.kind == "none"
     np.testing.assert_array_equal(unscaled.y_train, y[unscaled.X_train[:, 0].astype(int)].astype(np.float32))
 
@@ -111,8 +115,9 @@ def test_scaling_does_not_write_into_the_callers_arrays():
     y = np.linspace(0, 10, 40, dtype=np.float32).reshape(-1, 1)
     y_test = y[:10].copy()
     before = y_test.copy()
-    prepare(np.ones((40, 1), np.float32), y, X_test=np.ones((10, 1), np.float32), y_test=y_test,
-            task="regression")
+    prepare(
+        np.ones((40, 1), np.float32), y, X_test=np.ones((10, 1), np.float32), y_test=y_test, task="regression"
+    )
     np.testing.assert_array_equal(y_test, before)
 
 

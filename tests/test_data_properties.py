@@ -15,10 +15,17 @@ from fastmlp.errors import DataError
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-CSV_TEXT = st.text(alphabet="0123456789.,-+e \n\r\t\"abcinfNA\x00é", max_size=300)
+CSV_TEXT = st.text(alphabet='0123456789.,-+e \n\r\t"abcinfNA\x00é', max_size=300)
 CSV_ROWS = st.lists(
-    st.lists(st.one_of(st.integers(-5, 5).map(str), st.floats(allow_nan=True).map(repr),
-                       st.sampled_from(["", "x", "cat", "inf", "nan", " 1 "])), min_size=1, max_size=4),
+    st.lists(
+        st.one_of(
+            st.integers(-5, 5).map(str),
+            st.floats(allow_nan=True).map(repr),
+            st.sampled_from(["", "x", "cat", "inf", "nan", " 1 "]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
     max_size=8,
 ).map(lambda rows: "\n".join(",".join(r) for r in rows))
 
@@ -51,8 +58,12 @@ def test_csv_any_bytes(data):
 
 
 @SETTINGS
-@given(st.one_of(CSV_TEXT, CSV_ROWS), st.sampled_from([0.0, 0.3]), st.sampled_from([-1, 0, "a", 7]),
-       st.booleans())
+@given(
+    st.one_of(CSV_TEXT, CSV_ROWS),
+    st.sampled_from([0.0, 0.3]),
+    st.sampled_from([-1, 0, "a", 7]),
+    st.booleans(),
+)
 def test_csv_any_text(text, split, target, compress):
     data = text.encode("utf-8")
     data = gzip.compress(data) if compress else data
@@ -64,11 +75,17 @@ def idx_bytes(code: int, shape: list[int], body: bytes) -> bytes:
 
 
 @SETTINGS
-@given(st.one_of(
-    st.binary(max_size=200),
-    st.builds(idx_bytes, st.sampled_from(sorted(TYPES) + [0x0A]), st.lists(st.integers(0, 6), max_size=4),
-              st.binary(max_size=200)),
-))
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.builds(
+            idx_bytes,
+            st.sampled_from(sorted(TYPES) + [0x0A]),
+            st.lists(st.integers(0, 6), max_size=4),
+            st.binary(max_size=200),
+        ),
+    )
+)
 def test_idx_any_bytes(data):
     for blob in (data, gzip.compress(data), gzip.compress(data)[:-3]):
         try:
@@ -90,11 +107,13 @@ def _read_via_file(blob: bytes):
 @given(st.binary(max_size=120), st.binary(max_size=60))
 def test_idx_pair_any_bytes_through_the_loader(images, labels):
     with tempfile.TemporaryDirectory() as d:
-        (Path(d) / "train-images-idx3-ubyte").write_bytes(idx_bytes(8, [len(images) // 4, 2, 2],
-                                                                    images[: len(images) // 4 * 4]))
+        (Path(d) / "train-images-idx3-ubyte").write_bytes(
+            idx_bytes(8, [len(images) // 4, 2, 2], images[: len(images) // 4 * 4])
+        )
         (Path(d) / "train-labels-idx1-ubyte").write_bytes(labels)
         try:
-            check_loaded(load_dataset({"path": str(Path(d) / "train-images-idx3-ubyte"),
-                                       "validation_split": 0.0}))
+            check_loaded(
+                load_dataset({"path": str(Path(d) / "train-images-idx3-ubyte"), "validation_split": 0.0})
+            )
         except DataError as e:
             assert "\n" not in str(e)

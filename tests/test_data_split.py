@@ -46,8 +46,13 @@ def test_standardize_is_fitted_on_training_rows_only(tmp_path):
     X_test = rng.normal(50.0, 9.0, (40, 3))  # wildly different: must not leak into the fit
     np.savez(tmp_path / "train.npz", X=X_train, y=np.arange(200) % 2)
     np.savez(tmp_path / "test.npz", X=X_test, y=np.arange(40) % 2)
-    ds = load_dataset({"path": str(tmp_path / "train.npz"), "test_path": str(tmp_path / "test.npz"),
-                       "validation_split": 0.25})
+    ds = load_dataset(
+        {
+            "path": str(tmp_path / "train.npz"),
+            "test_path": str(tmp_path / "test.npz"),
+            "validation_split": 0.25,
+        }
+    )
     rows, _ = split_indices(np.arange(200), 0.25, seed=0, labels=np.arange(200) % 2)
     assert len(ds.X_train) == len(rows) == 150
     # the fitted offset/scale are the mean/std of exactly the 150 training rows
@@ -74,7 +79,11 @@ def test_other_preprocessing_kinds(kind):
 
 def test_spec_defaults_live_in_one_place_and_accept_instances():
     spec = DataSpec()
-    assert (spec.validation_split, spec.test_split, spec.preprocessing, spec.scale) == (0.1, 0.2,
-                                                                                        "standardize", 255.0)
+    assert (spec.validation_split, spec.test_split, spec.preprocessing, spec.scale) == (
+        0.1,
+        0.2,
+        "standardize",
+        255.0,
+    )
     ds = load_dataset(DataSpec(name="digits", limit=50, validation_split=0.0))
     assert len(ds.X_train) == 50

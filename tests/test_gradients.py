@@ -3,13 +3,12 @@ finite differences of J in float64, for every activation x task x depth x l2."""
 
 import numpy as np
 import pytest
+from conftest import make_problem
 
 from fastmlp import MLP
 from fastmlp.gradcheck import TOLERANCE, check_gradients, numeric_gradient, relative_error
 from fastmlp.model import ACTIVATIONS
 from fastmlp.tasks import TASK_NAMES as TASKS
-
-from conftest import make_problem
 
 
 @pytest.mark.parametrize("l2", [0.0, 0.05])
@@ -36,7 +35,7 @@ def test_check_fails_on_a_wrong_gradient(rng, monkeypatch):
 
     def wrong(self, X, y, l2=0.0, **objective):
         loss, grads = right(self, X, y, l2, **objective)
-        return loss, [(dW - l2 * W, db) for (dW, db), W in zip(grads, self.weights)]
+        return loss, [(dW - l2 * W, db) for (dW, db), W in zip(grads, self.weights, strict=False)]
 
     monkeypatch.setattr(MLP, "loss_and_gradients", wrong)
     rows = check_gradients(model, X, y, l2=0.5)
@@ -52,7 +51,7 @@ def test_loss_is_the_documented_objective(rng):
     h = 1 / (1 + np.exp(-(X @ W1 + b1)))
     z = h @ W2 + b2
     log_softmax = z - np.log(np.exp(z).sum(1, keepdims=True))
-    expected = -log_softmax[np.arange(9), y].mean() + 0.5 * 0.1 * ((W1 ** 2).sum() + (W2 ** 2).sum())
+    expected = -log_softmax[np.arange(9), y].mean() + 0.5 * 0.1 * ((W1**2).sum() + (W2**2).sum())
     loss, _ = model.loss_and_gradients(X, y, l2=0.1)
     assert loss == pytest.approx(expected, rel=1e-12)
 

@@ -7,7 +7,13 @@ from fastmlp.kernels import ACTIVATION_CODES, LEAKY_SLOPE
 from fastmlp.kernels.activations import add_bias_activate, mul_derivative
 from fastmlp.kernels.dense import delta_backward, dense_backward, dense_forward
 from fastmlp.kernels.layout import make_layout
-from fastmlp.kernels.losses import sigmoid_cross_entropy, sigmoid_inplace, softmax_cross_entropy, softmax_inplace, squared_error
+from fastmlp.kernels.losses import (
+    sigmoid_cross_entropy,
+    sigmoid_inplace,
+    softmax_cross_entropy,
+    softmax_inplace,
+    squared_error,
+)
 from fastmlp.kernels.optim import ADAM, SGD, make_hyper, state_size, update_all
 
 NO_WEIGHTS = np.zeros(0)
@@ -96,7 +102,7 @@ def test_dense_forward_backward(dtype, rng):
     h_act = np.tanh(h_prev)  # pretend h_prev came out of a tanh layer
     delta_prev = np.empty_like(h_prev)
     delta_backward(delta, W, h_act, np.zeros((7, 0), dtype), ACTIVATION_CODES["tanh"], delta_prev)
-    np.testing.assert_allclose(delta_prev, (delta @ W.T) * (1 - h_act ** 2), **tol)
+    np.testing.assert_allclose(delta_prev, (delta @ W.T) * (1 - h_act**2), **tol)
     assert dW.dtype == db.dtype == delta_prev.dtype == dtype
 
 
@@ -118,8 +124,9 @@ def test_sigmoid_cross_entropy_delta(rng):
     np.testing.assert_allclose(p, s)
 
 
-@pytest.mark.parametrize("code,hp", [(SGD, {}), (SGD, {"momentum": 0.9}), (SGD, {"momentum": 0.9, "nesterov": True}),
-                                     (ADAM, {})])
+@pytest.mark.parametrize(
+    "code,hp", [(SGD, {}), (SGD, {"momentum": 0.9}), (SGD, {"momentum": 0.9, "nesterov": True}), (ADAM, {})]
+)
 def test_optimizer_update_all(code, hp, rng):
     """One step over a flat buffer: weights get the L2 term, biases do not (see optim.py)."""
     layout = make_layout([3, 2])  # W: 6 values, b: 2 values

@@ -1,15 +1,14 @@
 import numpy as np
 import pytest
+from conftest import make_problem
 
 from fastmlp import MLP, FastMLPError, ModelFileError
 from fastmlp.preprocessing import Preprocessing
 
-from conftest import make_problem
-
 
 def test_glorot_uniform_bounds_and_zero_biases():
     model = MLP([300, 200, 10], seed=3)
-    for W, b in zip(model.weights, model.biases):
+    for W, b in zip(model.weights, model.biases, strict=False):
         r = np.sqrt(6.0 / (W.shape[0] + W.shape[1]))
         assert np.abs(W).max() <= r
         # Uniform on (-r, r): the sample fills the interval and its variance is r^2/3.
@@ -54,6 +53,7 @@ def test_predict_proba_rows_sum_to_one_and_predict_is_argmax(rng):
 
 def test_predict_in_chunks_matches_one_pass(rng, monkeypatch):
     import fastmlp.model as model_module
+
     model = MLP([5, 7, 4])
     X, _ = make_problem(rng, 50, 5, 4, "classification", np.float32)
     whole = model.decision_function(X)
@@ -83,16 +83,34 @@ def test_load_rejects_bad_files(tmp_path):
     with pytest.raises(ModelFileError, match="junk.npz: not a fastmlp model file"):
         MLP.load(junk)
     model = MLP([4, 3, 2])
-    np.savez(tmp_path / "short.npz", layer_sizes=model.sizes, activation="relu", task="classification",
-             dtype="float32", params=model.params[:-1])
+    np.savez(
+        tmp_path / "short.npz",
+        layer_sizes=model.sizes,
+        activation="relu",
+        task="classification",
+        dtype="float32",
+        params=model.params[:-1],
+    )
     with pytest.raises(ModelFileError, match="params has 22 values"):
         MLP.load(tmp_path / "short.npz")
-    np.savez(tmp_path / "dtype.npz", layer_sizes=model.sizes, activation="relu", task="classification",
-             dtype="float32", params=model.params.astype(np.float64))
+    np.savez(
+        tmp_path / "dtype.npz",
+        layer_sizes=model.sizes,
+        activation="relu",
+        task="classification",
+        dtype="float32",
+        params=model.params.astype(np.float64),
+    )
     with pytest.raises(ModelFileError, match="params are float64"):
         MLP.load(tmp_path / "dtype.npz")
-    np.savez(tmp_path / "act.npz", layer_sizes=model.sizes, activation="swish", task="classification",
-             dtype="float32", params=model.params)
+    np.savez(
+        tmp_path / "act.npz",
+        layer_sizes=model.sizes,
+        activation="swish",
+        task="classification",
+        dtype="float32",
+        params=model.params,
+    )
     with pytest.raises(ModelFileError, match="activation must be one of"):
         MLP.load(tmp_path / "act.npz")
 

@@ -3,12 +3,11 @@ He init, and full-batch L-BFGS. Each against finite differences or an independen
 
 import numpy as np
 import pytest
+from conftest import make_problem
 
 from fastmlp import MLP, fit
 from fastmlp.gradcheck import TOLERANCE, check_gradients
 from fastmlp.kernels.dropout import dropout_forward, dropout_key
-
-from conftest import make_problem
 
 
 @pytest.mark.parametrize("task", ["classification", "multilabel", "regression"])
@@ -76,15 +75,18 @@ def test_dropout_trains_and_is_off_at_predict(rng):
     np.testing.assert_array_equal(model.predict_proba(X), model.predict_proba(X))  # no mask at predict
 
 
-@pytest.mark.parametrize("init,var", [
-    ("glorot_uniform", lambda i, o: 2 / (i + o)),
-    ("he_uniform", lambda i, o: 2 / i),
-    ("he_normal", lambda i, o: 2 / i),
-])
+@pytest.mark.parametrize(
+    "init,var",
+    [
+        ("glorot_uniform", lambda i, o: 2 / (i + o)),
+        ("he_uniform", lambda i, o: 2 / i),
+        ("he_normal", lambda i, o: 2 / i),
+    ],
+)
 def test_init_variances(init, var):
     """Glorot: Var W = 2 / (fan_in + fan_out); He: Var W = 2 / fan_in; biases 0."""
     model = MLP([400, 300, 10], init=init, dtype="float64", seed=0)
-    for W, b in zip(model.weights, model.biases):
+    for W, b in zip(model.weights, model.biases, strict=False):
         assert W.var() == pytest.approx(var(*W.shape), rel=0.05)
         assert not b.any()
     if init == "he_uniform":
@@ -101,8 +103,9 @@ def test_lbfgs_reaches_scikit_learns_loss(rng):
     X = (X / 16.0)[:600]
     y = y[:600]
     alpha, iters = 1e-3, 150
-    reference = sklearn.MLPClassifier(hidden_layer_sizes=(32,), solver="lbfgs", alpha=alpha, max_iter=iters,
-                                      random_state=0).fit(X, y)
+    reference = sklearn.MLPClassifier(
+        hidden_layer_sizes=(32,), solver="lbfgs", alpha=alpha, max_iter=iters, random_state=0
+    ).fit(X, y)
     model = MLP([64, 32, 10], activation="relu", dtype="float64", seed=0)
     history = fit(model, X, y, epochs=iters, l2=alpha / len(X), optimizer={"name": "lbfgs"})
     loss, _ = model.loss_and_gradients(X, y, l2=alpha / len(X))

@@ -38,16 +38,25 @@ def tabular(rng, n=400):
 
 def train_csv(tmp_path, rng, preprocessing="standardize", epochs=30):
     X, y = tabular(rng)
-    path = write_csv(tmp_path / "cells.csv", [*FEATURES, "diagnosis"], [[*map(float, x), t] for x, t in zip(X, y)])
-    config = {"data": {"path": str(path), "target": "diagnosis", "preprocessing": preprocessing, "scale": 100.0},
-              "model": {"hidden": [32]}, "train": {"epochs": epochs, "batch_size": 32, "learning_rate": 0.05},
-              "output": {"dir": str(tmp_path / "runs")}}
+    path = write_csv(
+        tmp_path / "cells.csv",
+        [*FEATURES, "diagnosis"],
+        [[*map(float, x), t] for x, t in zip(X, y, strict=False)],
+    )
+    config = {
+        "data": {"path": str(path), "target": "diagnosis", "preprocessing": preprocessing, "scale": 100.0},
+        "model": {"hidden": [32]},
+        "train": {"epochs": epochs, "batch_size": 32, "learning_rate": 0.05},
+        "output": {"dir": str(tmp_path / "runs")},
+    }
     return fastmlp.train(config), X, y
 
 
 @pytest.mark.parametrize("preprocessing", ["standardize", "minmax", "scale", "none"])
 def test_api_cli_and_reloaded_model_agree_on_raw_rows(preprocessing, tmp_path, rng):
-    result, X, y = train_csv(tmp_path, rng, preprocessing, epochs=30 if preprocessing in ("standardize", "minmax") else 3)
+    result, X, y = train_csv(
+        tmp_path, rng, preprocessing, epochs=30 if preprocessing in ("standardize", "minmax") else 3
+    )
     model = result.model
     labels = model.predict(X)
     assert set(labels) <= {"benign", "malignant", "unclear"}  # class names, not indices
@@ -70,8 +79,11 @@ def test_columns_are_matched_by_name(tmp_path, rng):
     assert result.model.feature_names == FEATURES
     expected = result.model.predict(X)
     order = FEATURES[::-1]
-    reversed_csv = write_csv(tmp_path / "reversed.csv", [*order, "diagnosis"],
-                             [[*x[::-1], t] for x, t in zip(X.tolist(), y)])  # target column kept too
+    reversed_csv = write_csv(
+        tmp_path / "reversed.csv",
+        [*order, "diagnosis"],
+        [[*x[::-1], t] for x, t in zip(X.tolist(), y, strict=False)],
+    )  # target column kept too
     out = invoke("predict", result.run_dir, reversed_csv)
     assert out.exit_code == 0, out.output
     assert out.stdout.splitlines()[1:] == list(expected)
@@ -91,16 +103,32 @@ def test_whole_number_regression_target_is_refused_with_one_line(tmp_path, rng):
     a ~200-class classifier; the run stops and says what to set."""
     X = rng.normal(size=(442, 10))
     y = np.clip(np.round(150 + 60 * X[:, 0] + 20 * X[:, 1] + 10 * rng.normal(size=442)), 25, 346).astype(int)
-    path = write_csv(tmp_path / "diabetes.csv", [f"x{i}" for i in range(10)] + ["progression"],
-                     [[*x, t] for x, t in zip(X.tolist(), y)])
-    out = invoke("train", "--set", f"data.path={path}", "--set", "data.name=null",
-                 "--set", "data.target=progression", "--set", f"output.dir={tmp_path / 'runs'}")
+    path = write_csv(
+        tmp_path / "diabetes.csv",
+        [f"x{i}" for i in range(10)] + ["progression"],
+        [[*x, t] for x, t in zip(X.tolist(), y, strict=False)],
+    )
+    out = invoke(
+        "train",
+        "--set",
+        f"data.path={path}",
+        "--set",
+        "data.name=null",
+        "--set",
+        "data.target=progression",
+        "--set",
+        f"output.dir={tmp_path / 'runs'}",
+    )
     assert out.exit_code == 2
     line = out.stderr.strip()
     assert len(line.splitlines()) == 1 and "distinct whole-number values" in line and "model.task" in line
     assert not (tmp_path / "runs").exists()  # refused before any run folder is written
-    config = {"data": {"path": str(path), "target": "progression"}, "model": {"task": "regression", "hidden": [32]},
-              "train": {"epochs": 40, "batch_size": 32, "learning_rate": 0.01}, "output": {"dir": str(tmp_path / "r")}}
+    config = {
+        "data": {"path": str(path), "target": "progression"},
+        "model": {"task": "regression", "hidden": [32]},
+        "train": {"epochs": 40, "batch_size": 32, "learning_rate": 0.01},
+        "output": {"dir": str(tmp_path / "r")},
+    }
     result = fastmlp.train(config)
     assert result.model.task == "regression"
     spread = float(np.std(y))
@@ -112,10 +140,22 @@ def test_whole_number_regression_target_is_refused_with_one_line(tmp_path, rng):
 def test_labels_one_to_three_are_three_classes(tmp_path, rng):
     X = rng.normal(size=(300, 4))
     y = 1 + (X[:, 0] > -0.4).astype(int) + (X[:, 0] > 0.4).astype(int)
-    result = fastmlp.train({"data": {"path": str(write_csv(tmp_path / "t.csv", ["a", "b", "c", "d", "y"],
-                                                           [[*x, t] for x, t in zip(X.tolist(), y)]))},
-                            "model": {"hidden": [16]}, "train": {"epochs": 20, "batch_size": 16},
-                            "output": {"dir": str(tmp_path / "runs")}})
+    result = fastmlp.train(
+        {
+            "data": {
+                "path": str(
+                    write_csv(
+                        tmp_path / "t.csv",
+                        ["a", "b", "c", "d", "y"],
+                        [[*x, t] for x, t in zip(X.tolist(), y, strict=False)],
+                    )
+                )
+            },
+            "model": {"hidden": [16]},
+            "train": {"epochs": 20, "batch_size": 16},
+            "output": {"dir": str(tmp_path / "runs")},
+        }
+    )
     assert result.model.n_outputs == 3 and list(result.model.classes) == [1, 2, 3]
     predicted = result.model.predict(X)
     assert set(predicted.tolist()) <= {1, 2, 3} and (predicted == y).mean() > 0.9
@@ -124,11 +164,17 @@ def test_labels_one_to_three_are_three_classes(tmp_path, rng):
 def test_multilabel_end_to_end(tmp_path, rng):
     X = rng.normal(size=(400, 3))
     Y = np.stack([X[:, 0] > 0, X[:, 1] > 0.3, X[:, 0] + X[:, 2] > 0], axis=1).astype(int)
-    path = write_csv(tmp_path / "tags.csv", ["u", "v", "w", "red", "green", "blue"],
-                     np.hstack([X, Y]).tolist())
-    result = fastmlp.train({"data": {"path": str(path), "target": ["red", "green", "blue"]},
-                            "model": {"hidden": [32]}, "train": {"epochs": 40, "batch_size": 32},
-                            "output": {"dir": str(tmp_path / "runs")}})
+    path = write_csv(
+        tmp_path / "tags.csv", ["u", "v", "w", "red", "green", "blue"], np.hstack([X, Y]).tolist()
+    )
+    result = fastmlp.train(
+        {
+            "data": {"path": str(path), "target": ["red", "green", "blue"]},
+            "model": {"hidden": [32]},
+            "train": {"epochs": 40, "batch_size": 32},
+            "output": {"dir": str(tmp_path / "runs")},
+        }
+    )
     model = result.model
     assert model.task == "multilabel" and [str(c) for c in model.classes] == ["red", "green", "blue"]
     assert model.predict(X).shape == (400, 3) and (model.predict(X) == Y).all(axis=1).mean() > 0.85
@@ -147,6 +193,16 @@ def test_prepare_on_plain_arrays_feeds_fit(rng):
     ds = prepare(X, y, validation_split=0.2, seed=0)
     model = MLP([ds.n_inputs, 32, ds.n_outputs], seed=0)
     model.preprocessing, model.classes = ds.preprocessing, ds.classes
-    fastmlp.fit(model, ds.X_train, ds.y_train, ds.X_val, ds.y_val, epochs=30, batch_size=32,
-                learning_rate=0.05, optimizer="adam", class_weight="balanced")
+    fastmlp.fit(
+        model,
+        ds.X_train,
+        ds.y_train,
+        ds.X_val,
+        ds.y_val,
+        epochs=30,
+        batch_size=32,
+        learning_rate=0.05,
+        optimizer="adam",
+        class_weight="balanced",
+    )
     assert (model.predict(X) == y).mean() > 0.9

@@ -7,12 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import pytest
+from conftest import sweep_app as app
 from typer.testing import CliRunner
 
 import fastmlp.api
 from fastmlp.errors import FastMLPError
 from fastmlp.sweep import plot_sweep, sweep
-from conftest import sweep_app as app
 from fastmlp.sweep.execute import pinned_threads, threads_per_worker
 
 TINY = """\
@@ -22,8 +22,6 @@ grid:
 seeds: [0, 1]
 metric: val_accuracy
 """
-
-
 
 
 def write_sweep(tmp_path, text=TINY):
@@ -39,12 +37,17 @@ def read_rows(path):
 
 def test_process_pool_sweep_writes_one_row_per_run(tmp_path):
     out = tmp_path / "sweep"
-    result = CliRunner().invoke(app(), ["sweep", str(write_sweep(tmp_path)), "--workers", "2", "--out", str(out)])
+    result = CliRunner().invoke(
+        app(), ["sweep", str(write_sweep(tmp_path)), "--workers", "2", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     rows = read_rows(out / "results.csv")
     assert [(json.loads(r["overrides"]), r["seed"], r["status"]) for r in rows] == [
-        ({"train.learning_rate": 0.05}, "0", "ok"), ({"train.learning_rate": 0.05}, "1", "ok"),
-        ({"train.learning_rate": 0.1}, "0", "ok"), ({"train.learning_rate": 0.1}, "1", "ok")]
+        ({"train.learning_rate": 0.05}, "0", "ok"),
+        ({"train.learning_rate": 0.05}, "1", "ok"),
+        ({"train.learning_rate": 0.1}, "0", "ok"),
+        ({"train.learning_rate": 0.1}, "1", "ok"),
+    ]
     for row in rows:
         assert (out / row["run"] / "summary.json").is_file()
         assert row["run_dir"] == str(out / row["run"])
@@ -78,8 +81,12 @@ def test_resume_skips_finished_runs_and_retrains_incomplete_ones(tmp_path, monke
 
 
 def test_failing_point_is_recorded_and_the_others_finish(tmp_path):
-    path = write_sweep(tmp_path, TINY.replace("[0.05, 0.1]", "[0.05, 1000.0]").replace(
-        "epochs: 2,", "epochs: 2, optimizer: {name: sgd, momentum: 0.9},"))
+    path = write_sweep(
+        tmp_path,
+        TINY.replace("[0.05, 0.1]", "[0.05, 1000.0]").replace(
+            "epochs: 2,", "epochs: 2, optimizer: {name: sgd, momentum: 0.9},"
+        ),
+    )
     out = tmp_path / "sweep"
     result = CliRunner().invoke(app(), ["sweep", str(path), "--out", str(out)])
     assert result.exit_code == 1
@@ -96,8 +103,12 @@ def test_failing_point_is_recorded_and_the_others_finish(tmp_path):
 
 def test_a_users_own_executor(tmp_path):
     with ThreadPoolExecutor(1) as executor:
-        result = sweep(write_sweep(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]")), executor=executor,
-                       out=tmp_path / "sweep", warm=False)
+        result = sweep(
+            write_sweep(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]")),
+            executor=executor,
+            out=tmp_path / "sweep",
+            warm=False,
+        )
     assert [r["status"] for r in result.rows] == ["ok", "ok"]
     assert [g.n for g in result.groups] == [1, 1]
 
@@ -105,10 +116,12 @@ def test_a_users_own_executor(tmp_path):
 def test_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed", reason="needs the fastmlp[distributed] extra")
     path, out = write_sweep(tmp_path), tmp_path / "sweep"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        result = CliRunner().invoke(app(), ["sweep", str(path), "--scheduler", cluster.scheduler_address,
-                                            "--out", str(out)])
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        result = CliRunner().invoke(
+            app(), ["sweep", str(path), "--scheduler", cluster.scheduler_address, "--out", str(out)]
+        )
         assert result.exit_code == 0, result.output
         rows = read_rows(out / "results.csv")
         assert [r["status"] for r in rows] == ["ok"] * 4
@@ -147,8 +160,9 @@ def test_plot_sweep_needs_matplotlib_or_draws(tmp_path):
 def test_dask_scheduler_local_starts_and_closes_its_cluster(tmp_path):
     pytest.importorskip("distributed", reason="needs the fastmlp[distributed] extra")
     path, out = write_sweep(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]")), tmp_path / "sweep"
-    result = CliRunner().invoke(app(), ["sweep", str(path), "--scheduler", "local", "--workers", "2",
-                                        "--out", str(out)])
+    result = CliRunner().invoke(
+        app(), ["sweep", str(path), "--scheduler", "local", "--workers", "2", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     rows = read_rows(out / "results.csv")
     assert [(r["status"], r["threads"]) for r in rows] == [("ok", str(threads_per_worker(2)))] * 2
@@ -158,7 +172,9 @@ def test_scheduler_without_dask_fails_before_writing_anything(tmp_path, monkeypa
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a)
+    )
     path = write_sweep(tmp_path)
     with pytest.raises(FastMLPError, match="--scheduler needs Dask"):
         sweep(path, scheduler="local", out=tmp_path / "sw")

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
+from conftest import make_problem
 
 from fastmlp import MLP, FastMLPError, fit, trainer
-
-from conftest import make_problem
 
 
 def blobs(rng, n=600, n_in=10, k=3, dtype=np.float32):
@@ -46,8 +45,9 @@ OPTIMIZERS = [
 @pytest.mark.parametrize("task", ["classification", "multilabel", "regression"])
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: "-".join(map(str, o.values())))
 @pytest.mark.parametrize("l2", [0.0, 0.01])
-def test_epoch_kernel_equals_the_published_update_rules(task, optimizer, l2, path, activation, rng,
-                                                        monkeypatch):
+def test_epoch_kernel_equals_the_published_update_rules(
+    task, optimizer, l2, path, activation, rng, monkeypatch
+):
     """The fused epoch kernel (both its BLAS path and its small-batch row-streaming path) against
     a plain-NumPy loop: per minibatch, loss_and_gradients, then the optimizer's published rule."""
     monkeypatch.setattr(trainer, "SMALL_BATCH", 0 if path == "blas" else 1 << 30)
@@ -64,7 +64,7 @@ def test_epoch_kernel_equals_the_published_update_rules(task, optimizer, l2, pat
     for _ in range(3):
         order = rng_order.permutation(len(X))
         for start in range(0, len(X), batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             _, grads = stepped.loss_and_gradients(X[idx], y[idx], l2)
             g = np.concatenate([np.concatenate([dW.ravel(), db.ravel()]) for dW, db in grads])
             stepped.params[...] = reference_step(optimizer["name"], stepped.params, g, state, lr, hp)
@@ -111,7 +111,16 @@ def test_regression_learns(rng):
     X = rng.uniform(-2, 2, size=(800, 1)).astype(np.float32)
     y = np.sin(2 * X)
     model = MLP([1, 32, 32, 1], activation="tanh", task="regression", seed=0)
-    fit(model, X, y, epochs=100, batch_size=32, learning_rate=0.05, optimizer={"name": "sgd", "momentum": 0.9}, l2=0)
+    fit(
+        model,
+        X,
+        y,
+        epochs=100,
+        batch_size=32,
+        learning_rate=0.05,
+        optimizer={"name": "sgd", "momentum": 0.9},
+        l2=0,
+    )
     assert model.evaluate(X, y)["rmse"] < 0.1  # sin's own spread is ~0.7
 
 
@@ -144,8 +153,15 @@ def test_history_rows_and_callback(rng):
 
     history = fit(MLP([10, 8, 3]), X, y, X[:50], y[:50], epochs=2, batch_size=10, callback=Recorder())
     assert [r["epoch"] for r in history.rows] == [1, 2]
-    assert set(history.rows[0]) == {"epoch", "lr", "train_loss", "train_accuracy", "val_loss",
-                                    "val_accuracy", "seconds"}
+    assert set(history.rows[0]) == {
+        "epoch",
+        "lr",
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "seconds",
+    }
     assert events[0] == ("start", 1, 30)
     assert [e for e in events if e[0] == "batches" and e[1] == 1][-1] == ("batches", 1, 30)
     assert events[-1] == ("end", 2)
@@ -162,8 +178,17 @@ def test_early_stopping_restores_best_weights(rng):
     # Labels of the validation set shuffled: val loss rises once the model fits the train set.
     y_val = rng.permutation(y[:100])
     model = MLP([10, 32, 3], seed=0)
-    history = fit(model, X[100:], y[100:], X[:100], y_val, epochs=200, batch_size=10,
-                  learning_rate=0.2, early_stopping=3)
+    history = fit(
+        model,
+        X[100:],
+        y[100:],
+        X[:100],
+        y_val,
+        epochs=200,
+        batch_size=10,
+        learning_rate=0.2,
+        early_stopping=3,
+    )
     assert history.stopped_early
     best = history.rows[history.best_epoch - 1]["val_loss"]
     assert min(history.column("val_loss")) == best
@@ -176,11 +201,19 @@ def test_divergence_is_reported(rng):
         fit(MLP([10, 64, 3]), X * 1e3, y, epochs=5, learning_rate=1e6)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"), ({"learning_rate": -1}, "learning_rate"),
-    ({"l2": -1}, "l2"), ({"optimizer": {"name": "sgd", "momentum": 1.0}}, "momentum"),
-    ({"optimizer": "rmsprop"}, "optimizer.name"), ({"dropout": 1.0}, "dropout"), ({"early_stopping": 2}, "validation"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"learning_rate": -1}, "learning_rate"),
+        ({"l2": -1}, "l2"),
+        ({"optimizer": {"name": "sgd", "momentum": 1.0}}, "momentum"),
+        ({"optimizer": "rmsprop"}, "optimizer.name"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"early_stopping": 2}, "validation"),
+    ],
+)
 def test_bad_hyperparameters(kwargs, match, rng):
     X, y = blobs(rng, n=20)
     with pytest.raises(FastMLPError, match=match):

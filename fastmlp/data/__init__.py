@@ -23,6 +23,16 @@ from .prepare import prepare
 from .spec import DataSpec
 
 __all__ = [
-    "DATASET_NAMES", "DataSpec", "Dataset", "align_features", "class_indices", "download_dataset",
-    "frame_to_array", "infer_task", "list_datasets", "load_dataset", "prepare", "read_features",
+    "DATASET_NAMES",
+    "DataSpec",
+    "Dataset",
+    "align_features",
+    "class_indices",
+    "download_dataset",
+    "frame_to_array",
+    "infer_task",
+    "list_datasets",
+    "load_dataset",
+    "prepare",
+    "read_features",
 ]

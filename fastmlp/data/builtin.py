@@ -24,8 +24,16 @@ DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DIGITS_FILE = DATASETS_DIR / "digits.csv.gz"
 
 FASHION_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ]
 DIGIT_CLASSES = [str(d) for d in range(10)]
 
@@ -33,21 +41,32 @@ DIGIT_CLASSES = [str(d) for d in range(10)]
 @dataclass(frozen=True)
 class Builtin:
     name: str
-    kind: str                    # "shipped" | "IDX files" | "synthetic"
+    kind: str  # "shipped" | "IDX files" | "synthetic"
     task: str
-    classes: list[str] | None    # known class names, or None (synthetic: from n_classes)
+    classes: list[str] | None  # known class names, or None (synthetic: from n_classes)
     description: str
 
 
 BUILTINS = {
     b.name: b
     for b in [
-        Builtin("digits", "shipped", "classification", DIGIT_CLASSES,
-                "UCI 8x8 handwritten digits, 1,797 rows, 64 inputs"),
-        Builtin("fashion-mnist", "IDX files", "classification", FASHION_CLASSES,
-                "Zalando 28x28 clothing images, 60,000 + 10,000"),
-        Builtin("mnist", "IDX files", "classification", DIGIT_CLASSES,
-                "28x28 handwritten digits, 60,000 + 10,000"),
+        Builtin(
+            "digits",
+            "shipped",
+            "classification",
+            DIGIT_CLASSES,
+            "UCI 8x8 handwritten digits, 1,797 rows, 64 inputs",
+        ),
+        Builtin(
+            "fashion-mnist",
+            "IDX files",
+            "classification",
+            FASHION_CLASSES,
+            "Zalando 28x28 clothing images, 60,000 + 10,000",
+        ),
+        Builtin(
+            "mnist", "IDX files", "classification", DIGIT_CLASSES, "28x28 handwritten digits, 60,000 + 10,000"
+        ),
         Builtin("spirals", "synthetic", "classification", None, "K interleaved 2-D spirals"),
         Builtin("blobs", "synthetic", "classification", None, "Gaussian clusters"),
         Builtin("regression", "synthetic", "regression", None, "y = sin(quadratic of x) + noise"),

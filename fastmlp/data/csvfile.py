@@ -53,7 +53,10 @@ def read_csv(path, target: str | int | list = -1, header: bool | None = None) ->
     else:
         y = _target_column(path, cells[:, t_cols[0]], t_cols[0], lines, names)
     return Raw(
-        X, y, str(path), lines=np.asarray(lines),
+        X,
+        y,
+        str(path),
+        lines=np.asarray(lines),
         feature_names=[names[c] for c in feature_cols] if names is not None else None,
         target_names=[names[c] for c in t_cols] if names is not None and len(t_cols) > 1 else None,
     )
@@ -157,8 +160,7 @@ def numbers(path, cells: np.ndarray, cols: list[int], lines, names, what: str = 
             if not is_number(cells[r, c]):
                 cell = "empty cell" if not cells[r, c].strip() else f"not a number: {str(cells[r, c])!r}"
                 raise DataError(
-                    f"{path}: line {lines[r]}, {label}column "
-                    f"{column_name(cols[c], names)}: {cell}"
+                    f"{path}: line {lines[r]}, {label}column {column_name(cols[c], names)}: {cell}"
                 )
     # Python's float() read every cell where NumPy's parser did not: use float().
     return np.array([[float(c) for c in row] for row in cells], dtype=np.float64).reshape(cells.shape)

@@ -113,8 +113,7 @@ def _read_csv(path: Path, expected) -> tuple[np.ndarray, list[str] | None]:
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise DataError(
-            f"{path}: line {lines[r]}, column "
-            f"{column_name(cols[c], names)}: not finite ({X[r, c]})"
+            f"{path}: line {lines[r]}, column {column_name(cols[c], names)}: not finite ({X[r, c]})"
         )
     return X, ([names[c] for c in cols] if names is not None else None)
 
@@ -124,8 +123,10 @@ def _as_rows(X: np.ndarray, path, names) -> np.ndarray:
     if X.dtype.kind not in "biuf":
         raise DataError(f"{path}: features must be numbers, got dtype {X.dtype}")
     if X.ndim == 1:
-        raise DataError(f"{path}: expected a 2-D array (rows x features), got shape {X.shape}; "
-                        "for one row save X.reshape(1, -1)")
+        raise DataError(
+            f"{path}: expected a 2-D array (rows x features), got shape {X.shape}; "
+            "for one row save X.reshape(1, -1)"
+        )
     if X.ndim > 2:
         X = X.reshape(X.shape[0], -1)
     if X.ndim == 0 or X.shape[0] == 0:
@@ -151,8 +152,10 @@ def align_features(X, names, expected_names, source: str = "X") -> np.ndarray:
         raise DataError(f"{source}: expected a 2-D array (rows x features), got shape {X.shape}")
     if names is None:
         if X.shape[1] != len(expected):
-            raise DataError(f"{source}: {X.shape[1]} feature columns but the model was trained on "
-                            f"{len(expected)} ({_listing(expected)})")
+            raise DataError(
+                f"{source}: {X.shape[1]} feature columns but the model was trained on "
+                f"{len(expected)} ({_listing(expected)})"
+            )
         return X
     names = [str(n) for n in names]
     if len(names) != X.shape[1]:
@@ -174,8 +177,7 @@ def _positions(names: list[str], expected: list[str], source) -> list[int]:
     for e in expected:
         if e not in where:
             raise DataError(
-                f"{source}: missing feature column {e!r} (the "
-                f"model was trained on: {_listing(expected)})"
+                f"{source}: missing feature column {e!r} (the model was trained on: {_listing(expected)})"
             )
         if e in doubled:
             raise DataError(f"{source}: feature column {e!r} appears more than once")
@@ -205,10 +207,8 @@ def frame_to_array(X, source: str = "X") -> tuple[np.ndarray, list[str] | None]:
     for col, dtype in zip(names, X.dtypes, strict=True):
         if getattr(dtype, "kind", "O") not in "biuf":
             raise DataError(
-                f"{source}: column {col!r} is not numeric "
-                f"(dtype {dtype}); encode it as numbers first"
+                f"{source}: column {col!r} is not numeric (dtype {dtype}); encode it as numbers first"
             )
     if all(isinstance(d, np.dtype) for d in X.dtypes):
         return X.to_numpy(), names
     return X.to_numpy(dtype=np.float64, na_value=np.nan), names
-

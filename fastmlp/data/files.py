@@ -44,8 +44,7 @@ def read_file(path, spec, y_path=None) -> Raw:
         return read_pair(path, y_path, read_idx)
     if path.is_dir():
         raise DataError(
-            f"{path}: a directory; data.path may name a "
-            "directory only when it holds the MNIST IDX files"
+            f"{path}: a directory; data.path may name a directory only when it holds the MNIST IDX files"
         )
     raise DataError(f"{path}: unknown data format; expected .npz, .npy, .csv[.gz] or IDX (*-idx3-ubyte[.gz])")
 
@@ -96,8 +95,7 @@ def npz_feature_names(archive, path) -> list[str] | None:
     names = archive["feature_names"]
     if names.ndim != 1 or names.dtype.kind not in "U":
         raise DataError(
-            f"{path}: feature_names must be a 1-D array of "
-            f"strings, got {names.dtype} of shape {names.shape}"
+            f"{path}: feature_names must be a 1-D array of strings, got {names.dtype} of shape {names.shape}"
         )
     return [str(n) for n in names]
 

@@ -165,8 +165,7 @@ def class_column(raw: Raw) -> np.ndarray:
     if y.ndim != 1:
         hint = " (a 0/1 label matrix? use model.task: multilabel)" if y.dtype.kind in "biuf" else ""
         raise DataError(
-            f"{raw.y_source}: classification labels must be "
-            f"one column, got shape {np.shape(raw.y)}{hint}"
+            f"{raw.y_source}: classification labels must be one column, got shape {np.shape(raw.y)}{hint}"
         )
     if y.dtype.kind == "f":
         bad = ~np.isfinite(y) | (y != np.round(y))
@@ -180,15 +179,13 @@ def class_column(raw: Raw) -> np.ndarray:
         if big.any():
             i = int(np.argmax(big))
             raise DataError(
-                f"{raw.y_source}: label {float(y[i])} at "
-                f"{raw.row(i)} is out of range for a class label"
+                f"{raw.y_source}: label {float(y[i])} at {raw.row(i)} is out of range for a class label"
             )
         return y.astype(np.int64)
     if y.dtype.kind == "u" and y.dtype.itemsize == 8 and len(y) and y.max() > np.iinfo(np.int64).max:
         i = int(np.argmax(y > np.iinfo(np.int64).max))
         raise DataError(
-            f"{raw.y_source}: label {int(y[i])} at "
-            f"{raw.row(i)} is out of range for a class label"
+            f"{raw.y_source}: label {int(y[i])} at {raw.row(i)} is out of range for a class label"
         )
     return y.astype(np.int64) if y.dtype.kind in "iu" else y
 
@@ -235,8 +232,7 @@ def _in_range(raw: Raw, y: np.ndarray, k) -> np.ndarray:
     k = k if isinstance(k, int) else len(k)
     if y.dtype.kind not in "iu":
         raise DataError(
-            f"{raw.y_source}: label {_show(y[0])} at "
-            f"{raw.row(0)} is not a class index 0..{k - 1}"
+            f"{raw.y_source}: label {_show(y[0])} at {raw.row(0)} is not a class index 0..{k - 1}"
         )
     bad = (y < 0) | (y >= k)
     if bad.any():

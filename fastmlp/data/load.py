@@ -42,16 +42,25 @@ def load_dataset(
             n_classes = n_classes or DEFAULT_N_CLASSES
     # raws is handed over, not kept here: prepare_raw empties it to free the raw rows early.
     return prepare_raw(
-        raws, spec, seed=seed, dtype=dtype, task=task, name=name, source=source,
-        n_classes=n_classes, class_names=known.classes if known is not None else None,
+        raws,
+        spec,
+        seed=seed,
+        dtype=dtype,
+        task=task,
+        name=name,
+        source=source,
+        n_classes=n_classes,
+        class_names=known.classes if known is not None else None,
     )
 
 
 def _read(spec: DataSpec) -> tuple[list, str, str, object]:
     """([train, test or None], name, source, the Builtin or None) for the spec's dataset or files."""
     if spec.name is not None and spec.path is not None:
-        raise DataError("data: set either data.name or data.path, not both "
-                        "(to load a file with a config that names a dataset, add --set data.name=null)")
+        raise DataError(
+            "data: set either data.name or data.path, not both "
+            "(to load a file with a config that names a dataset, add --set data.name=null)"
+        )
     if spec.name is not None:
         if spec.test_path is not None:
             raise DataError("data.test_path: goes with data.path, not with a built-in data.name")

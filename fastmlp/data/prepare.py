@@ -36,9 +36,24 @@ from .split import split_indices
 
 
 def prepare(
-    X, y, *, task="auto", preprocessing="standardize", scale=255.0, target_scaling="standardize",
-    validation_split=0.1, test_split=0.0, seed=0, data_seed=0, dtype="float32", feature_names=None,
-    X_test=None, y_test=None, n_classes=None, class_names=None, name="arrays",
+    X,
+    y,
+    *,
+    task="auto",
+    preprocessing="standardize",
+    scale=255.0,
+    target_scaling="standardize",
+    validation_split=0.1,
+    test_split=0.0,
+    seed=0,
+    data_seed=0,
+    dtype="float32",
+    feature_names=None,
+    X_test=None,
+    y_test=None,
+    n_classes=None,
+    class_names=None,
+    name="arrays",
 ) -> Dataset:
     """A Dataset from arrays: labels encoded, rows split, preprocessing fitted on the training rows.
 
@@ -51,15 +66,26 @@ def prepare(
     same names mean (docs/DATA.md), and are checked the same way.
     """
     spec = DataSpec(
-        validation_split=validation_split, test_split=test_split, data_seed=data_seed,
-        preprocessing=preprocessing, scale=scale, target_scaling=target_scaling, n_classes=n_classes,
+        validation_split=validation_split,
+        test_split=test_split,
+        data_seed=data_seed,
+        preprocessing=preprocessing,
+        scale=scale,
+        target_scaling=target_scaling,
+        n_classes=n_classes,
     ).checked()
     if (X_test is None) != (y_test is None):
         raise DataError(f"{name}: give both X_test and y_test, or neither")
     train = _raw(X, y, name, feature_names, class_names)
     test = _raw(X_test, y_test, f"{name} (test)", None, class_names) if X_test is not None else None
     return prepare_raw(
-        [train, test], spec, seed=seed, dtype=dtype, task=check_task(task), name=name, source=name,
+        [train, test],
+        spec,
+        seed=seed,
+        dtype=dtype,
+        task=check_task(task),
+        name=name,
+        source=name,
         class_names=class_names,
     )
 
@@ -84,8 +110,16 @@ def _labels(y) -> tuple[np.ndarray, list[str] | None]:
 
 
 def prepare_raw(
-    raws: list, spec: DataSpec, *, seed: int, dtype, task: str | None, name: str, source: str,
-    n_classes: int | None = None, class_names=None,
+    raws: list,
+    spec: DataSpec,
+    *,
+    seed: int,
+    dtype,
+    task: str | None,
+    name: str,
+    source: str,
+    n_classes: int | None = None,
+    class_names=None,
 ) -> Dataset:
     """Steps 1-5 on raws = [train Raw, test Raw or None]; task None = infer.
 
@@ -152,8 +186,21 @@ def prepare_raw(
     preprocessing = Preprocessing.fit(spec.preprocessing, X_train, spec.scale)
     _transform(preprocessing, X_train, X_val, X_test)
     return Dataset(
-        X_train, y_train, X_val, y_val, X_test, y_test, task, classes, n_inputs, n_outputs,
-        preprocessing, name, source, feature_names=feature_names, target_scaler=target_scaler,
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        X_test,
+        y_test,
+        task,
+        classes,
+        n_inputs,
+        n_outputs,
+        preprocessing,
+        name,
+        source,
+        feature_names=feature_names,
+        target_scaler=target_scaler,
     )
 
 
@@ -164,12 +211,19 @@ def _matched(test: Raw | None, train: Raw) -> Raw | None:
     named = train.feature_names is not None and test.feature_names is not None
     if named and test.feature_names != train.feature_names:
         X = align_features(test.X, test.feature_names, train.feature_names, test.x_source)
-        test = Raw(X, test.y, test.source, test.lines, test.x_source, test.y_source,
-                   list(train.feature_names), test.target_names)
+        test = Raw(
+            X,
+            test.y,
+            test.source,
+            test.lines,
+            test.x_source,
+            test.y_source,
+            list(train.feature_names),
+            test.target_names,
+        )
     if test.X.shape[1] != train.X.shape[1]:
         raise DataError(
-            f"{test.x_source}: {test.X.shape[1]} input columns "
-            f"but the training data has {train.X.shape[1]}"
+            f"{test.x_source}: {test.X.shape[1]} input columns but the training data has {train.X.shape[1]}"
         )
     return test
 

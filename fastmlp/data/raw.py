@@ -18,14 +18,14 @@ CHUNK_ROWS = 8192  # rows per block when scanning or converting, to bound tempor
 
 @dataclass
 class Raw:
-    X: np.ndarray                      # (n, d), any numeric dtype
-    y: np.ndarray                      # (n,) or (n, k): numbers or strings
-    source: str                        # the file (or dataset) for messages
-    lines: np.ndarray | None = None    # the file line of each row (CSV), for messages
-    x_source: str | None = None        # when X and y come from different files
+    X: np.ndarray  # (n, d), any numeric dtype
+    y: np.ndarray  # (n,) or (n, k): numbers or strings
+    source: str  # the file (or dataset) for messages
+    lines: np.ndarray | None = None  # the file line of each row (CSV), for messages
+    x_source: str | None = None  # when X and y come from different files
     y_source: str | None = None
     feature_names: list[str] | None = None  # the input columns' names (a CSV header), in order
-    target_names: list[str] | None = None   # the target columns' names, when y has several
+    target_names: list[str] | None = None  # the target columns' names, when y has several
 
     def __post_init__(self):
         self.x_source = self.x_source or self.source
@@ -70,8 +70,7 @@ def check_finite(raw: Raw, dtype: np.dtype) -> None:
             value = raw.X[start + r, c]
             what = "overflows " + np.dtype(dtype).name if np.isfinite(value) else "is not finite"
             raise DataError(
-                f"{raw.x_source}: input {raw.row(start + r)}, "
-                f"column {int(c)} {what} ({float(value)})"
+                f"{raw.x_source}: input {raw.row(start + r)}, column {int(c)} {what} ({float(value)})"
             )
 
 

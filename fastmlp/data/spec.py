@@ -20,26 +20,26 @@ from .labels import MAX_CLASSES
 
 @dataclass(frozen=True)
 class DataSpec:
-    name: str | None = None              # built-in dataset (see DATASET_NAMES)
-    path: str | None = None              # a file (.npz/.npy/.csv/IDX) or an IDX directory
-    y_path: str | None = None            # labels for .npy / IDX inputs (default: by naming convention)
-    test_path: str | None = None         # a separate test file, same format as path
-    test_y_path: str | None = None       # its labels, as y_path
-    validation_split: float = 0.1        # fraction of training rows held out; 0 = none
-    test_split: float = 0.2              # fraction held out as test when the source has no test set
-    data_seed: int = 0                   # seeds synthetic data and the test split (same for every run)
-    preprocessing: str = "standardize"   # standardize | minmax | scale | none
-    scale: float = 255.0                 # the constant for preprocessing: scale
+    name: str | None = None  # built-in dataset (see DATASET_NAMES)
+    path: str | None = None  # a file (.npz/.npy/.csv/IDX) or an IDX directory
+    y_path: str | None = None  # labels for .npy / IDX inputs (default: by naming convention)
+    test_path: str | None = None  # a separate test file, same format as path
+    test_y_path: str | None = None  # its labels, as y_path
+    validation_split: float = 0.1  # fraction of training rows held out; 0 = none
+    test_split: float = 0.2  # fraction held out as test when the source has no test set
+    data_seed: int = 0  # seeds synthetic data and the test split (same for every run)
+    preprocessing: str = "standardize"  # standardize | minmax | scale | none
+    scale: float = 255.0  # the constant for preprocessing: scale
     target_scaling: str = "standardize"  # regression targets: standardize | none (undone at predict)
-    target: str | int | list = -1        # CSV target column: name or index (a list: several columns)
-    header: bool | None = None           # CSV header row: None = detect
-    x_key: str = "X"                     # .npz keys
+    target: str | int | list = -1  # CSV target column: name or index (a list: several columns)
+    header: bool | None = None  # CSV header row: None = detect
+    x_key: str = "X"  # .npz keys
     y_key: str = "y"
-    n_samples: int = 1000                # synthetic sets
-    n_classes: int | None = None         # synthetic: how many (default 3); files: labels must be below it
-    n_features: int = 2                  # synthetic blobs / regression inputs
-    noise: float = 0.1                   # synthetic noise level
-    limit: int | None = None             # keep only the first N training rows
+    n_samples: int = 1000  # synthetic sets
+    n_classes: int | None = None  # synthetic: how many (default 3); files: labels must be below it
+    n_features: int = 2  # synthetic blobs / regression inputs
+    noise: float = 0.1  # synthetic noise level
+    limit: int | None = None  # keep only the first N training rows
 
     @classmethod
     def from_mapping(cls, spec: DataSpec | Mapping[str, Any] | None) -> DataSpec:
@@ -86,8 +86,7 @@ class DataSpec:
         targets = self.target if isinstance(self.target, (list, tuple)) else [self.target]
         if not targets or any(isinstance(t, bool) or not isinstance(t, (str, int)) for t in targets):
             raise DataError(
-                "data.target: expected a column name or index "
-                f"(or a list of them), got {self.target!r}"
+                f"data.target: expected a column name or index (or a list of them), got {self.target!r}"
             )
         if self.header is not None and not isinstance(self.header, bool):
             raise DataError(f"data.header: expected true, false or null, got {self.header!r}")
@@ -101,8 +100,7 @@ class DataSpec:
             _integer("n_classes", self.n_classes, 2)
             if self.n_classes > MAX_CLASSES:
                 raise DataError(
-                    f"data.n_classes: at most {MAX_CLASSES} "
-                    f"classes are supported, got {self.n_classes}"
+                    f"data.n_classes: at most {MAX_CLASSES} classes are supported, got {self.n_classes}"
                 )
         if self.limit is not None:
             _integer("limit", self.limit, 1)

@@ -10,3 +10,19 @@ epoch        a run of minibatches in one call
 from .activations import ACTIVATION_CODES, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, SIGMOID, TANH
 from .losses import MSE, SIGMOID_BCE, SOFTMAX_CE
 from .optim import ADAM, OPTIMIZER_CODES, SGD
+
+__all__ = [
+    "ACTIVATION_CODES",
+    "IDENTITY",
+    "LEAKY_RELU",
+    "LEAKY_SLOPE",
+    "RELU",
+    "SIGMOID",
+    "TANH",
+    "MSE",
+    "SIGMOID_BCE",
+    "SOFTMAX_CE",
+    "ADAM",
+    "OPTIMIZER_CODES",
+    "SGD",
+]

@@ -89,14 +89,13 @@ def dense_forward_rows(h_prev, W, b, code, h):
 
 
 @njit(cache=True, fastmath=REASSOC)
-def dense_backward_update(h_prev, delta, W, b, w0, b0, opt, alpha, c, l2, code, mask_prev,
-                          delta_prev, g):
+def dense_backward_update(h_prev, delta, W, b, w0, b0, opt, alpha, c, l2, code, mask_prev, delta_prev, g):
     """One pass over the rows k of W (small batches):
-         delta_prev[:, k] = (delta W^T)[:, k]                     (with W before its update)
-         dW[k, :] = sum_i h_prev[i, k] delta[i, :]                (into the scratch row g)
-         W[k, :] <- update(W[k, :], dW[k, :] + l2 W[k, :])        (optim.update, state at w0 + k fan_out)
-       then delta_prev *= g'(z_prev) [* mask_prev], db = colsum(delta) and the bias step (state at b0).
-       delta_prev may have 0 columns (the first layer needs none)."""
+      delta_prev[:, k] = (delta W^T)[:, k]                     (with W before its update)
+      dW[k, :] = sum_i h_prev[i, k] delta[i, :]                (into the scratch row g)
+      W[k, :] <- update(W[k, :], dW[k, :] + l2 W[k, :])        (optim.update, state at w0 + k fan_out)
+    then delta_prev *= g'(z_prev) [* mask_prev], db = colsum(delta) and the bias step (state at b0).
+    delta_prev may have 0 columns (the first layer needs none)."""
     n, fan_in = h_prev.shape
     fan_out = delta.shape[1]
     want_prev = delta_prev.shape[1] > 0

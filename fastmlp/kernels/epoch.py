@@ -18,8 +18,24 @@ from .network import train_step
 
 
 @njit(cache=True)
-def train_batches(params, layout, act, loss, opt, l2, data, buffers, order, batch_size, first, last,
-                  dropout, seed, step0, rows_scratch):
+def train_batches(
+    params,
+    layout,
+    act,
+    loss,
+    opt,
+    l2,
+    data,
+    buffers,
+    order,
+    batch_size,
+    first,
+    last,
+    dropout,
+    seed,
+    step0,
+    rows_scratch,
+):
     """Run minibatches first..last-1 of the epoch given by `order`; minibatch t is the run's step
     step0 + t - first (it keys the dropout masks). Returns (sum over minibatches of J_data times
     the minibatch's weight total, n_correct, the weight total, n_samples)."""
@@ -38,7 +54,7 @@ def train_batches(params, layout, act, loss, opt, l2, data, buffers, order, batc
         start = t * batch_size
         stop = min(start + batch_size, n)
         m = stop - start
-        x = xb[:m * n_in].reshape(m, n_in)
+        x = xb[: m * n_in].reshape(m, n_in)
         for r in range(m):
             src = order[start + r]
             for j in range(n_in):
@@ -57,9 +73,25 @@ def train_batches(params, layout, act, loss, opt, l2, data, buffers, order, batc
                 wb[r] = w[order[start + r]]
                 batch_weight += wb[r]
         key = dropout_key(seed, step0 + t - first)
-        value, c = train_step(params, layout, act, loss, opt, l2, x, yb_class[:m if classes else 0],
-                              yb_target[:m if targets else 0], wb[:m if weighted else 0], acts, deltas,
-                              grad, dropout, key, masks, rows_scratch)
+        value, c = train_step(
+            params,
+            layout,
+            act,
+            loss,
+            opt,
+            l2,
+            x,
+            yb_class[: m if classes else 0],
+            yb_target[: m if targets else 0],
+            wb[: m if weighted else 0],
+            acts,
+            deltas,
+            grad,
+            dropout,
+            key,
+            masks,
+            rows_scratch,
+        )
         total += value * batch_weight
         weight_total += batch_weight
         correct += c

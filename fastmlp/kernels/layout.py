@@ -23,7 +23,7 @@ def make_layout(sizes) -> np.ndarray:
     sizes = [int(s) for s in sizes]
     layout = np.zeros((len(sizes) - 1, 5), np.int64)
     off = col = 0
-    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
         layout[k] = (off, off + fan_in * fan_out, fan_in, fan_out, col)
         off += fan_in * fan_out + fan_out
         col += fan_out
@@ -44,7 +44,7 @@ def row_width(layout: np.ndarray) -> int:
 def layer_params(params, layout, k):
     """Views W^(k+1), b^(k+1) (0-based k) into the flat buffer."""
     w0, b0, fan_in, fan_out = layout[k, W_OFF], layout[k, B_OFF], layout[k, FAN_IN], layout[k, FAN_OUT]
-    return params[w0:b0].reshape(fan_in, fan_out), params[b0:b0 + fan_out]
+    return params[w0:b0].reshape(fan_in, fan_out), params[b0 : b0 + fan_out]
 
 
 @njit(cache=True)
@@ -52,4 +52,4 @@ def layer_rows(buf, layout, n, k):
     """View of layer k+1's (n x n_(k+1)) block in an acts/deltas buffer."""
     start = n * layout[k, COL_OFF]
     fan_out = layout[k, FAN_OUT]
-    return buf[start:start + n * fan_out].reshape(n, fan_out)
+    return buf[start : start + n * fan_out].reshape(n, fan_out)

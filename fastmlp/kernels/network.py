@@ -60,8 +60,12 @@ def backward_views(x, acts, deltas, masks, layout, n, k):
     if k == 0:
         empty = deltas[:0].reshape(n, 0)
         return x, layer_rows(deltas, layout, n, 0), empty, empty
-    return (layer_rows(acts, layout, n, k - 1), layer_rows(deltas, layout, n, k),
-            layer_rows(deltas, layout, n, k - 1), mask_rows(masks, layout, n, k - 1))
+    return (
+        layer_rows(acts, layout, n, k - 1),
+        layer_rows(deltas, layout, n, k),
+        layer_rows(deltas, layout, n, k - 1),
+        mask_rows(masks, layout, n, k - 1),
+    )
 
 
 @njit(cache=True)
@@ -79,14 +83,16 @@ def backward(params, layout, act, x, acts, deltas, masks, grad):
 
 
 @njit(cache=True)
-def loss_and_grad(params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad,
-                  dropout, key, masks):
+def loss_and_grad(
+    params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks
+):
     """Data part of J on the batch x and its gradient into grad (no L2 term).
     Returns (J_data, n_correct)."""
     n = x.shape[0]
     out = forward(params, layout, act, x, acts, None, dropout, key, masks)
-    value, correct = output_loss(loss, out, y_class, y_target, w,
-                                 layer_rows(deltas, layout, n, layout.shape[0] - 1))
+    value, correct = output_loss(
+        loss, out, y_class, y_target, w, layer_rows(deltas, layout, n, layout.shape[0] - 1)
+    )
     backward(params, layout, act, x, acts, deltas, masks, grad)
     return value, correct
 
@@ -100,26 +106,59 @@ def backward_update(params, layout, act, opt, l2, x, acts, deltas, masks, g):
     for k in range(layout.shape[0] - 1, -1, -1):
         W, b = layer_params(params, layout, k)
         h_prev, delta, delta_prev, mask_prev = backward_views(x, acts, deltas, masks, layout, n, k)
-        dense_backward_update(h_prev, delta, W, b, layout[k, 0], layout[k, 1], opt, alpha, c, l2,
-                              act, mask_prev, delta_prev, g[:layout[k, 3]])
+        dense_backward_update(
+            h_prev,
+            delta,
+            W,
+            b,
+            layout[k, 0],
+            layout[k, 1],
+            opt,
+            alpha,
+            c,
+            l2,
+            act,
+            mask_prev,
+            delta_prev,
+            g[: layout[k, 3]],
+        )
 
 
 @njit(cache=True)
-def train_step(params, layout, act, loss, opt, l2, x, y_class, y_target, w, acts, deltas, grad,
-               dropout, key, masks, rows_scratch):
+def train_step(
+    params,
+    layout,
+    act,
+    loss,
+    opt,
+    l2,
+    x,
+    y_class,
+    y_target,
+    w,
+    acts,
+    deltas,
+    grad,
+    dropout,
+    key,
+    masks,
+    rows_scratch,
+):
     """One optimizer step on the minibatch x: forward, output delta, backward, update.
     Returns (J_data, n_correct). rows_scratch None: BLAS products, gradient into grad, then
     update_all. rows_scratch an array: the row-streaming kernels, dW folded into the update
     (grad unused)."""
     if rows_scratch is None:
-        value, correct = loss_and_grad(params, layout, act, loss, x, y_class, y_target, w, acts, deltas,
-                                       grad, dropout, key, masks)
+        value, correct = loss_and_grad(
+            params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks
+        )
         update_all(opt, params, grad, layout, l2)
         return value, correct
     n = x.shape[0]
     out = forward(params, layout, act, x, acts, rows_scratch, dropout, key, masks)
-    value, correct = output_loss(loss, out, y_class, y_target, w,
-                                 layer_rows(deltas, layout, n, layout.shape[0] - 1))
+    value, correct = output_loss(
+        loss, out, y_class, y_target, w, layer_rows(deltas, layout, n, layout.shape[0] - 1)
+    )
     backward_update(params, layout, act, opt, l2, x, acts, deltas, masks, rows_scratch)
     return value, correct
 
@@ -137,16 +176,23 @@ def evaluate_rows(params, layout, act, loss, X, y_class, y_target, w, chunk, act
         m = stop - start
         out = forward(params, layout, act, X[start:stop], acts, None, 0.0, np.uint64(0), empty_masks)
         wc = w[start:stop]  # empty arrays (unweighted, or labels of the other kind) stay empty
-        value, c = output_loss(loss, out, y_class[start:stop], y_target[start:stop], wc,
-                               layer_rows(deltas, layout, m, layout.shape[0] - 1))
+        value, c = output_loss(
+            loss,
+            out,
+            y_class[start:stop],
+            y_target[start:stop],
+            wc,
+            layer_rows(deltas, layout, m, layout.shape[0] - 1),
+        )
         total += value * (wc.sum() if wc.shape[0] > 0 else m)
         correct += c
     return total, correct
 
 
 @njit(cache=True)
-def full_loss_and_grad(params, layout, act, loss, X, y_class, y_target, w, chunk, acts, deltas,
-                       grad_chunk, grad):
+def full_loss_and_grad(
+    params, layout, act, loss, X, y_class, y_target, w, chunk, acts, deltas, grad_chunk, grad
+):
     """J_data over all rows of X and its gradient into grad, in chunks of `chunk` rows (for
     full-batch optimizers such as L-BFGS: the workspace is one chunk, not the whole set).
     Each chunk's gradient is weighted by its share of the total weight. Returns (J_data, n_correct)."""
@@ -160,9 +206,22 @@ def full_loss_and_grad(params, layout, act, loss, X, y_class, y_target, w, chunk
         stop = min(start + chunk, n)
         wc = w[start:stop]  # empty arrays (unweighted, or labels of the other kind) stay empty
         share = (wc.sum() if wc.shape[0] > 0 else float(stop - start)) / total_w
-        value, c = loss_and_grad(params, layout, act, loss, X[start:stop], y_class[start:stop],
-                                 y_target[start:stop], wc, acts, deltas, grad_chunk,
-                                 0.0, np.uint64(0), empty_masks)
+        value, c = loss_and_grad(
+            params,
+            layout,
+            act,
+            loss,
+            X[start:stop],
+            y_class[start:stop],
+            y_target[start:stop],
+            wc,
+            acts,
+            deltas,
+            grad_chunk,
+            0.0,
+            np.uint64(0),
+            empty_masks,
+        )
         s = grad.dtype.type(share)
         for i in range(grad.shape[0]):
             grad[i] += s * grad_chunk[i]

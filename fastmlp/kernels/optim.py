@@ -28,6 +28,8 @@ which 1 - b^t is 1 to float32 precision anyway.
 import numpy as np
 from numba import njit
 
+from .layout import B_OFF, FAN_OUT, W_OFF
+
 SGD = 0
 ADAM = 1
 OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM}
@@ -70,7 +72,7 @@ def update(opt, theta, grad, off, l2, alpha, c):
     code, hyper, state = opt
     n = theta.shape[0]
     if code == SGD:
-        v = state[off:off + n]
+        v = state[off : off + n]
         mu = hyper[MOMENTUM]
         if mu == 0:
             for i in range(n):
@@ -88,8 +90,8 @@ def update(opt, theta, grad, off, l2, alpha, c):
                 theta[i] += vi
     else:
         half = (state.shape[0] - 1) // 2
-        m = state[off:off + n]
-        v = state[half + off:half + off + n]
+        m = state[off : off + n]
+        v = state[half + off : half + off + n]
         one = hyper.dtype.type(1.0)
         b1, b2, eps = hyper[BETA_1], hyper[BETA_2], hyper[EPSILON]
         for i in range(n):
@@ -107,6 +109,6 @@ def update_all(opt, params, grad, layout, l2):
     alpha, c = begin_step(opt)
     zero = params.dtype.type(0.0)
     for k in range(layout.shape[0]):
-        w0, b0, fan_in, fan_out = layout[k, 0], layout[k, 1], layout[k, 2], layout[k, 3]
+        w0, b0, fan_out = layout[k, W_OFF], layout[k, B_OFF], layout[k, FAN_OUT]
         update(opt, params[w0:b0], grad[w0:b0], w0, l2, alpha, c)
-        update(opt, params[b0:b0 + fan_out], grad[b0:b0 + fan_out], b0, zero, alpha, c)
+        update(opt, params[b0 : b0 + fan_out], grad[b0 : b0 + fan_out], b0, zero, alpha, c)

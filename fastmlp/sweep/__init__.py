@@ -11,8 +11,17 @@ from .api import SweepResult, plan, sweep
 from .plot import is_sweep_dir, plot_sweep
 from .spec import Run, SweepSpec, expand, load_sweep
 
-__all__ = ["sweep", "plan", "SweepResult", "SweepSpec", "Run", "load_sweep", "expand", "plot_sweep",
-           "is_sweep_dir"]
+__all__ = [
+    "sweep",
+    "plan",
+    "SweepResult",
+    "SweepSpec",
+    "Run",
+    "load_sweep",
+    "expand",
+    "plot_sweep",
+    "is_sweep_dir",
+]
 
 
 def _make_callable() -> None:

@@ -51,18 +51,27 @@ class SweepResult:
         return self.groups[0] if self.groups and self.groups[0].mean is not None else None
 
 
-def plan(spec_or_path: str | Path | Mapping | SweepSpec, out: str | Path | None = None
-         ) -> tuple[SweepSpec, Path, list[Run]]:
+def plan(
+    spec_or_path: str | Path | Mapping | SweepSpec, out: str | Path | None = None
+) -> tuple[SweepSpec, Path, list[Run]]:
     """(spec, sweep folder, every run validated) without running or writing anything."""
     spec = load_sweep(spec_or_path)
     return spec, Path(out) if out is not None else spec.directory, expand(spec)
 
 
-def sweep(spec_or_path: str | Path | Mapping | SweepSpec, executor: Executor | None = None,
-          workers: int = 1, scheduler: str | None = None, *, out: str | Path | None = None,
-          dry_run: bool = False, warm: bool | None = None, threads_per_run: int | None = None,
-          on_start: Callable[[int, int], None] | None = None,
-          on_result: Callable[[dict[str, Any]], None] | None = None) -> SweepResult:
+def sweep(
+    spec_or_path: str | Path | Mapping | SweepSpec,
+    executor: Executor | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    *,
+    out: str | Path | None = None,
+    dry_run: bool = False,
+    warm: bool | None = None,
+    threads_per_run: int | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepResult:
     """Run every run of a sweep that has no finished run folder yet; return all rows, ranked.
 
     spec_or_path: a sweep YAML, a mapping, or a SweepSpec. out: the sweep folder (default
@@ -110,12 +119,26 @@ def sweep(spec_or_path: str | Path | Mapping | SweepSpec, executor: Executor | N
 
     ordered = [rows[i] for i in sorted(rows)]
     write_results(sweep_dir, ordered)
-    return SweepResult(spec, sweep_dir, ordered, rank(ordered, spec.direction),
-                       seconds=time.perf_counter() - started, warmup_seconds=warmup_seconds, runs=all_runs)
+    return SweepResult(
+        spec,
+        sweep_dir,
+        ordered,
+        rank(ordered, spec.direction),
+        seconds=time.perf_counter() - started,
+        warmup_seconds=warmup_seconds,
+        runs=all_runs,
+    )
 
 
-def _run_all(executor: Executor, fields: dict, todo: list[Run], sweep_dir: Path, metric: str,
-             rows: dict[int, dict[str, Any]], on_result) -> None:
+def _run_all(
+    executor: Executor,
+    fields: dict,
+    todo: list[Run],
+    sweep_dir: Path,
+    metric: str,
+    rows: dict[int, dict[str, Any]],
+    on_result,
+) -> None:
     """Submit every run; record each as it finishes (results.csv rewritten each time)."""
     lock = threading.Lock()
 

@@ -13,19 +13,37 @@ from ..clikit import handles_errors, stderr_console, stdout_console
 
 @handles_errors
 def sweep(
-    sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.yaml", help="The sweep file.",
-                                               show_default=False)],
-    workers: Annotated[int, typer.Option(
-        "--workers", "-w", min=1, help="Runs at once: 1 in this process; N a process pool "
-                                       "(or N Dask workers with --scheduler local).")] = 1,
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", metavar="ADDRESS",
-        help="A Dask scheduler (tcp://host:8786), or 'local' for a LocalCluster of --workers "
-             "processes. Needs pip install 'fastmlp\\[distributed]'.")] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="The sweep folder (default: output.dir/output.name of the sweep file).")] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Validate and list the runs; train nothing.")] = False,
+    sweep_file: Annotated[
+        Path, typer.Argument(metavar="SWEEP.yaml", help="The sweep file.", show_default=False)
+    ],
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            help="Runs at once: 1 in this process; N a process pool "
+            "(or N Dask workers with --scheduler local).",
+        ),
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="A Dask scheduler (tcp://host:8786), or 'local' for a LocalCluster of --workers "
+            "processes. Needs pip install 'fastmlp\\[distributed]'.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="The sweep folder (default: output.dir/output.name of the sweep file)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and list the runs; train nothing.")
+    ] = False,
 ) -> None:
     """Train every run of a grid over config keys and rank them.
 
@@ -50,15 +68,29 @@ def sweep(
             stdout.print(f"  {run.name}  [dim]{run.point}, seed={run.seed}[/dim]", highlight=False)
         return
     with SweepProgress(console) as progress:
-        result = run_sweep(sweep_file, workers=workers, scheduler=scheduler, out=out,
-                           on_start=progress.start_runs, on_result=progress.add)
-    stdout.print(ranked_table(result.groups, result.spec.metric,
-                              title=f"{result.spec.name}: {len(result.rows)} runs, "
-                                    f"ranked by {result.spec.metric} ({result.spec.direction})"))
+        result = run_sweep(
+            sweep_file,
+            workers=workers,
+            scheduler=scheduler,
+            out=out,
+            on_start=progress.start_runs,
+            on_result=progress.add,
+        )
+    stdout.print(
+        ranked_table(
+            result.groups,
+            result.spec.metric,
+            title=f"{result.spec.name}: {len(result.rows)} runs, "
+            f"ranked by {result.spec.metric} ({result.spec.direction})",
+        )
+    )
     stdout.print(f"results: {result.sweep_dir / 'results.csv'}  ({result.seconds:.1f} s)", highlight=False)
     if result.failed:
-        typer.echo(f"error: {result.failed} of {len(result.rows)} runs failed; "
-                   f"see the error column of {result.sweep_dir / 'results.csv'}", err=True)
+        typer.echo(
+            f"error: {result.failed} of {len(result.rows)} runs failed; "
+            f"see the error column of {result.sweep_dir / 'results.csv'}",
+            err=True,
+        )
         raise typer.Exit(1)
 
 
@@ -70,9 +102,16 @@ class SweepProgress:
 
         self.console = console
         self.enabled = console.is_terminal
-        self.progress = Progress(TextColumn("[bold]runs"), BarColumn(bar_width=30), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
-                                 console=console, transient=True, disable=not self.enabled)
+        self.progress = Progress(
+            TextColumn("[bold]runs"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=console,
+            transient=True,
+            disable=not self.enabled,
+        )
         self.task = None
         self.total = self.done = self.failed = 0
 
@@ -85,18 +124,26 @@ class SweepProgress:
 
     def start_runs(self, total: int, to_run: int) -> None:
         self.total = total
-        self.console.print(f"{total} runs, {total - to_run} already finished, {to_run} to train",
-                           highlight=False)
+        self.console.print(
+            f"{total} runs, {total - to_run} already finished, {to_run} to train", highlight=False
+        )
         self.task = self.progress.add_task("runs", total=total, info="")
 
     def add(self, row) -> None:
         self.done += 1
         self.failed += row["status"] == "failed"
         if self.enabled and not row["resumed"]:
-            what = f"failed: {row['error']}" if row["status"] == "failed" else (
-                f"{row['metric']:.4f}" if row["metric"] is not None else "ok")
-            self.progress.console.print(f"  {row['point']}, seed={row['seed']}: {what}",
-                                        markup=False, highlight=False)
-        self.progress.update(self.task, completed=self.done,
-                             info=f"{self.done - self.failed} finished, {self.failed} failed, "
-                                  f"{self.total - self.done} remaining")
+            what = (
+                f"failed: {row['error']}"
+                if row["status"] == "failed"
+                else (f"{row['metric']:.4f}" if row["metric"] is not None else "ok")
+            )
+            self.progress.console.print(
+                f"  {row['point']}, seed={row['seed']}: {what}", markup=False, highlight=False
+            )
+        self.progress.update(
+            self.task,
+            completed=self.done,
+            info=f"{self.done - self.failed} finished, {self.failed} failed, "
+            f"{self.total - self.done} remaining",
+        )

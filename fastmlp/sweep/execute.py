@@ -88,12 +88,23 @@ def run_one(task: Task) -> dict[str, Any]:
     try:
         with pinned_threads(threads):
             result = train(task.config, out=run_dir)
-        return {"status": "ok", "error": "", "wall_seconds": time.perf_counter() - started,
-                "summary": dict(result.summary), "metrics": result.history.rows,
-                "threads": threads}
+        return {
+            "status": "ok",
+            "error": "",
+            "wall_seconds": time.perf_counter() - started,
+            "summary": dict(result.summary),
+            "metrics": result.history.rows,
+            "threads": threads,
+        }
     except Exception as exc:  # noqa: BLE001 - a failed run is data, not a crash of the sweep
-        return {"status": "failed", "error": error_line(exc), "wall_seconds": time.perf_counter() - started,
-                "summary": {}, "metrics": [], "threads": threads}
+        return {
+            "status": "failed",
+            "error": error_line(exc),
+            "wall_seconds": time.perf_counter() - started,
+            "summary": {},
+            "metrics": [],
+            "threads": threads,
+        }
 
 
 def error_line(exc: BaseException) -> str:
@@ -191,17 +202,27 @@ def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[tu
 
             # pre-spawn-environ: set before each worker process starts (numpy and numba read them
             # at import); Dask's own default there is 1 thread each.
-            stack.enter_context(dask.config.set(
-                {f"distributed.nanny.pre-spawn-environ.{k}": str(threads) for k in THREAD_ENV}))
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None))
+            stack.enter_context(
+                dask.config.set(
+                    {f"distributed.nanny.pre-spawn-environ.{k}": str(threads) for k in THREAD_ENV}
+                )
+            )
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                )
+            )
             client = stack.enter_context(Client(cluster))
             yield client.get_executor(pure=False), {"threads": threads}
             return
         if "://" not in scheduler:
-            raise FastMLPError(f"--scheduler: expected 'local' or an address like tcp://host:8786, "
-                               f"got {scheduler!r}")
+            raise FastMLPError(
+                f"--scheduler: expected 'local' or an address like tcp://host:8786, got {scheduler!r}"
+            )
         try:
             client = stack.enter_context(Client(scheduler, timeout=30))
         except (OSError, TimeoutError) as exc:

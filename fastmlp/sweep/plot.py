@@ -12,8 +12,9 @@ from ..errors import FastMLPError
 from .results import read_results
 
 
-def plot_sweep(sweep_dir: str | Path, key: str | None = None, metric: str | None = None,
-               out: str | Path | None = None) -> Path:
+def plot_sweep(
+    sweep_dir: str | Path, key: str | None = None, metric: str | None = None, out: str | Path | None = None
+) -> Path:
     """PNG of `metric` (default: the sweep's ranking metric) against swept `key` (default:
     the first swept key), one line per combination of the other keys. Default out:
     SWEEP_DIR/<metric>_vs_<key>.png. Needs matplotlib (pip install 'fastmlp[plot]')."""

@@ -20,15 +20,21 @@ RESULTS = "results.csv"
 BEST = (("val_loss", min), ("val_accuracy", max))  # from metrics.csv, over epochs
 
 
-def make_row(run: Run, run_dir: Path, outcome: Mapping[str, Any], metric: str,
-             resumed: bool = False) -> dict[str, Any]:
+def make_row(
+    run: Run, run_dir: Path, outcome: Mapping[str, Any], metric: str, resumed: bool = False
+) -> dict[str, Any]:
     """A results row from a run_one() outcome (or a finished run read back from disk)."""
     summary, history = outcome.get("summary") or {}, outcome.get("metrics") or []
-    row: dict[str, Any] = {"run": run.name, "point": run.point, "seed": run.seed,
-                           "status": outcome["status"], "resumed": resumed,
-                           "overrides": json.dumps(run.overrides),
-                           **{f"set:{k}": v for k, v in run.overrides.items()},
-                           "metric": summary.get(metric)}
+    row: dict[str, Any] = {
+        "run": run.name,
+        "point": run.point,
+        "seed": run.seed,
+        "status": outcome["status"],
+        "resumed": resumed,
+        "overrides": json.dumps(run.overrides),
+        **{f"set:{k}": v for k, v in run.overrides.items()},
+        "metric": summary.get(metric),
+    }
     for split in SPLITS:
         for name in METRICS:
             key = f"{split}_{name}"
@@ -37,9 +43,14 @@ def make_row(run: Run, run_dir: Path, outcome: Mapping[str, Any], metric: str,
     for key, pick in BEST:
         values = [r[key] for r in history if r.get(key) is not None]
         row[f"best_{key}"] = pick(values) if values else None
-    row.update(best_epoch=summary.get("best_epoch"), epochs_run=summary.get("epochs_run"),
-               wall_seconds=outcome.get("wall_seconds"), threads=outcome.get("threads"), run_dir=str(run_dir),
-               error=outcome.get("error", ""))
+    row.update(
+        best_epoch=summary.get("best_epoch"),
+        epochs_run=summary.get("epochs_run"),
+        wall_seconds=outcome.get("wall_seconds"),
+        threads=outcome.get("threads"),
+        run_dir=str(run_dir),
+        error=outcome.get("error", ""),
+    )
     return row
 
 
@@ -52,8 +63,13 @@ def read_finished(run_dir: Path) -> dict[str, Any] | None:
         return None
     if "timings" not in summary:  # summary.json is written last and atomically; this is its last key
         return None
-    return {"status": "ok", "error": "", "wall_seconds": summary["timings"].get("wall_seconds"),
-            "summary": summary, "metrics": history}
+    return {
+        "status": "ok",
+        "error": "",
+        "wall_seconds": summary["timings"].get("wall_seconds"),
+        "summary": summary,
+        "metrics": history,
+    }
 
 
 def results_csv(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -110,8 +126,9 @@ def rank(rows: Sequence[Mapping[str, Any]], direction: str) -> list[Group]:
             if row.get("error"):
                 group.errors.append(row["error"])
     sign = -1.0 if direction == "max" else 1.0
-    return sorted(groups.values(),
-                  key=lambda g: (g.mean is None, sign * g.mean if g.mean is not None else 0.0))
+    return sorted(
+        groups.values(), key=lambda g: (g.mean is None, sign * g.mean if g.mean is not None else 0.0)
+    )
 
 
 def ranked_table(groups: Sequence[Group], metric: str, title: str = ""):

@@ -72,8 +72,9 @@ class SweepSpec:
         out: dict[str, Any] = {"base": self.base, "set": self.fixed, "grid": self.grid, "runs": self.runs}
         if self.seeds is not None:
             out["seeds"] = self.seeds
-        out.update(metric=self.metric, direction=self.direction,
-                   output={"dir": self.output_dir, "name": self.name})
+        out.update(
+            metric=self.metric, direction=self.direction, output={"dir": self.output_dir, "name": self.name}
+        )
         return out
 
 
@@ -94,8 +95,10 @@ class Run:
 
 
 def point_label(overrides: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}"
-                     for k, v in overrides.items()) or "(base)"
+    return (
+        ", ".join(f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}" for k, v in overrides.items())
+        or "(base)"
+    )
 
 
 def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> SweepSpec:
@@ -111,8 +114,9 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
     else:
         raise ConfigError(f"a sweep is a YAML file path or a mapping, not {type(path_or_mapping).__name__}")
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source or 'sweep'}: expected a mapping with base:, grid:, ..., "
-                          f"got {kind_of(raw)}")
+        raise ConfigError(
+            f"{source or 'sweep'}: expected a mapping with base:, grid:, ..., got {kind_of(raw)}"
+        )
     check_keys(raw, SWEEP_KEYS, "")
     base, base_source = _base(raw.get("base"), source)
     fixed = _overrides(raw.get("set") or {}, "set")
@@ -128,15 +132,17 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
     if not isinstance(metric, str) or split not in SPLITS or kind not in METRICS:
         names = [f"{s}_{m}" for s in SPLITS for m in METRICS]
         hint = suggest(metric, names) if isinstance(metric, str) else ""
-        raise ConfigError(f"metric: expected a summary metric like val_accuracy or test_loss, "
-                          f"got {kind_of(metric)}{hint}")
+        raise ConfigError(
+            f"metric: expected a summary metric like val_accuracy or test_loss, got {kind_of(metric)}{hint}"
+        )
     direction = raw.get("direction", "min" if kind in LOWER_IS_BETTER else "max")
     if direction not in ("max", "min"):
         raise ConfigError(f"direction: expected max or min, got {kind_of(direction)}")
     output = raw.get("output") or {}
     if not isinstance(output, Mapping):
-        raise ConfigError(f"output: expected a mapping like {{dir: runs/sweeps, name: mine}}, "
-                          f"got {kind_of(output)}")
+        raise ConfigError(
+            f"output: expected a mapping like {{dir: runs/sweeps, name: mine}}, got {kind_of(output)}"
+        )
     check_keys(output, ("dir", "name"), "output.")
     name = output.get("name") or (source.stem if source is not None else "sweep")
     if not isinstance(name, str) or "/" in name or "\\" in name or name in (".", ".."):
@@ -144,9 +150,19 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
     directory = output.get("dir", DEFAULT_DIR)
     if not isinstance(directory, str) or not directory:
         raise ConfigError(f"output.dir: expected a folder path, got {kind_of(directory)}")
-    return SweepSpec(base=base, base_source=base_source, fixed=fixed, grid=grid, runs=explicit,
-                     seeds=seeds, metric=metric, direction=direction, output_dir=directory,
-                     name=name, source=source)
+    return SweepSpec(
+        base=base,
+        base_source=base_source,
+        fixed=fixed,
+        grid=grid,
+        runs=explicit,
+        seeds=seeds,
+        metric=metric,
+        direction=direction,
+        output_dir=directory,
+        name=name,
+        source=source,
+    )
 
 
 def expand(spec: SweepSpec) -> list[Run]:
@@ -155,8 +171,11 @@ def expand(spec: SweepSpec) -> list[Run]:
     Raises ConfigError naming the run and the bad key before anything is trained.
     """
     keys = list(spec.grid)
-    points = ([dict(zip(keys, values, strict=True)) for values in itertools.product(*spec.grid.values())]
-              if keys else [])
+    points = (
+        [dict(zip(keys, values, strict=True)) for values in itertools.product(*spec.grid.values())]
+        if keys
+        else []
+    )
     for extra in spec.runs:
         if extra not in points:
             points.append(extra)
@@ -174,8 +193,9 @@ def expand(spec: SweepSpec) -> list[Run]:
             config.source = spec.base_source
             name = run_name(point, config.seed)
             config.output.name = name
-            runs.append(Run(index=len(runs), overrides=dict(point), seed=config.seed, config=config,
-                            name=name))
+            runs.append(
+                Run(index=len(runs), overrides=dict(point), seed=config.seed, config=config, name=name)
+            )
     return runs
 
 
@@ -234,8 +254,9 @@ def _overrides(value: Any, where: str) -> dict[str, Any]:
         try:
             parse_override(f"{key}=null")
         except ConfigError:
-            raise ConfigError(f"{where}.{key}: expected a dotted config key "
-                              "like train.learning_rate") from None
+            raise ConfigError(
+                f"{where}.{key}: expected a dotted config key like train.learning_rate"
+            ) from None
     return flat
 
 
@@ -245,8 +266,10 @@ def _grid(value: Any) -> dict[str, list[Any]]:
     grid = _overrides(value, "grid")
     for key, values in grid.items():
         if not isinstance(values, list):
-            raise ConfigError(f"grid.{key}: expected a list of values, got {kind_of(values)}"
-                              f" (write [{_text(values)}] for a single value)")
+            raise ConfigError(
+                f"grid.{key}: expected a list of values, got {kind_of(values)}"
+                f" (write [{_text(values)}] for a single value)"
+            )
         if not values:
             raise ConfigError(f"grid.{key}: the list is empty, so the grid has no runs")
     return grid

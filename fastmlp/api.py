@@ -26,6 +26,7 @@ from .errors import DataError, FastMLPError
 from .gradcheck import TOLERANCE, check_gradients
 from .model import MLP
 from .schedules import from_config as schedule_from_config
+from .tasks import SPLITS
 from .trainer import History, fit
 
 __all__ = [
@@ -40,8 +41,6 @@ __all__ = [
     "plot_runs",
     "versions",
 ]
-
-SPLITS = ("test", "val", "train")
 
 
 @dataclass
@@ -176,19 +175,11 @@ def train(
 
 
 def model_for(config: Config, ds, dtype: str | None = None) -> MLP:
-    """The config's network for the dataset ds, carrying what ds was fitted with (preprocessing,
-    target scaling, class labels, feature names) so it predicts from raw features by itself."""
-    model = MLP(
-        [ds.n_inputs, *config.model.hidden, ds.n_outputs],
-        activation=config.model.activation,
-        task=ds.task,
-        dtype=dtype or config.model.dtype,
-        seed=config.seed,
-        init=config.model.init,
+    """The config's network for the dataset ds, carrying what ds was fitted with."""
+    m = config.model
+    return MLP.for_dataset(
+        ds, m.hidden, activation=m.activation, dtype=dtype or m.dtype, seed=config.seed, init=m.init
     )
-    model.preprocessing, model.target_scaler = ds.preprocessing, ds.target_scaler
-    model.classes, model.feature_names = ds.classes, ds.feature_names
-    return model
 
 
 def _timings(history, recorder, started, loaded, trained, n_train) -> dict[str, float | None]:

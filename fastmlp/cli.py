@@ -114,7 +114,7 @@ def _summary_table(result) -> Table:
         f"{s['epochs_run']} (best {s['best_epoch']}{', stopped early' if s['stopped_early'] else ''})",
     )
     for split in ("test", "val", "train"):
-        if s["task"] == "classification" and f"{split}_accuracy" in s:
+        if f"{split}_accuracy" in s:
             table.add_row(
                 f"{split} accuracy", f"{s[f'{split}_accuracy']:.4f}  (loss {s[f'{split}_loss']:.4f})"
             )
@@ -247,7 +247,7 @@ def evaluate(
     for key, value in result["metrics"].items():
         table.add_row(key, fmt(value))
     console.print(table)
-    if result["task"] == "classification":
+    if "confusion" in result:
         classes = result["classes"]
         matrix = Table(title="confusion matrix (rows: true class, columns: predicted)", title_justify="left")
         matrix.add_column("class")

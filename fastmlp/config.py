@@ -287,18 +287,35 @@ def load_config(
     return config
 
 
+def _check_combinations(config: Config) -> Config:
+    """Settings that are each valid but do not go together: one line naming both keys."""
+    if config.train.optimizer.full_batch:
+        for key, value in (
+            ("model.dropout", config.model.dropout),
+            ("train.early_stopping", config.train.early_stopping),
+        ):
+            if value:
+                raise ConfigError(
+                    f"{key}: is for minibatch optimizers; train.optimizer {config.train.optimizer.name} "
+                    "takes the full batch (set it to 0 / null, or use sgd or adam)"
+                )
+    return config
+
+
 def from_mapping(raw: Mapping[str, Any]) -> Config:
     """Validate a plain mapping into a Config (no file, no overrides)."""
     defaults = Config()
     check_keys(raw, [f.name for f in fields(Config) if f.name != "source"], "")
     data = raw.get("data")
     data = defaults.data if data is None else data
-    return Config(
-        seed=_int(raw.get("seed", defaults.seed), "seed", low=0),
-        data=_data(data),
-        model=_model(_section(raw, "model")),
-        train=_train(_section(raw, "train")),
-        output=_output(_section(raw, "output")),
+    return _check_combinations(
+        Config(
+            seed=_int(raw.get("seed", defaults.seed), "seed", low=0),
+            data=_data(data),
+            model=_model(_section(raw, "model")),
+            train=_train(_section(raw, "train")),
+            output=_output(_section(raw, "output")),
+        )
     )
 
 

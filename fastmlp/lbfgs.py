@@ -98,9 +98,9 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         options={"maxiter": max_iter, "maxfun": optimizer.params["max_fun"], "gtol": tol, "ftol": tol},
     )
     model.params[...] = result.x
-    watched = "val_loss" if X_val is not None else "train_loss"
-    if history.rows:
-        history.best_epoch = min(history.rows, key=lambda r: r[watched])["epoch"]
+    # The weights kept are the last iterate (L-BFGS descends J on every step), so that is the epoch
+    # the summary calls best.
+    history.best_epoch = len(history.rows) or None
     history.notes = {
         "converged": bool(result.success),
         "message": str(result.message),

@@ -77,7 +77,7 @@ class MLP:
             raise FastMLPError(f"dtype must be float32 or float64, got {dtype!r}")
         if init not in INITS:
             raise FastMLPError(f"init must be one of {', '.join(INITS)}, got {init!r}")
-        if self.task_spec.name == "classification" and sizes[-1] < 2:
+        if self.task_spec.indices and sizes[-1] < 2:
             raise FastMLPError("a classifier needs at least 2 output units (classes)")
         self.layer_sizes = sizes
         self.activation = activation
@@ -94,6 +94,16 @@ class MLP:
         self.params = np.zeros(n_params(self.layout), dtype=self.dtype)
         self._bind_views()
         self.initialize(seed)
+
+    @classmethod
+    def for_dataset(cls, ds, hidden=(128,), **kwargs) -> MLP:
+        """A network sized for the Dataset ds (from load_dataset or data.prepare) that carries
+        what ds was fitted with — preprocessing, target scaling, class labels, feature names —
+        so it predicts from raw features by itself. kwargs: activation, dtype, seed, init."""
+        model = cls([ds.n_inputs, *hidden, ds.n_outputs], task=ds.task, **kwargs)
+        model.preprocessing, model.target_scaler = ds.preprocessing, ds.target_scaler
+        model.classes, model.feature_names = ds.classes, ds.feature_names
+        return model
 
     # -- parameters ----------------------------------------------------------------
 

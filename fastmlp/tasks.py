@@ -40,6 +40,7 @@ class Task:
 
 # Lower is better for every metric except these.
 HIGHER_IS_BETTER = frozenset({"accuracy", "r2"})
+SPLITS = ("train", "val", "test")
 
 CLASSIFICATION = Task("classification", SOFTMAX_CE, "indices", "softmax", ("accuracy",), True)
 MULTILABEL = Task("multilabel", SIGMOID_BCE, "indicators", "sigmoid", ("accuracy",), True)
@@ -47,6 +48,8 @@ REGRESSION = Task("regression", MSE, "values", "", ("rmse", "mae", "r2"), False)
 
 TASKS = {t.name: t for t in (CLASSIFICATION, MULTILABEL, REGRESSION)}
 TASK_NAMES = tuple(TASKS)
+# Every metric any task reports, "loss" first: the columns a summary or a sweep can rank by.
+METRICS = ("loss", *dict.fromkeys(m for t in TASKS.values() for m in t.metrics))
 
 
 def get_task(name) -> Task:

@@ -201,6 +201,12 @@ def fit(
     if optimizer.full_batch:
         from .lbfgs import fit_lbfgs
 
+        if dropout or early_stopping:
+            raise FastMLPError(
+                f"{'dropout' if dropout else 'early_stopping'} is for minibatch optimizers; "
+                f"{optimizer.name} takes the full batch (set it to 0 / null, or use sgd or adam)"
+            )
+
         return fit_lbfgs(
             model,
             X,

@@ -3,12 +3,15 @@ NumPy loop, and JAX (jit + scan) when installed, all in one run, same model and 
 
     python scripts/bench.py                      # all peers, batch sizes 8 32 128 512
     python scripts/bench.py --batch-sizes 128 --peers torch numpy --repeats 5
+    python scripts/bench.py --adam --peers --no-start     # fastmlp SGD vs fastmlp Adam only
 
 Model: 784-256-128-10, relu, softmax cross-entropy, SGD lr 0.1, L2 1e-4, float32.
 Data: Fashion-MNIST's 60,000 training images when installed, else random data of the same shape
 (the run says which). Every figure is the median over --repeats epochs after one warm-up on a
 slice; ratios are fastmlp / peer (below 1 means fastmlp is faster). Peers need the `bench`
 extra (torch==2.13.0, scikit-learn); a missing one is reported and skipped.
+--adam adds fastmlp with Adam (lr 1e-3, betas 0.9/0.999, same L2) beside fastmlp's SGD: its
+seconds and the ratio adam/sgd, the two optimizers' epochs timed alternately.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import numpy as np
 
 SIZES = [784, 256, 128, 10]
 LR, L2 = 0.1, 1e-4
+ADAM = {"name": "adam", "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8}
+ADAM_LR = 1e-3
 
 
 def model_flops(n):
@@ -61,13 +66,13 @@ def timed(epoch, n):
     return run
 
 
-def fastmlp_epoch(X, y, batch):
+def fastmlp_epoch(X, y, batch, optimizer="sgd", lr=LR):
     from fastmlp import MLP, fit
     model = MLP(SIZES, seed=0)
-    fit(model, X[:2048], y[:2048], epochs=1, batch_size=batch, learning_rate=LR, l2=L2)
+    fit(model, X[:2048], y[:2048], epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer)
 
     def run():
-        h = fit(model, X, y, epochs=1, batch_size=batch, learning_rate=LR, l2=L2)
+        h = fit(model, X, y, epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer)
         return h.rows[0]["seconds"]
     return run
 
@@ -236,8 +241,10 @@ def start_times(batch):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32, 128, 512])
-    ap.add_argument("--peers", nargs="+", default=["torch", "sklearn", "numpy", "jax"],
-                    choices=["torch", "sklearn", "numpy", "jax"])
+    ap.add_argument("--peers", nargs="*", default=["torch", "sklearn", "numpy", "jax"],
+                    choices=["torch", "sklearn", "numpy", "jax"], help="none (a bare --peers): fastmlp only")
+    ap.add_argument("--adam", action="store_true", help="also time fastmlp with Adam (lr 1e-3): adam/sgd")
+    ap.add_argument("--no-start", action="store_true", help="skip the cold/warm start-up timings")
     ap.add_argument("--repeats", type=int, default=3, help="epochs timed per (peer, batch size); median kept")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--rows", type=int, default=None, help="use only the first N training rows")
@@ -273,11 +280,19 @@ def main():
     args.peers = [p for p in args.peers if p not in missing]
     flops = model_flops(len(X))
     print(f"\n{'batch':>5} {'fastmlp s':>10} {'GFLOP/s':>8} {'%GEMM':>6}  " +
+          (f"{'adam s':>8} {'adam/sgd':>8}  " if args.adam else "") +
           "  ".join(f"{p + ' s':>10} {'ratio':>6}" for p in args.peers))
     for b in args.batch_sizes:
-        ours = statistics.median(fastmlp_epoch(X, y, b)() for _ in range(args.repeats))
+        sgd_run = fastmlp_epoch(X, y, b)
+        if args.adam:  # alternate SGD and Adam epochs so drift on a shared machine hits both alike
+            adam_run = fastmlp_epoch(X, y, b, ADAM, ADAM_LR)
+            pairs = [(sgd_run(), adam_run()) for _ in range(args.repeats)]
+            ours = statistics.median(p[0] for p in pairs)
+            adam = statistics.median(p[1] for p in pairs)
+        else:
+            ours = statistics.median(sgd_run() for _ in range(args.repeats))
         gflops = flops / ours / 1e9
-        cells = []
+        cells = [f"{adam:8.3f} {adam / ours:8.2f}"] if args.adam else []
         for p in args.peers:
             run = peers[p](b)
             theirs = statistics.median(run() for _ in range(args.repeats))
@@ -285,7 +300,9 @@ def main():
         print(f"{b:5d} {ours:10.3f} {gflops:8.1f} {100 * gflops / gemm['2048^3']:5.0f}%  " + "  ".join(cells),
               flush=True)
 
-    for b in sorted({min(args.batch_sizes), max(args.batch_sizes)}):
+    end = numpy_gemm_gflops()
+    print("NumPy float32 GEMM at the end: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in end.items()))
+    for b in [] if args.no_start else sorted({min(args.batch_sizes), max(args.batch_sizes)}):
         cold, warm = start_times(b)
         print(f"start to first epoch done (batch {b}, float32): "
               f"cold cache {cold:.2f} s, warm cache {warm:.2f} s")

@@ -79,8 +79,9 @@ def measure(tree, cache, xpath, ypath, batch, epochs, blas_threads=None):
     env = dict(os.environ, PYTHONPATH=tree, NUMBA_CACHE_DIR=cache)
     if blas_threads:
         env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
-    out = subprocess.run([sys.executable, "-c", WORKER, xpath, ypath, str(batch), str(epochs), json.dumps(SIZES),
-                          str(LR), str(L2)], env=env, check=True, capture_output=True, text=True, cwd=tree).stdout
+    argv = [sys.executable, "-c", WORKER, xpath, ypath, str(batch), str(epochs), json.dumps(SIZES),
+            str(LR), str(L2)]
+    out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True, cwd=tree).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -102,8 +103,8 @@ def main():
     y = np.asarray(y, dtype=np.int64)
     gemm = [numpy_gemm_gflops()]
     print(f"data: {source}; {X.shape[0]} rows; {os.cpu_count()} cores; python {sys.executable}")
-    print(f"NumPy float32 GEMM 2048^3 at start: {gemm[0]:.0f} GFLOP/s (this process, {os.cpu_count()} BLAS threads); "
-          f"workers' BLAS threads: {args.blas_threads or 'OpenBLAS default'}", flush=True)
+    print(f"NumPy float32 GEMM 2048^3 at start: {gemm[0]:.0f} GFLOP/s (this process, {os.cpu_count()} BLAS "
+          f"threads); workers' BLAS threads: {args.blas_threads or 'OpenBLAS default'}", flush=True)
 
     results = {(t, b): {"kernel": [], "wall": []} for t in trees for b in args.batch_sizes}
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,9 +124,9 @@ def main():
                     assert res["file"] == files[t] and res["file"].startswith(trees[t]), (t, res["file"])
                     results[(t, b)]["kernel"].append(statistics.median(res["kernel"]))
                     results[(t, b)]["wall"].append(statistics.median(res["wall"]))
+                    every = ", ".join(f"{s:.3f}" for s in res["kernel"])
                     print(f"round {r + 1} batch {b:4d} {t:8s} epoch {statistics.median(res['kernel']):.3f} s "
-                          f"(all: {', '.join(f'{s:.3f}' for s in res['kernel'])}); fit() {statistics.median(res['wall']):.3f} s",
-                          flush=True)
+                          f"(all: {every}); fit() {statistics.median(res['wall']):.3f} s", flush=True)
     gemm.append(numpy_gemm_gflops())
     for t, f in files.items():
         print(f"{t}: fastmlp imported from {f}")
@@ -135,7 +136,8 @@ def main():
     for b in args.batch_sizes:
         kb, kc = (statistics.median(results[(t, b)]["kernel"]) for t in trees)
         wb, wc = (statistics.median(results[(t, b)]["wall"]) for t in trees)
-        per_round = [c / a for a, c in zip(results[("baseline", b)]["kernel"], results[("current", b)]["kernel"])]
+        base, cur = results[("baseline", b)]["kernel"], results[("current", b)]["kernel"]
+        per_round = [c / a for a, c in zip(base, cur, strict=True)]
         print(f"{b:5d} {kb:11.3f} {kc:10.3f} {kc / kb:6.2f}   {wb:14.3f} {wc:13.3f} {wc / wb:6.2f}   "
               + " ".join(f"{q:.2f}" for q in per_round))
 

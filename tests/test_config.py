@@ -102,6 +102,7 @@ def test_loss_is_an_alias_of_task():
             r"train\.optimizer\.momentum: not a parameter of 'adam'",
         ),
         (["model.dropout=1"], r"model\.dropout: expected a number in \[0, 1\)"),
+        (["train.optimizer=lbfgs", "model.dropout=0.2"], r"model\.dropout: is for minibatch optimizers"),
         (["train.class_weight=heavy"], r"train\.class_weight: expected null, balanced or a mapping"),
         (["train.l2=-1"], r"train\.l2: expected a number in \[0, inf\]"),
         (["train.shuffle=maybe"], r"train\.shuffle: expected true or false"),

@@ -13,9 +13,9 @@ def blobs(rng, n=600, n_in=10, k=3, dtype=np.float32):
 
 
 def reference_step(name, params, g, state, lr, hp):
-    """The published update rules, in plain NumPy (float64): SGD (momentum, Nesterov as in
-    Sutskever et al. 2013 in the v-form PyTorch and Keras use) and Adam with bias correction
-    (Kingma & Ba 2015, Algorithm 1)."""
+    """The published update rules, in plain NumPy (float64): SGD with momentum and Nesterov's
+    momentum in the v-form PyTorch and Keras use, and Adam with its bias-corrected moments
+    m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)."""
     if name == "sgd":
         mu = hp.get("momentum", 0.0)
         if not mu:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..preprocessing import Preprocessing
-from ..tasks import DTYPES
+from ..tasks import DTYPES, TASKS
 from .dataset import Dataset
 from .features import align_features, frame_to_array
 from .labels import (
@@ -135,11 +135,12 @@ def prepare_raw(
             check_finite(raw, dtype)
 
     task = task or _infer(train, n_classes)
+    labels = TASKS[task].labels  # how this task's labels are encoded for the network
     classes = None
-    if task == "classification":
+    if labels == "indices":
         y_all, y_test, classes = encode_classes(train, test, n_classes, class_names)
         n_outputs = len(classes)
-    elif task == "multilabel":
+    elif labels == "indicators":
         y_all, y_test, classes = encode_indicators(train, test, dtype)
         n_outputs = len(classes)
     else:
@@ -151,7 +152,7 @@ def prepare_raw(
                 f"but the training data has {y_all.shape[1]}"
             )
         n_outputs = y_all.shape[1]
-    strata = y_all if task == "classification" else None
+    strata = y_all if labels == "indices" else None
 
     rows = np.arange(len(train.X))
     test_rows = None
@@ -166,7 +167,7 @@ def prepare_raw(
         rows, val_rows = split_indices(
             rows, spec.validation_split, seed, _at(strata, rows), "validation_split"
         )
-    if task == "classification":
+    if labels == "indices":
         check_two_classes(y_all[rows], classes, train.y_source)
 
     X_train, X_val = gather(train.X, rows, dtype), gather(train.X, val_rows, dtype)
@@ -180,7 +181,7 @@ def prepare_raw(
     del train, test, y_all  # drop the raw rows before preprocessing allocates anything
 
     target_scaler = Preprocessing("none")
-    if task == "regression":
+    if labels == "values":
         target_scaler = Preprocessing.fit(spec.target_scaling, y_train)
         _transform(target_scaler, y_train, y_val, y_test)
     preprocessing = Preprocessing.fit(spec.preprocessing, X_train, spec.scale)

@@ -14,7 +14,8 @@ from typing import Any
 
 from .. import runs
 from ..errors import FastMLPError
-from .spec import METRICS, SPLITS, Run, point_label
+from ..tasks import METRICS, SPLITS
+from .spec import Run, point_label
 
 RESULTS = "results.csv"
 BEST = (("val_loss", min), ("val_accuracy", max))  # from metrics.csv, over epochs

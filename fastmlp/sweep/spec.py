@@ -39,11 +39,9 @@ from ..config import (
     suggest,
 )
 from ..errors import ConfigError
+from ..tasks import METRICS, SPLITS, lower_is_better
 
 SWEEP_KEYS = ("base", "set", "grid", "runs", "seeds", "repeats", "metric", "direction", "output")
-SPLITS = ("train", "val", "test")
-METRICS = ("accuracy", "loss", "rmse", "mae", "r2")
-LOWER_IS_BETTER = ("loss", "rmse", "mae")
 DEFAULT_DIR = "runs/sweeps"
 
 
@@ -135,7 +133,7 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
         raise ConfigError(
             f"metric: expected a summary metric like val_accuracy or test_loss, got {kind_of(metric)}{hint}"
         )
-    direction = raw.get("direction", "min" if kind in LOWER_IS_BETTER else "max")
+    direction = raw.get("direction", "min" if lower_is_better(kind) else "max")
     if direction not in ("max", "min"):
         raise ConfigError(f"direction: expected max or min, got {kind_of(direction)}")
     output = raw.get("output") or {}

@@ -20,7 +20,6 @@ known one.
 from __future__ import annotations
 
 import copy
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -33,7 +32,7 @@ import yaml
 from . import optimizers
 from .errors import ConfigError, FastMLPError
 from .model import ACTIVATIONS, INITS
-from .schema import check_keys, kind_of, suggest  # noqa: F401  (public here too: sweep/spec.py)
+from .schema import boolean, check_keys, choice, integer, kind_of, number, suggest, text
 from .tasks import AUTO, DTYPES, TASK_NAMES
 
 TASKS = (AUTO, *TASK_NAMES)
@@ -227,8 +226,8 @@ def apply_overrides(mapping: Mapping[str, Any], overrides: Iterable[str]) -> dic
     result = copy.deepcopy(dict(mapping))
     if isinstance(overrides, str):  # one override given bare, not in a list
         overrides = [overrides]
-    for text in overrides:
-        parts, value = parse_override(text)
+    for override in overrides:
+        parts, value = parse_override(override)
         node = result
         for depth, part in enumerate(parts[:-1]):
             child = node.get(part)
@@ -310,7 +309,7 @@ def from_mapping(raw: Mapping[str, Any]) -> Config:
     data = defaults.data if data is None else data
     return _check_combinations(
         Config(
-            seed=_int(raw.get("seed", defaults.seed), "seed", low=0),
+            seed=integer(raw.get("seed", defaults.seed), "seed", low=0),
             data=_data(data),
             model=_model(_section(raw, "model")),
             train=_train(_section(raw, "train")),
@@ -362,10 +361,10 @@ def _model(raw: Mapping[str, Any]) -> ModelConfig:
         raise ConfigError(
             f"model.hidden: expected a list of layer widths like [256, 128], got {kind_of(hidden)}"
         )
-    hidden = [_int(h, f"model.hidden[{i}]", low=1) for i, h in enumerate(hidden)]
-    task = _choice(raw.get("task", d.task), "model.task", TASKS)
+    hidden = [integer(h, f"model.hidden[{i}]", low=1) for i, h in enumerate(hidden)]
+    task = choice(raw.get("task", d.task), "model.task", TASKS)
     if "loss" in raw:
-        from_loss = LOSSES[_choice(raw["loss"], "model.loss", tuple(LOSSES))]
+        from_loss = LOSSES[choice(raw["loss"], "model.loss", tuple(LOSSES))]
         if "task" in raw and from_loss != task:
             raise ConfigError(
                 f"model.loss: {raw['loss']!r} means task {from_loss!r}, but model.task is {task!r}"
@@ -373,11 +372,11 @@ def _model(raw: Mapping[str, Any]) -> ModelConfig:
         task = from_loss
     return ModelConfig(
         hidden=hidden,
-        activation=_choice(raw.get("activation", d.activation), "model.activation", ACTIVATIONS),
+        activation=choice(raw.get("activation", d.activation), "model.activation", ACTIVATIONS),
         task=task,
-        dtype=_choice(raw.get("dtype", d.dtype), "model.dtype", DTYPES),
-        init=_choice(raw.get("init", d.init), "model.init", INITS),
-        dropout=_float(raw.get("dropout", d.dropout), "model.dropout", low=0.0, high=1.0, high_open=True),
+        dtype=choice(raw.get("dtype", d.dtype), "model.dtype", DTYPES),
+        init=choice(raw.get("init", d.init), "model.init", INITS),
+        dropout=number(raw.get("dropout", d.dropout), "model.dropout", low=0.0, high=1.0, high_open=True),
     )
 
 
@@ -389,16 +388,16 @@ def _train(raw: Mapping[str, Any]) -> TrainConfig:
     check_keys(raw, [f.name for f in fields(TrainConfig)], "train.")
     patience = raw.get("early_stopping", d.early_stopping)
     return TrainConfig(
-        epochs=_int(raw.get("epochs", d.epochs), "train.epochs", low=1),
-        batch_size=_int(raw.get("batch_size", d.batch_size), "train.batch_size", low=1),
-        learning_rate=_float(
+        epochs=integer(raw.get("epochs", d.epochs), "train.epochs", low=1),
+        batch_size=integer(raw.get("batch_size", d.batch_size), "train.batch_size", low=1),
+        learning_rate=number(
             raw.get("learning_rate", d.learning_rate), "train.learning_rate", low=0.0, low_open=True
         ),
-        l2=_float(raw.get("l2", d.l2), "train.l2", low=0.0),
+        l2=number(raw.get("l2", d.l2), "train.l2", low=0.0),
         optimizer=optimizers.parse(raw.get("optimizer"), "train.optimizer"),
-        shuffle=_bool(raw.get("shuffle", d.shuffle), "train.shuffle"),
+        shuffle=boolean(raw.get("shuffle", d.shuffle), "train.shuffle"),
         lr_schedule=_schedule(raw.get("lr_schedule", "constant")),
-        early_stopping=None if patience is None else _int(patience, "train.early_stopping", low=1),
+        early_stopping=None if patience is None else integer(patience, "train.early_stopping", low=1),
         class_weight=_class_weight(raw.get("class_weight", d.class_weight)),
     )
 
@@ -412,7 +411,7 @@ def _class_weight(value: Any) -> str | dict | None:
             f"{path}: expected null, balanced or a mapping of class label -> weight, got {kind_of(value)}"
         )
     for label, weight in value.items():
-        _float(weight, f"{path}.{label}", low=0.0)
+        number(weight, f"{path}.{label}", low=0.0)
     return {k: float(v) for k, v in value.items()}
 
 
@@ -426,7 +425,7 @@ def _schedule(value: Any) -> ScheduleConfig:
         raise ConfigError(
             f"{path}: expected a schedule name or a mapping like {{name: cosine}}, got {kind_of(value)}"
         )
-    name = _choice(value.get("name", "constant"), f"{path}.name", tuple(SCHEDULE_PARAMS))
+    name = choice(value.get("name", "constant"), f"{path}.name", tuple(SCHEDULE_PARAMS))
     defaults = SCHEDULE_PARAMS[name]
     for key in value:
         if key != "name" and key not in defaults:
@@ -438,75 +437,25 @@ def _schedule(value: Any) -> ScheduleConfig:
             )
     params = {k: value.get(k, v) for k, v in defaults.items()}
     if name == "step":
-        params["step_size"] = _int(params["step_size"], f"{path}.step_size", low=1)
-        params["gamma"] = _float(params["gamma"], f"{path}.gamma", low=0.0, high=1.0, low_open=True)
+        params["step_size"] = integer(params["step_size"], f"{path}.step_size", low=1)
+        params["gamma"] = number(params["gamma"], f"{path}.gamma", low=0.0, high=1.0, low_open=True)
     elif name == "cosine":
-        params["min_lr"] = _float(params["min_lr"], f"{path}.min_lr", low=0.0)
+        params["min_lr"] = number(params["min_lr"], f"{path}.min_lr", low=0.0)
     elif name == "inverse_scaling":
-        params["power"] = _float(params["power"], f"{path}.power", low=0.0)
+        params["power"] = number(params["power"], f"{path}.power", low=0.0)
     return ScheduleConfig(name, params)
 
 
 def _output(raw: Mapping[str, Any]) -> OutputConfig:
     d = OutputConfig()
     check_keys(raw, [f.name for f in fields(OutputConfig)], "output.")
-    directory = _str(raw.get("dir", d.dir), "output.dir")
+    directory = text(raw.get("dir", d.dir), "output.dir")
     name = raw.get("name", d.name)
     if name is not None:
-        name = _str(name, "output.name")
+        name = text(name, "output.name")
         if "/" in name or "\\" in name or name in (".", ".."):
             raise ConfigError(f"output.name: expected a plain name without path separators, got {name!r}")
     return OutputConfig(dir=directory, name=name)
 
 
 # ---------------------------------------------------------------- checks
-
-
-def _int(value: Any, path: str, low: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{path}: expected an integer, got {kind_of(value)}")
-    if low is not None and value < low:
-        raise ConfigError(f"{path}: expected an integer >= {low}, got {value}")
-    return value
-
-
-def _float(
-    value: Any,
-    path: str,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{path}: expected a number, got {kind_of(value)}")
-    value = float(value)
-    lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
-    rng = f"{lo}{-math.inf if low is None else low:g}, {math.inf if high is None else high:g}{hi}"
-    if not math.isfinite(value):
-        raise ConfigError(f"{path}: expected a finite number in {rng}, got {value}")
-    if (low is not None and (value < low or (low_open and value == low))) or (
-        high is not None and (value > high or (high_open and value == high))
-    ):
-        raise ConfigError(f"{path}: expected a number in {rng}, got {value:g}")
-    return value
-
-
-def _bool(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{path}: expected true or false, got {kind_of(value)}")
-    return value
-
-
-def _str(value: Any, path: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{path}: expected a non-empty string, got {kind_of(value)}")
-    return value
-
-
-def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        hint = suggest(value, list(choices)) if isinstance(value, str) else ""
-        raise ConfigError(f"{path}: expected one of {', '.join(choices)}, got {kind_of(value)}{hint}")
-    return value

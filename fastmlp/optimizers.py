@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .kernels.optim import OPTIMIZER_CODES, make_hyper, state_size
-from .schema import kind_of, suggest
+from .schema import boolean, integer, kind_of, number, suggest
 
 # name -> {parameter: (default, low, high, kind)}; kind "float" (low <= v < high) or "bool" / "int".
 PARAMS: dict[str, dict[str, tuple]] = {
@@ -95,22 +95,7 @@ def parse(value: Any, path: str = "train.optimizer") -> Optimizer:
 
 def _check(value, path, low, high, kind):
     if kind == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true or false, got {kind_of(value)}")
-        return value
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or (kind == "int" and not isinstance(value, int))
-    ):
-        raise ConfigError(
-            f"{path}: expected {'an integer' if kind == 'int' else 'a number'}, got {kind_of(value)}"
-        )
+        return boolean(value, path)
     if kind == "int":
-        if value < low:
-            raise ConfigError(f"{path}: expected an integer >= {low}, got {value}")
-        return value
-    value = float(value)
-    if not (math.isfinite(value) and low <= value < high):
-        raise ConfigError(f"{path}: expected a number in [{low:g}, {high:g}), got {value:g}")
-    return value
+        return integer(value, path, low=low)
+    return number(value, path, low=low, high=high, high_open=True)

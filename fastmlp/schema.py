@@ -1,9 +1,12 @@
-"""Small shared checks for user-facing settings: unknown keys with a did-you-mean, and how to
-name a value in a one-line error. Used by config.py, optimizers.py, sweep/spec.py."""
+"""The one validator for user-facing settings: unknown keys with a did-you-mean, one checker per
+kind of value (integer, number, boolean, text, choice), and how to name a value in a one-line
+error. config.py, optimizers.py, data/spec.py and sweep/spec.py declare their fields with these;
+`error` picks the exception (ConfigError for config keys, DataError for data keys)."""
 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -69,3 +72,63 @@ def kind_of(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return type(value).__name__
+
+
+def integer(
+    value: Any, path: str, low: int | None = None, high: int | None = None, error: type = ConfigError
+) -> int:
+    """value as an int in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise error(f"{path}: expected an integer, got {kind_of(value)}")
+    if low is not None and value < low:
+        raise error(f"{path}: expected an integer >= {low}, got {value}")
+    if high is not None and value > high:
+        raise error(f"{path}: expected an integer <= {high}, got {value}")
+    return value
+
+
+def number(
+    value: Any,
+    path: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    error: type = ConfigError,
+) -> float:
+    """value as a finite float in the interval [low, high] (each end open on request)."""
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    rng = f"{lo}{-math.inf if low is None else low:g}, {math.inf if high is None else high:g}{hi}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        bounded = f" in {rng}" if low is not None or high is not None else ""
+        raise error(f"{path}: expected a number{bounded}, got {kind_of(value)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise error(f"{path}: expected a finite number in {rng}, got {value}")
+    if (low is not None and (value < low or (low_open and value == low))) or (
+        high is not None and (value > high or (high_open and value == high))
+    ):
+        raise error(f"{path}: expected a number in {rng}, got {value:g}")
+    return value
+
+
+def boolean(value: Any, path: str, error: type = ConfigError) -> bool:
+    if not isinstance(value, bool):
+        raise error(f"{path}: expected true or false, got {kind_of(value)}")
+    return value
+
+
+def text(value: Any, path: str, error: type = ConfigError) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise error(f"{path}: expected a non-empty string, got {kind_of(value)}")
+    return value
+
+
+def choice(value: Any, path: str, choices: tuple[str, ...], error: type = ConfigError) -> str:
+    """One of choices, with a did-you-mean."""
+    if not isinstance(value, str) or value not in choices:
+        hint = suggest(value, list(choices)) if isinstance(value, str) else ""
+        raise error(f"{path}: expected one of {', '.join(choices)}, got {kind_of(value)}{hint}")
+    return value

@@ -7,7 +7,6 @@ closest known key suggested, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -15,6 +14,7 @@ from typing import Any
 
 from ..errors import DataError
 from ..preprocessing import KINDS, TARGET_SCALINGS
+from ..schema import choice, integer, kind_of, number, text
 from .labels import MAX_CLASSES
 
 
@@ -62,27 +62,16 @@ class DataSpec:
         return replace(self, **changes).checked()
 
     def checked(self) -> DataSpec:
-        """Self, after checking each value's type and range (DataError naming the key)."""
-        for key in ("name", "path", "y_path", "test_path", "test_y_path"):
+        """Self, after checking each value against FIELDS (DataError naming the key)."""
+        for key, (check, options) in FIELDS.items():
             value = getattr(self, key)
-            if value is not None and not isinstance(value, (str, os.PathLike)):
-                raise DataError(f"data.{key}: expected a string, got {value!r}")
-        _fraction("validation_split", self.validation_split)
-        _fraction("test_split", self.test_split)
-        if self.preprocessing not in KINDS:
-            close = difflib.get_close_matches(str(self.preprocessing), KINDS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise DataError(
-                f"data.preprocessing: unknown kind {self.preprocessing!r}; "
-                f"expected one of {', '.join(KINDS)}{hint}"
-            )
-        if self.target_scaling not in TARGET_SCALINGS:
-            raise DataError(
-                "data.target_scaling: expected one of "
-                f"{', '.join(TARGET_SCALINGS)}, got {self.target_scaling!r}"
-            )
-        _number("scale", self.scale, nonzero=True)
-        _number("noise", self.noise, minimum=0.0)
+            if value is not None or not options.get("optional"):
+                check(
+                    value,
+                    f"data.{key}",
+                    error=DataError,
+                    **{k: v for k, v in options.items() if k != "optional"},
+                )
         targets = self.target if isinstance(self.target, (list, tuple)) else [self.target]
         if not targets or any(isinstance(t, bool) or not isinstance(t, (str, int)) for t in targets):
             raise DataError(
@@ -90,37 +79,34 @@ class DataSpec:
             )
         if self.header is not None and not isinstance(self.header, bool):
             raise DataError(f"data.header: expected true, false or null, got {self.header!r}")
-        for key in ("x_key", "y_key"):
-            if not isinstance(getattr(self, key), str):
-                raise DataError(f"data.{key}: expected a string, got {getattr(self, key)!r}")
-        _integer("data_seed", self.data_seed, 0)
-        _integer("n_samples", self.n_samples, 1)
-        _integer("n_features", self.n_features, 1)
-        if self.n_classes is not None:
-            _integer("n_classes", self.n_classes, 2)
-            if self.n_classes > MAX_CLASSES:
-                raise DataError(
-                    f"data.n_classes: at most {MAX_CLASSES} classes are supported, got {self.n_classes}"
-                )
-        if self.limit is not None:
-            _integer("limit", self.limit, 1)
+        if self.scale == 0:
+            raise DataError("data.scale: must not be 0")
         return self
 
 
-def _fraction(key: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 <= value < 1.0):
-        raise DataError(f"data.{key}: must be a fraction in [0, 1) (0 = none), got {value!r}")
+def _path(value, path, error):
+    """A file path: a string or an os.PathLike."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise error(f"{path}: expected a string, got {kind_of(value)}")
+    return value
 
 
-def _number(key: str, value, minimum: float | None = None, nonzero: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DataError(f"data.{key}: expected a finite number, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise DataError(f"data.{key}: must be >= {minimum}, got {value!r}")
-    if nonzero and value == 0:
-        raise DataError(f"data.{key}: must not be 0")
-
-
-def _integer(key: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise DataError(f"data.{key}: expected an integer >= {minimum}, got {value!r}")
+OPTIONAL = {"optional": True}
+# Every data key with a check beyond its type's default: (checker, its options). The checkers are
+# fastmlp.schema's, the one validator config keys use too.
+FIELDS: dict[str, tuple] = {
+    **{key: (_path, OPTIONAL) for key in ("name", "path", "y_path", "test_path", "test_y_path")},
+    "validation_split": (number, {"low": 0.0, "high": 1.0, "high_open": True}),
+    "test_split": (number, {"low": 0.0, "high": 1.0, "high_open": True}),
+    "data_seed": (integer, {"low": 0}),
+    "preprocessing": (choice, {"choices": KINDS}),
+    "scale": (number, {}),
+    "target_scaling": (choice, {"choices": TARGET_SCALINGS}),
+    "x_key": (text, {}),
+    "y_key": (text, {}),
+    "n_samples": (integer, {"low": 1}),
+    "n_classes": (integer, {"low": 2, "high": MAX_CLASSES, **OPTIONAL}),
+    "n_features": (integer, {"low": 1}),
+    "noise": (number, {"low": 0.0}),
+    "limit": (integer, {"low": 1, **OPTIONAL}),
+}

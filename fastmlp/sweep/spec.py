@@ -28,17 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import (
-    Config,
-    apply_overrides,
-    check_keys,
-    kind_of,
-    load_config,
-    parse_override,
-    read_yaml_file,
-    suggest,
-)
+from ..config import Config, apply_overrides, load_config, parse_override, read_yaml_file
 from ..errors import ConfigError
+from ..schema import check_keys, kind_of, suggest
 from ..tasks import METRICS, SPLITS, lower_is_better
 
 SWEEP_KEYS = ("base", "set", "grid", "runs", "seeds", "repeats", "metric", "direction", "output")

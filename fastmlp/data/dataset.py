@@ -42,6 +42,15 @@ class Dataset:
     def __repr__(self) -> str:
         return f"Dataset({self.summary()})"
 
+    def split(self, name: str):
+        """(X, y) of the split "train", "val" or "test"; (None, None) when there is no such split."""
+        X, y = {
+            "train": (self.X_train, self.y_train),
+            "val": (self.X_val, self.y_val),
+            "test": (self.X_test, self.y_test),
+        }[name]
+        return (X, y) if X is not None and len(X) > 0 else (None, None)
+
     def summary(self) -> str:
         """One line: name, split sizes, shapes, task."""
         sizes = ", ".join(

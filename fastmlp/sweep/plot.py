@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import runs
 from ..errors import FastMLPError
+from ..plot import pyplot
 from .results import read_results
 
 
@@ -18,13 +19,7 @@ def plot_sweep(
     """PNG of `metric` (default: the sweep's ranking metric) against swept `key` (default:
     the first swept key), one line per combination of the other keys. Default out:
     SWEEP_DIR/<metric>_vs_<key>.png. Needs matplotlib (pip install 'fastmlp[plot]')."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise FastMLPError("fastmlp plot needs matplotlib: pip install 'fastmlp[plot]'") from None
+    plt = pyplot()
     sweep_dir = Path(sweep_dir)
     rows = [r for r in read_results(sweep_dir) if r["status"] == "ok"]
     if not rows:

@@ -14,6 +14,7 @@ from . import optimizers
 from .errors import FastMLPError
 from .history import History, notify
 from .kernels.epoch import train_batches
+from .kernels.fpmode import flush_denormals
 from .kernels.optim import LR
 
 # How many progress reports per epoch when a callback wants them.
@@ -238,7 +239,7 @@ def fit(
         notify(callback, "on_epoch_start", epoch, n_batches)
         t0 = time.perf_counter()
         total, correct, weight, seen = 0.0, 0, 0.0, 0
-        with threadpool_limits(limits=blas_threads, user_api="blas"):
+        with threadpool_limits(limits=blas_threads, user_api="blas"), flush_denormals():
             for first in range(0, n_batches, step):
                 last = min(first + step, n_batches)
                 t, c, wt, s = epochs_kernel.run(order, lr, first, last, (epoch - 1) * n_batches + first)

@@ -44,6 +44,7 @@ def model_flops(n):
 def load_data(seed=0):
     try:
         from fastmlp.data import load_dataset
+
         ds = load_dataset({"name": "fashion-mnist", "preprocessing": "scale", "validation_split": 0.0})
         return ds.X_train, ds.y_train, f"Fashion-MNIST ({ds.source})"
     except Exception as e:  # missing data is a reason to fall back, stated in the output
@@ -55,6 +56,7 @@ def load_data(seed=0):
 
 # -- peers: each returns a function that runs one epoch at a batch size --------------------------
 
+
 def timed(epoch, n):
     """Warm `epoch` up on 2,048 rows, then return a function that times one epoch over n rows."""
     epoch(2048)
@@ -63,26 +65,35 @@ def timed(epoch, n):
         t = time.perf_counter()
         epoch(n)
         return time.perf_counter() - t
+
     return run
 
 
 def fastmlp_epoch(X, y, batch, optimizer="sgd", lr=LR):
     from fastmlp import MLP, fit
+
     model = MLP(SIZES, seed=0)
     fit(model, X[:2048], y[:2048], epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer)
 
     def run():
         h = fit(model, X, y, epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer)
         return h.rows[0]["seconds"]
+
     return run
 
 
 def torch_epoch(X, y, batch, threads):
     import torch
+
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
-                              torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(784, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
     opt = torch.optim.SGD(net.parameters(), lr=LR, weight_decay=L2)
     loss_fn = torch.nn.CrossEntropyLoss()
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
@@ -90,7 +101,7 @@ def torch_epoch(X, y, batch, threads):
     def epoch(n):
         order = torch.randperm(n)
         for start in range(0, n, batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(net(Xt[idx]), yt[idx])
             loss.backward()
@@ -102,8 +113,17 @@ def torch_epoch(X, y, batch, threads):
 def sklearn_epoch(X, y, batch):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
-    clf = MLPClassifier(hidden_layer_sizes=(256, 128), solver="sgd", batch_size=batch, learning_rate_init=LR,
-                        alpha=L2, momentum=0.0, max_iter=1, random_state=0)
+
+    clf = MLPClassifier(
+        hidden_layer_sizes=(256, 128),
+        solver="sgd",
+        batch_size=batch,
+        learning_rate_init=LR,
+        alpha=L2,
+        momentum=0.0,
+        max_iter=1,
+        random_state=0,
+    )
     classes = np.unique(y)
     clf.partial_fit(X[:2048], y[:2048], classes=classes)
 
@@ -113,14 +133,18 @@ def sklearn_epoch(X, y, batch):
             t = time.perf_counter()
             clf.partial_fit(X, y)
             return time.perf_counter() - t
+
     return run
 
 
 def numpy_epoch(X, y, batch):
     """A plain NumPy forward/backward loop, written as a careful user would (float32 throughout)."""
     rng = np.random.default_rng(0)
-    Ws = [rng.uniform(-r, r, (a, b)).astype(np.float32)
-          for a, b in zip(SIZES[:-1], SIZES[1:], strict=True) for r in [np.sqrt(6 / (a + b))]]
+    Ws = [
+        rng.uniform(-r, r, (a, b)).astype(np.float32)
+        for a, b in zip(SIZES[:-1], SIZES[1:], strict=True)
+        for r in [np.sqrt(6 / (a + b))]
+    ]
     bs = [np.zeros(b, np.float32) for b in SIZES[1:]]
     lr, l2 = np.float32(LR), np.float32(L2)
 
@@ -145,7 +169,7 @@ def numpy_epoch(X, y, batch):
     def epoch(n):
         order = rng.permutation(n)
         for start in range(0, n, batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             step(X[idx], y[idx])
 
     return timed(epoch, len(X))
@@ -176,6 +200,7 @@ def jax_epoch(X, y, batch):
         def body(p, batch_):
             g = jax.grad(loss)(p, *batch_)
             return jax.tree_util.tree_map(lambda a, b: a - LR * b, p, g), None
+
         return jax.lax.scan(body, params, (xb, tb))[0]
 
     n = (len(X) // batch) * batch  # scan needs equal batches: the ragged tail is dropped
@@ -194,10 +219,12 @@ def jax_epoch(X, y, batch):
         t = time.perf_counter()
         jax.block_until_ready(epoch(params, xb, tb))
         return time.perf_counter() - t
+
     return run
 
 
 # -- machine-level figures -------------------------------------------------------------------
+
 
 def numpy_gemm_gflops(repeats=5):
     """float32 GEMM through NumPy's BLAS: a 2048^3 product (the ceiling) and the model's own
@@ -234,15 +261,26 @@ def start_times(batch):
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         code = START.format(b=batch, sizes=SIZES)
-        return [float(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
-                                     text=True).stdout) for _ in ("cold", "warm")]
+        return [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+                ).stdout
+            )
+            for _ in ("cold", "warm")
+        ]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32, 128, 512])
-    ap.add_argument("--peers", nargs="*", default=["torch", "sklearn", "numpy", "jax"],
-                    choices=["torch", "sklearn", "numpy", "jax"], help="none (a bare --peers): fastmlp only")
+    ap.add_argument(
+        "--peers",
+        nargs="*",
+        default=["torch", "sklearn", "numpy", "jax"],
+        choices=["torch", "sklearn", "numpy", "jax"],
+        help="none (a bare --peers): fastmlp only",
+    )
     ap.add_argument("--adam", action="store_true", help="also time fastmlp with Adam (lr 1e-3): adam/sgd")
     ap.add_argument("--no-start", action="store_true", help="skip the cold/warm start-up timings")
     ap.add_argument("--repeats", type=int, default=3, help="epochs timed per (peer, batch size); median kept")
@@ -252,17 +290,20 @@ def main():
 
     import numba
     from threadpoolctl import threadpool_info, threadpool_limits
+
     numba.set_num_threads(args.threads)
     threadpool_limits(args.threads)
 
     X, y, source = load_data()
     if args.rows:
-        X, y = X[:args.rows], y[:args.rows]
+        X, y = X[: args.rows], y[: args.rows]
     X = np.ascontiguousarray(X, dtype=np.float32)
     blas = sorted({f"{p['internal_api']} {p.get('version')} x{p['num_threads']}" for p in threadpool_info()})
     print(f"data: {source}; {X.shape[0]} rows")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; threads: "
-          f"{args.threads} (numba {numba.get_num_threads()}, BLAS {', '.join(blas)})")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; threads: "
+        f"{args.threads} (numba {numba.get_num_threads()}, BLAS {', '.join(blas)})"
+    )
     gemm = numpy_gemm_gflops()
     print("NumPy float32 GEMM: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in gemm.items()))
 
@@ -273,15 +314,18 @@ def main():
         "jax": lambda b: jax_epoch(X, y, b),
     }
     import importlib.util
+
     modules = {"torch": "torch", "sklearn": "sklearn", "numpy": "numpy", "jax": "jax"}
     missing = [p for p in args.peers if importlib.util.find_spec(modules[p]) is None]
     if missing:
         print(f"not installed, skipped: {', '.join(missing)}")
     args.peers = [p for p in args.peers if p not in missing]
     flops = model_flops(len(X))
-    print(f"\n{'batch':>5} {'fastmlp s':>10} {'GFLOP/s':>8} {'%GEMM':>6}  " +
-          (f"{'adam s':>8} {'adam/sgd':>8}  " if args.adam else "") +
-          "  ".join(f"{p + ' s':>10} {'ratio':>6}" for p in args.peers))
+    print(
+        f"\n{'batch':>5} {'fastmlp s':>10} {'GFLOP/s':>8} {'%GEMM':>6}  "
+        + (f"{'adam s':>8} {'adam/sgd':>8}  " if args.adam else "")
+        + "  ".join(f"{p + ' s':>10} {'ratio':>6}" for p in args.peers)
+    )
     for b in args.batch_sizes:
         sgd_run = fastmlp_epoch(X, y, b)
         if args.adam:  # alternate SGD and Adam epochs so drift on a shared machine hits both alike
@@ -297,15 +341,19 @@ def main():
             run = peers[p](b)
             theirs = statistics.median(run() for _ in range(args.repeats))
             cells.append(f"{theirs:10.3f} {ours / theirs:6.2f}")
-        print(f"{b:5d} {ours:10.3f} {gflops:8.1f} {100 * gflops / gemm['2048^3']:5.0f}%  " + "  ".join(cells),
-              flush=True)
+        print(
+            f"{b:5d} {ours:10.3f} {gflops:8.1f} {100 * gflops / gemm['2048^3']:5.0f}%  " + "  ".join(cells),
+            flush=True,
+        )
 
     end = numpy_gemm_gflops()
     print("NumPy float32 GEMM at the end: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in end.items()))
     for b in [] if args.no_start else sorted({min(args.batch_sizes), max(args.batch_sizes)}):
         cold, warm = start_times(b)
-        print(f"start to first epoch done (batch {b}, float32): "
-              f"cold cache {cold:.2f} s, warm cache {warm:.2f} s")
+        print(
+            f"start to first epoch done (batch {b}, float32): "
+            f"cold cache {cold:.2f} s, warm cache {warm:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -61,26 +61,40 @@ def numpy_gemm_gflops(n=2048, repeats=5):
         t = time.perf_counter()
         np.matmul(a, b, out=c)
         times.append(time.perf_counter() - t)
-    return 2 * n ** 3 / statistics.median(times) / 1e9
+    return 2 * n**3 / statistics.median(times) / 1e9
 
 
 def load_data():
     try:
         from fastmlp.data import load_dataset
+
         ds = load_dataset({"name": "fashion-mnist", "preprocessing": "scale", "validation_split": 0.0})
         return ds.X_train, ds.y_train, f"Fashion-MNIST ({ds.source})"
     except Exception as e:
         rng = np.random.default_rng(0)
-        return (rng.random((60000, 784), dtype=np.float32), rng.integers(0, 10, 60000),
-                f"random data of Fashion-MNIST's shape (Fashion-MNIST unavailable: {e})")
+        return (
+            rng.random((60000, 784), dtype=np.float32),
+            rng.integers(0, 10, 60000),
+            f"random data of Fashion-MNIST's shape (Fashion-MNIST unavailable: {e})",
+        )
 
 
 def measure(tree, cache, xpath, ypath, batch, epochs, blas_threads=None):
     env = dict(os.environ, PYTHONPATH=tree, NUMBA_CACHE_DIR=cache)
     if blas_threads:
         env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
-    argv = [sys.executable, "-c", WORKER, xpath, ypath, str(batch), str(epochs), json.dumps(SIZES),
-            str(LR), str(L2)]
+    argv = [
+        sys.executable,
+        "-c",
+        WORKER,
+        xpath,
+        ypath,
+        str(batch),
+        str(epochs),
+        json.dumps(SIZES),
+        str(LR),
+        str(L2),
+    ]
     out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True, cwd=tree).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -92,8 +106,12 @@ def main():
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32, 128, 512])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=3, help="timed epochs per measurement (median kept)")
-    ap.add_argument("--blas-threads", type=int, default=None,
-                    help="OPENBLAS_NUM_THREADS for the workers (default: OpenBLAS's own, one per core)")
+    ap.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="OPENBLAS_NUM_THREADS for the workers (default: OpenBLAS's own, one per core)",
+    )
     ap.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "fastmlp-compare-trees-numba"))
     args = ap.parse_args()
     trees = {"baseline": os.path.abspath(args.baseline), "current": os.path.abspath(args.current)}
@@ -103,8 +121,11 @@ def main():
     y = np.asarray(y, dtype=np.int64)
     gemm = [numpy_gemm_gflops()]
     print(f"data: {source}; {X.shape[0]} rows; {os.cpu_count()} cores; python {sys.executable}")
-    print(f"NumPy float32 GEMM 2048^3 at start: {gemm[0]:.0f} GFLOP/s (this process, {os.cpu_count()} BLAS "
-          f"threads); workers' BLAS threads: {args.blas_threads or 'OpenBLAS default'}", flush=True)
+    print(
+        f"NumPy float32 GEMM 2048^3 at start: {gemm[0]:.0f} GFLOP/s (this process, {os.cpu_count()} BLAS "
+        f"threads); workers' BLAS threads: {args.blas_threads or 'OpenBLAS default'}",
+        flush=True,
+    )
 
     results = {(t, b): {"kernel": [], "wall": []} for t in trees for b in args.batch_sizes}
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,21 +146,28 @@ def main():
                     results[(t, b)]["kernel"].append(statistics.median(res["kernel"]))
                     results[(t, b)]["wall"].append(statistics.median(res["wall"]))
                     every = ", ".join(f"{s:.3f}" for s in res["kernel"])
-                    print(f"round {r + 1} batch {b:4d} {t:8s} epoch {statistics.median(res['kernel']):.3f} s "
-                          f"(all: {every}); fit() {statistics.median(res['wall']):.3f} s", flush=True)
+                    print(
+                        f"round {r + 1} batch {b:4d} {t:8s} epoch {statistics.median(res['kernel']):.3f} s "
+                        f"(all: {every}); fit() {statistics.median(res['wall']):.3f} s",
+                        flush=True,
+                    )
     gemm.append(numpy_gemm_gflops())
     for t, f in files.items():
         print(f"{t}: fastmlp imported from {f}")
     print(f"NumPy float32 GEMM 2048^3: start {gemm[0]:.0f}, end {gemm[1]:.0f} GFLOP/s")
-    print(f"\n{'batch':>5} {'baseline s':>11} {'current s':>10} {'ratio':>6}   {'baseline fit()':>14} "
-          f"{'current fit()':>13} {'ratio':>6}   per-round ratios (epoch)")
+    print(
+        f"\n{'batch':>5} {'baseline s':>11} {'current s':>10} {'ratio':>6}   {'baseline fit()':>14} "
+        f"{'current fit()':>13} {'ratio':>6}   per-round ratios (epoch)"
+    )
     for b in args.batch_sizes:
         kb, kc = (statistics.median(results[(t, b)]["kernel"]) for t in trees)
         wb, wc = (statistics.median(results[(t, b)]["wall"]) for t in trees)
         base, cur = results[("baseline", b)]["kernel"], results[("current", b)]["kernel"]
         per_round = [c / a for a, c in zip(base, cur, strict=True)]
-        print(f"{b:5d} {kb:11.3f} {kc:10.3f} {kc / kb:6.2f}   {wb:14.3f} {wc:13.3f} {wc / wb:6.2f}   "
-              + " ".join(f"{q:.2f}" for q in per_round))
+        print(
+            f"{b:5d} {kb:11.3f} {kc:10.3f} {kc / kb:6.2f}   {wb:14.3f} {wc:13.3f} {wc / wb:6.2f}   "
+            + " ".join(f"{q:.2f}" for q in per_round)
+        )
 
 
 if __name__ == "__main__":

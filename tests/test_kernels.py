@@ -149,3 +149,31 @@ def test_optimizer_update_all(code, hp, rng):
     update_all((code, hyper, state), theta, grad, layout, np.float32(l2))
     np.testing.assert_allclose(theta, expected, rtol=2e-5)
     assert theta.dtype == state.dtype == np.float32
+
+
+def test_flush_denormals_sets_and_restores_the_mode():
+    """Inside the block a float32 product below 1.2e-38 is 0 (FTZ), outside it is subnormal."""
+    from fastmlp.kernels.fpmode import SUPPORTED, flush_denormals
+
+    if not SUPPORTED:
+        pytest.skip("flush-to-zero is set on x86-64 only")
+    tiny = np.array([1e-38], np.float32)
+    assert (tiny * np.float32(1e-3))[0] > 0
+    with flush_denormals():
+        assert (tiny * np.float32(1e-3))[0] == 0
+    assert (tiny * np.float32(1e-3))[0] > 0
+
+
+def test_optimizer_state_never_goes_subnormal():
+    """A unit with gradient exactly 0 decays m, v (Adam) and the velocity (momentum) geometrically;
+    below sqrt(tiny) they are set to 0 instead of crawling through subnormal numbers."""
+    layout = make_layout([3, 2])
+    for code, hp in ((ADAM, {}), (SGD, {"momentum": 0.9})):
+        theta = np.ones(8, np.float32)
+        state = np.zeros(state_size(code, 8), np.float32)
+        state[:8] = 1e-3
+        opt = (code, make_hyper(np.float32, 0.01, **hp), state)
+        for _ in range(2000):
+            update_all(opt, theta, np.zeros(8, np.float32), layout, np.float32(0.0))
+        assert not ((state != 0) & (np.abs(state) < np.finfo(np.float32).tiny)).any()
+        assert (state[:8] == 0).all()

@@ -5,11 +5,49 @@ dense        one layer, fwd/bwd        optim    optimizer units (SGD, Adam): beg
 dropout      inverted dropout masks    layout   the flat buffer's offsets, computed once
 network      the whole net: forward, backward, train_step, full-batch loss and gradient
 epoch        a run of minibatches in one call
+fpmode       flush-to-zero while training (subnormal floats are slow)
+
+Where the compiled kernels are cached: Numba keys a cached function on its own source file only,
+so after a change to a kernel another kernel calls (optim.update, called by the epoch kernel),
+the caller's cache would silently keep the old code. The cache folder is therefore named after a
+hash of every kernel source file here: any change to any kernel starts a fresh cache. It lives
+under $NUMBA_CACHE_DIR when that is set, else the user's cache folder ($XDG_CACHE_HOME or
+~/.cache)/fastmlp/numba — never inside the installed package, which may be read-only.
 """
 
-from .activations import ACTIVATION_CODES, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, SIGMOID, TANH
-from .losses import MSE, SIGMOID_BCE, SOFTMAX_CE
-from .optim import ADAM, OPTIMIZER_CODES, SGD
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+
+
+def cache_dir(sources: Path = Path(__file__).parent) -> str:
+    """The cache folder for this exact set of kernel sources (the .py files in `sources`)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(sources).glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "fastmlp",
+        "numba",
+    )
+    return os.path.join(base, f"kernels-{digest.hexdigest()[:16]}")
+
+
+# Numba picks a function's cache folder when its decorator runs: point it at ours while the kernel
+# modules are imported, then give the user's setting back.
+_user_cache_dir = numba.config.CACHE_DIR
+numba.config.CACHE_DIR = cache_dir()
+try:
+    from . import activations, dense, dropout, epoch, fpmode, layout, losses, network, optim  # noqa: F401
+finally:
+    numba.config.CACHE_DIR = _user_cache_dir
+
+from .activations import ACTIVATION_CODES, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, SIGMOID, TANH  # noqa: E402
+from .losses import MSE, SIGMOID_BCE, SOFTMAX_CE  # noqa: E402
+from .optim import ADAM, OPTIMIZER_CODES, SGD  # noqa: E402
 
 __all__ = [
     "ACTIVATION_CODES",
@@ -25,4 +63,5 @@ __all__ = [
     "ADAM",
     "OPTIMIZER_CODES",
     "SGD",
+    "cache_dir",
 ]

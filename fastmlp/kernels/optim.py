@@ -34,9 +34,9 @@ SGD = 0
 ADAM = 1
 OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM}
 
-# Slots of the hyperparameter record.
-LR, MOMENTUM, NESTEROV, BETA_1, BETA_2, EPSILON = range(6)
-HYPER_SIZE = 6
+# Slots of the hyperparameter record. TINY is the flush threshold of update (see there).
+LR, MOMENTUM, NESTEROV, BETA_1, BETA_2, EPSILON, TINY = range(7)
+HYPER_SIZE = 7
 
 
 def state_size(code: int, n_params: int) -> int:
@@ -49,6 +49,7 @@ def make_hyper(dtype, lr, momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999
     hyper = np.zeros(HYPER_SIZE, dtype)
     hyper[LR], hyper[MOMENTUM], hyper[NESTEROV] = lr, momentum, float(bool(nesterov))
     hyper[BETA_1], hyper[BETA_2], hyper[EPSILON] = beta_1, beta_2, epsilon
+    hyper[TINY] = np.sqrt(np.finfo(hyper.dtype).tiny)  # 1.1e-19 in float32, 1.5e-154 in float64
     return hyper
 
 
@@ -66,11 +67,22 @@ def begin_step(opt):
     return hyper[LR], hyper.dtype.type(0.0)
 
 
-@njit(cache=True)
+# error_model="numpy": a float division by zero gives inf as IEEE says instead of raising, so
+# Adam's divide and square root compile to vector instructions (13x faster per step, measured).
+@njit(cache=True, error_model="numpy")
 def update(opt, theta, grad, off, l2, alpha, c):
-    """Step the run theta (the parameters at flat offset off) with g = grad + l2 theta."""
+    """Step the run theta (the parameters at flat offset off) with g = grad + l2 theta.
+
+    Moments and velocities (and Adam's parameters) below TINY = sqrt(smallest normal number)
+    are set to 0. A unit whose gradient is exactly 0 (a dead relu) would otherwise decay its m,
+    v or velocity geometrically towards subnormal numbers, and Adam with L2 drives the weights
+    of always-zero inputs there (its step does not shrink with the weight); the CPU handles
+    subnormals tens of times slower (measured: Adam at batch 32 ran 2-3x slower per epoch).
+    Such a value changes no parameter of normal size. See also fpmode.flush_denormals."""
     code, hyper, state = opt
     n = theta.shape[0]
+    zero = hyper.dtype.type(0.0)
+    tiny = hyper[TINY]
     if code == SGD:
         v = state[off : off + n]
         mu = hyper[MOMENTUM]
@@ -81,11 +93,13 @@ def update(opt, theta, grad, off, l2, alpha, c):
             for i in range(n):
                 g = grad[i] + l2 * theta[i]
                 vi = mu * v[i] - alpha * g
+                vi = vi if abs(vi) >= tiny else zero
                 v[i] = vi
                 theta[i] += mu * vi - alpha * g
         else:
             for i in range(n):
                 vi = mu * v[i] - alpha * (grad[i] + l2 * theta[i])
+                vi = vi if abs(vi) >= tiny else zero
                 v[i] = vi
                 theta[i] += vi
     else:
@@ -98,9 +112,12 @@ def update(opt, theta, grad, off, l2, alpha, c):
             g = grad[i] + l2 * theta[i]
             mi = b1 * m[i] + (one - b1) * g
             vi = b2 * v[i] + (one - b2) * g * g
+            mi = mi if abs(mi) >= tiny else zero
+            vi = vi if vi >= tiny else zero
             m[i] = mi
             v[i] = vi
-            theta[i] -= alpha * mi / (np.sqrt(vi) * c + eps)
+            t = theta[i] - alpha * (mi / (np.sqrt(vi) * c + eps))
+            theta[i] = t if abs(t) >= tiny else zero
 
 
 @njit(cache=True)

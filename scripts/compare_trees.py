@@ -7,7 +7,8 @@
 Model: 784-256-128-10, relu, float32, plain SGD lr 0.1, L2 1e-4 (as scripts/bench.py); data:
 Fashion-MNIST's 60,000 training images scaled to [0, 1] (random data of that shape when absent),
 saved once to a temporary .npy so both trees train on the same bytes. Each measurement is one
-subprocess: import, a warm-up fit on 2,048 rows (fills/loads the Numba cache), then --epochs
+subprocess: import, a warm-up fit on 2,048 rows (fills/loads the Numba cache: by default a new
+empty one per tree for each run of this script, so the first round compiles), then --epochs
 separate fit(epochs=1) calls over all rows; it reports the median of the History's epoch seconds
 (the kernel loop) and of the whole fit() call (adds input checks and buffer set-up). The table
 gives, per batch size, the median over rounds of those medians and the ratio current/baseline
@@ -112,7 +113,12 @@ def main():
         default=None,
         help="OPENBLAS_NUM_THREADS for the workers (default: OpenBLAS's own, one per core)",
     )
-    ap.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "fastmlp-compare-trees-numba"))
+    ap.add_argument(
+        "--cache-dir",
+        default=None,
+        help="reuse this folder's Numba caches (one subfolder per tree); default: a fresh empty "
+        "folder for this run, so no tree can load machine code compiled from other sources",
+    )
     args = ap.parse_args()
     trees = {"baseline": os.path.abspath(args.baseline), "current": os.path.abspath(args.current)}
 
@@ -132,8 +138,10 @@ def main():
         xpath, ypath = os.path.join(tmp, "X.npy"), os.path.join(tmp, "y.npy")
         np.save(xpath, X)
         np.save(ypath, y)
-        # One Numba cache per tree, kept between runs (compiling from cold takes a while).
-        caches = {t: os.path.join(args.cache_dir, t) for t in trees}
+        # One Numba cache per tree. Fresh for each run unless --cache-dir: a tree that caches next
+        # to its sources (the baseline) would otherwise load machine code from an older checkout.
+        caches = {t: os.path.join(args.cache_dir or os.path.join(tmp, "numba"), t) for t in trees}
+        print(f"Numba caches: {', '.join(f'{t} {c}' for t, c in caches.items())}", flush=True)
         files = {}
         for r in range(args.rounds):
             for b in args.batch_sizes:

@@ -174,6 +174,8 @@ def train(
     summary.update(
         best_epoch=history.best_epoch, epochs_run=len(history.rows), stopped_early=history.stopped_early
     )
+    if history.notes:  # e.g. L-BFGS: whether it converged, SciPy's message, the evaluations
+        summary["optimizer_notes"] = history.notes
     summary["timings"] = _timings(history, recorder, started, loaded, trained, len(ds.X_train))
     summary["versions"] = versions()
     summary["config_file"] = str(config.source) if config.source is not None else None

@@ -36,7 +36,7 @@ from .inference import (  # noqa: F401  (the API's names, as the CLI and users i
 from .model import MLP
 from .plot import plot_runs
 from .schedules import from_config as schedule_from_config
-from .trainer import History, fit
+from .trainer import History, fit, sample_weights
 
 __all__ = [
     "TrainResult",
@@ -127,6 +127,8 @@ def train(
     if config.train.early_stopping is not None and ds.split("val")[0] is None:
         raise ConfigError("train.early_stopping: needs validation data; set data.validation_split > 0")
     model = model_for(config, ds)
+    # Settings the data can refute are checked before the run folder exists (no half-written runs).
+    sample_weights(model, ds.y_train, class_weight=config.train.class_weight)
 
     run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out)
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())

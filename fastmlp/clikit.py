@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import warnings
 
 import typer
 from rich.console import Console
@@ -49,7 +50,13 @@ def handles_errors(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                try:
+                    return command(*args, **kwargs)
+                finally:
+                    for w in caught:  # the API's warnings, as one line each
+                        typer.echo(f"warning: {one_line(w.message)}", err=True)
         except typer.Exit:
             raise
         except FastMLPError as exc:

@@ -5,6 +5,7 @@ and `fastmlp predict` call."""
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,12 @@ def predict(model: MLP | str | Path, X: np.ndarray | str | Path, proba: bool = F
         X, names = read_features(X, expected_names=model.feature_names)
         if names is not None and model.feature_names is not None:
             X = align_features(X, names, model.feature_names, name)
+        elif names is not None:
+            warnings.warn(
+                f"{name}: has a header but the model was trained without feature names; "
+                "its columns are taken in file order",
+                stacklevel=2,
+            )
     if proba and not model.task_spec.output:
         raise FastMLPError(f"--proba is for classification models; this one does {model.task}")
     return model.predict(X, name=name) if not proba else model.predict_proba(X, name=name)

@@ -220,7 +220,7 @@ class MLP:
         DataFrame and the model knows its feature names, checked, then the fitted preprocessing."""
         from .data.features import align_features, frame_to_array
 
-        X, names = frame_to_array(X)
+        X, names = frame_to_array(X, name, keep=self.feature_names)
         if names is not None and self.feature_names is not None:
             X = align_features(X, names, self.feature_names, name)
         return self.preprocessing.transform(self.check_X(X, name))

@@ -341,6 +341,8 @@ def main():
             run = peers[p](b)
             theirs = statistics.median(run() for _ in range(args.repeats))
             cells.append(f"{theirs:10.3f} {ours / theirs:6.2f}")
+        if args.adam:  # each pair's own ratio: drift between pairs on a shared machine shows here
+            cells.append("pairs adam/sgd " + " ".join(f"{a / s:.2f}" for s, a in pairs))
         print(
             f"{b:5d} {ours:10.3f} {gflops:8.1f} {100 * gflops / gemm['2048^3']:5.0f}%  " + "  ".join(cells),
             flush=True,

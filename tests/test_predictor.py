@@ -206,3 +206,68 @@ def test_prepare_on_plain_arrays_feeds_fit(rng):
         class_weight="balanced",
     )
     assert (model.predict(X) == y).mean() > 0.9
+
+
+def test_a_header_of_numbers_is_not_read_as_a_row(tmp_path, rng):
+    """Header "1,2,3,label": read as data it would make a class 'label' of one row. Refused."""
+    X, y = tabular(rng, 60)
+    path = write_csv(
+        tmp_path / "numhdr.csv",
+        ["1", "2", "3", "4", "5", "label"],
+        [[*x, t] for x, t in zip(X.tolist(), y, strict=True)],
+    )
+    out = invoke(
+        "train", "--set", "data.name=null", "--set", f"data.path={path}", "--set", f"output.dir={tmp_path}/r"
+    )
+    assert out.exit_code == 2 and "line 1 may be a header" in out.stderr and "data.header" in out.stderr
+    ok = invoke(
+        "train",
+        "--set",
+        "data.name=null",
+        "--set",
+        f"data.path={path}",
+        "--set",
+        "data.header=true",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        f"output.dir={tmp_path}/r",
+    )
+    assert ok.exit_code == 0, ok.output
+
+
+def test_settings_the_data_refutes_leave_no_run_folder(tmp_path, rng):
+    result, X, y = train_csv(tmp_path, rng, epochs=1)
+    out = invoke(
+        "train",
+        "--set",
+        "data.name=null",
+        "--set",
+        f"data.path={tmp_path / 'cells.csv'}",
+        "--set",
+        "data.target=diagnosis",
+        "--set",
+        "train.class_weight={benign: 1, malignent: 2}",
+        "--set",
+        f"output.dir={tmp_path / 'fresh'}",
+    )
+    assert out.exit_code == 2 and "'malignent' is not a class" in out.stderr
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_a_frame_with_its_label_column_still_predicts(tmp_path, rng):
+    pd = pytest.importorskip("pandas")
+    result, X, y = train_csv(tmp_path, rng)
+    frame = pd.DataFrame(X, columns=FEATURES).assign(diagnosis=y)  # the string label column is extra
+    np.testing.assert_array_equal(result.model.predict(frame), result.model.predict(X))
+
+
+def test_a_header_meets_a_model_without_names(tmp_path, rng):
+    """Columns can only be taken in file order: the CLI says so in one warning line."""
+    X, y = tabular(rng, 120)
+    model = MLP([5, 8, 3], seed=0)
+    model.classes = np.array(["benign", "malignant", "unclear"])
+    model.save(tmp_path / "m.npz")
+    out = invoke("predict", tmp_path / "m.npz", write_csv(tmp_path / "rows.csv", FEATURES, X.tolist()))
+    assert out.exit_code == 0
+    assert "warning: " in out.stderr and "taken in file order" in out.stderr

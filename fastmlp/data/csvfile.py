@@ -25,14 +25,33 @@ from .raw import Raw
 from .source import read_bytes
 
 
+def _refuse_a_hidden_header(path, rows_, targets) -> None:
+    """A header whose names look like numbers ("1,2,3,label") is read as data, and its target
+    cell becomes a class of one row. When line 1's target cell is text that no other row has,
+    while other rows have text there too, stop and ask rather than guess."""
+    t = targets[0]
+    if len(targets) != 1 or isinstance(t, str) or len(rows_) < 3 or not -len(rows_[0]) <= t < len(rows_[0]):
+        return
+    column = [row[t].strip() if -len(row) <= t < len(row) else "" for row in rows_]
+    first = column[0]
+    if first and not is_number(first) and not is_number(column[1]) and first not in set(column[1:]):
+        raise DataError(
+            f"{path}: line 1 may be a header (its target cell {first!r} appears in no other row); "
+            "set data.header: true, or data.header: false if it is a data row"
+        )
+
+
 def read_csv(path, target: str | int | list = -1, header: bool | None = None) -> Raw:
     """Raw(X float64, y numbers or strings, lines, feature_names) from a CSV file."""
     targets = list(target) if isinstance(target, (list, tuple)) else [target]
     rows_, lines = rows(path)
     if not rows_:
         raise DataError(f"{path}: the dataset is empty (no rows)")
+    detect = header is None
     if header is None:
         header = any(isinstance(t, str) for t in targets) or looks_like_header(rows_)
+    if detect and not header:
+        _refuse_a_hidden_header(path, rows_, targets)
     names = [n.strip() for n in rows_[0]] if header else None
     if header:
         rows_, lines = rows_[1:], lines[1:]

@@ -194,16 +194,24 @@ def is_frame(X) -> bool:
     return type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "columns") and hasattr(X, "to_numpy")
 
 
-def frame_to_array(X, source: str = "X") -> tuple[np.ndarray, list[str] | None]:
+def frame_to_array(
+    X, source: str = "X", keep: list[str] | None = None
+) -> tuple[np.ndarray, list[str] | None]:
     """(array, column names) for a DataFrame; (np.asarray(X), None) for anything else.
 
-    Every column must be numeric (DataError naming the first that is not).
+    keep: the feature names a model was trained on; when every one of them is a column, only
+    those columns are taken (in that order), so extra columns — a string label column still in
+    the frame — are dropped before the check below. Every column taken must be numeric
+    (DataError naming the first that is not).
     NumPy dtypes convert as pandas does (all-float32 stays float32); nullable
     ones (Int64 with NA) become float64 with NaN, which the finite checks catch.
     """
     if not is_frame(X):
         return np.asarray(X), None
     names = [str(c) for c in X.columns]
+    if keep is not None and set(keep) <= set(names) and len(names) == len(set(names)):
+        X = X.iloc[:, [names.index(k) for k in keep]]
+        names = list(keep)
     for col, dtype in zip(names, X.dtypes, strict=True):
         if getattr(dtype, "kind", "O") not in "biuf":
             raise DataError(

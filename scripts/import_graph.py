@@ -38,7 +38,7 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
             continue
         base = package.split(".")
         if node.level > 1:
-            base = base[:-(node.level - 1)]
+            base = base[: -(node.level - 1)]
         target = ".".join(base + ([node.module] if node.module else []))
         # `from . import runs` depends on the module fastmlp.runs, not on the package's
         # __init__; `from .api import train` (a name, not a module) depends on fastmlp.api.

@@ -400,11 +400,17 @@ class MLP:
         path = Path(path)
         if not path.is_file():
             raise ModelFileError(f"{path}: no such model file")
+        hint = "expected a model.npz or a run folder"
         try:
+            with open(path, "rb") as raw:
+                if raw.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
+                    raise ModelFileError(f"{path}: not a fastmlp model file ({hint})")
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}
+        except ModelFileError:
+            raise
         except Exception as e:  # zip, header or pickle errors all mean the same to a user
-            raise ModelFileError(f"{path}: not a fastmlp model file ({type(e).__name__})") from None
+            raise ModelFileError(f"{path}: not a fastmlp model file ({hint}; {type(e).__name__})") from None
         missing = [k for k in ("layer_sizes", "activation", "task", "dtype", "params") if k not in arrays]
         if missing:
             raise ModelFileError(f"{path}: not a fastmlp model file (missing {', '.join(missing)})")

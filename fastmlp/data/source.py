@@ -20,7 +20,7 @@ def existing_file(path, what: str = "file") -> Path:
     if not p.exists():
         raise DataError(f"{p}: no such {what}")
     if p.is_dir():
-        raise DataError(f"{p}: is a directory, expected a {what}")
+        raise DataError(f"{p}: is a directory, expected {'an' if what[:1] in 'aeiou' else 'a'} {what}")
     return p
 
 

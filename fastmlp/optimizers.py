@@ -87,7 +87,8 @@ def parse(value: Any, path: str = "train.optimizer") -> Optimizer:
         if key not in table:
             raise ConfigError(
                 f"{path}.{key}: not a parameter of {name!r}{suggest(str(key), list(table))} "
-                f"(its parameters: {', '.join(table) or 'none'})"
+                f"(its parameters: {', '.join(table) or 'none'}; to replace the whole optimizer, "
+                f"set {path}={name})"
             )
         params[key] = _check(raw, f"{path}.{key}", *table[key][1:])
     return Optimizer(name, params)

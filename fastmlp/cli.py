@@ -13,10 +13,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .clikit import DEBUG, fmt, handles_errors, stderr_console, stdout_console
+from .clikit import DEBUG, fmt, handles_errors, progress_bar, stderr_console, stdout_console
 from .sweep.cli import sweep as sweep_command
 
 app = typer.Typer(
@@ -61,15 +60,7 @@ class ProgressDisplay:
 
     def __init__(self, console: Console, epochs: int):
         self.console, self.epochs = console, epochs
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}", justify="right"),
-            BarColumn(bar_width=30),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[info]}"),
-            console=console,
-            transient=True,
-        )
+        self.progress = progress_bar(console, "[bold]{task.description}")
         self.epoch_task = self.progress.add_task("epochs", total=epochs, info="")
         self.batch_task = self.progress.add_task("batches", total=1, info="")
 

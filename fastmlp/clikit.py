@@ -76,3 +76,20 @@ def handles_errors(command):
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def progress_bar(console: Console, label: str, **options):
+    """The rich progress display every command uses: a label, a bar, done/total, elapsed time
+    and a free `info` field; transient (it disappears when done)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(label, justify="right"),
+        BarColumn(bar_width=30),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=console,
+        transient=True,
+        **options,
+    )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..clikit import handles_errors, stderr_console, stdout_console
+from ..clikit import handles_errors, progress_bar, stderr_console, stdout_console
 
 
 @handles_errors
@@ -98,20 +98,9 @@ class SweepProgress:
     """A rich bar on stderr counting finished / failed / remaining runs, plus one line per run."""
 
     def __init__(self, console):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         self.console = console
         self.enabled = console.is_terminal
-        self.progress = Progress(
-            TextColumn("[bold]runs"),
-            BarColumn(bar_width=30),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[info]}"),
-            console=console,
-            transient=True,
-            disable=not self.enabled,
-        )
+        self.progress = progress_bar(console, "[bold]runs", disable=not self.enabled)
         self.task = None
         self.total = self.done = self.failed = 0
 

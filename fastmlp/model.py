@@ -208,9 +208,9 @@ class MLP:
         return w.astype(self.dtype)
 
     def workspace(self, n, dropout=False):
-        """acts, deltas (and masks, empty without dropout) buffers for n rows."""
+        """acts, deltas (and masks, None without dropout) buffers for n rows."""
         size = n * row_width(self.layout)
-        masks = np.empty(size if dropout else 0, self.dtype)
+        masks = np.empty(size, self.dtype) if dropout else None
         return np.empty(size, self.dtype), np.empty(size, self.dtype), masks
 
     # -- raw features -> what the network sees ---------------------------------------

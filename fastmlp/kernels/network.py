@@ -6,7 +6,8 @@ Arguments every kernel here shares:
     loss               the output loss's code (losses.py)
     opt                the optimizer unit (code, hyper, state) (optim.py)
     acts, deltas       per-row buffers for h^1..h^L and delta^1..delta^L (layout's COL_OFF)
-    masks              dropout masks, laid out like acts; empty when there is no dropout
+    masks              dropout masks, laid out like acts; None when there is no dropout (Numba
+                       prunes the dropout code a None rules out, as for rows_scratch)
     rows_scratch       None: BLAS products; an array (one row of the widest layer): the
                        row-streaming products of small batches. Numba prunes the branch a None
                        rules out, so each path compiles only what it runs.
@@ -24,17 +25,18 @@ from .optim import begin_step, update_all
 
 
 @njit(cache=True)
-def mask_rows(masks, layout, n, k):
-    """Layer k+1's dropout mask block, or an (n, 0) view when there is no dropout."""
-    if masks.shape[0] == 0:
-        return masks[:0].reshape(n, 0)
+def mask_rows(masks, deltas, layout, n, k):
+    """Layer k+1's dropout mask block, or an (n, 0) view (of deltas) when there is no dropout."""
+    if masks is None:
+        return deltas[:0].reshape(n, 0)
     return layer_rows(masks, layout, n, k)
 
 
 @njit(cache=True)
 def forward(params, layout, act, x, acts, rows_scratch, dropout, key, masks):
     """h^k = g(h^(k-1) W^k + b^k) [* mask^k] for k < L, z^L = h^(L-1) W^L + b^L; h^0 = x.
-    Returns z^L. dropout > 0 (training only) applies inverted dropout to the hidden layers."""
+    Returns z^L. masks not None (training with dropout) applies inverted dropout at rate `dropout`
+    to the hidden layers."""
     h = x
     n = x.shape[0]
     L = layout.shape[0]
@@ -46,8 +48,9 @@ def forward(params, layout, act, x, acts, rows_scratch, dropout, key, masks):
             dense_forward(h, W, b, code_k, out)
         else:
             dense_forward_rows(h, W, b, code_k, out)
-        if dropout > 0 and k < L - 1:
-            dropout_forward(out, layer_rows(masks, layout, n, k), dropout, key, n * layout[k, COL_OFF])
+        if masks is not None:
+            if k < L - 1:
+                dropout_forward(out, layer_rows(masks, layout, n, k), dropout, key, n * layout[k, COL_OFF])
         h = out
     return h
 
@@ -64,7 +67,7 @@ def backward_views(x, acts, deltas, masks, layout, n, k):
         layer_rows(acts, layout, n, k - 1),
         layer_rows(deltas, layout, n, k),
         layer_rows(deltas, layout, n, k - 1),
-        mask_rows(masks, layout, n, k - 1),
+        mask_rows(masks, deltas, layout, n, k - 1),
     )
 
 
@@ -170,11 +173,10 @@ def evaluate_rows(params, layout, act, loss, X, y_class, y_target, w, chunk, act
     n = X.shape[0]
     total = 0.0
     correct = 0
-    empty_masks = acts[:0]
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         m = stop - start
-        out = forward(params, layout, act, X[start:stop], acts, None, 0.0, np.uint64(0), empty_masks)
+        out = forward(params, layout, act, X[start:stop], acts, None, 0.0, np.uint64(0), None)
         wc = w[start:stop]  # empty arrays (unweighted, or labels of the other kind) stay empty
         value, c = output_loss(
             loss,
@@ -201,7 +203,6 @@ def full_loss_and_grad(
     grad[:] = 0
     value_sum = 0.0
     correct = 0
-    empty_masks = acts[:0]
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         wc = w[start:stop]  # empty arrays (unweighted, or labels of the other kind) stay empty
@@ -220,7 +221,7 @@ def full_loss_and_grad(
             grad_chunk,
             0.0,
             np.uint64(0),
-            empty_masks,
+            None,
         )
         s = grad.dtype.type(share)
         for i in range(grad.shape[0]):

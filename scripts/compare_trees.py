@@ -1,7 +1,8 @@
 """Seconds per epoch of two source trees of fastmlp, in one run: each tree in its own subprocess
 (PYTHONPATH=<tree>), the trees alternating round by round, same data and settings.
 
-    python scripts/compare_trees.py --baseline /work/baseline --current /work/main
+    git worktree add ../fastmlp-before HEAD~3          # a checkout of the commit to compare against
+    python scripts/compare_trees.py --baseline ../fastmlp-before
     python scripts/compare_trees.py --batch-sizes 128 --rounds 5 --epochs 5
 
 Model: 784-256-128-10, relu, float32, plain SGD lr 0.1, L2 1e-4 (as scripts/bench.py); data:
@@ -102,7 +103,7 @@ def measure(tree, cache, xpath, ypath, batch, epochs, blas_threads=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--baseline", default="/work/baseline")
+    ap.add_argument("--baseline", required=True, help="the other source tree (a checkout of fastmlp)")
     ap.add_argument("--current", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32, 128, 512])
     ap.add_argument("--rounds", type=int, default=3)

@@ -127,8 +127,8 @@ def train(
     if config.train.early_stopping is not None and ds.split("val")[0] is None:
         raise ConfigError("train.early_stopping: needs validation data; set data.validation_split > 0")
     model = model_for(config, ds)
-    # Settings the data can refute are checked before the run folder exists (no half-written runs).
-    sample_weights(model, ds.y_train, class_weight=config.train.class_weight)
+    # Weights are made (and class_weight checked against the data) before the run folder exists.
+    weights = sample_weights(model, ds.y_train, class_weight=config.train.class_weight)
 
     run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out)
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())
@@ -151,7 +151,7 @@ def train(
             lr_schedule=schedule_from_config(t),
             early_stopping=t.early_stopping,
             dropout=config.model.dropout,
-            class_weight=t.class_weight,
+            sample_weight=weights,
             callback=recorder,
         )
     except KeyboardInterrupt:

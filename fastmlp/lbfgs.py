@@ -37,6 +37,11 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         weight_mask[w0:b0] = 1
     state = {"correct": 0}
 
+    def penalty(theta):
+        """(l2/2) sum ||W||^2 and its gradient l2 W (0 on biases), in float64."""
+        l2_w = l2 * weight_mask * theta
+        return 0.5 * float(np.dot(l2_w, theta)), l2_w
+
     def objective(theta):
         model.params[...] = theta
         value, correct = full_loss_and_grad(
@@ -55,8 +60,8 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
             grad,
         )
         state["correct"] = correct
-        g = grad.astype(np.float64) + l2 * weight_mask * theta
-        return float(value) + 0.5 * l2 * float(np.dot(weight_mask * theta, theta)), g
+        value_l2, grad_l2 = penalty(theta)
+        return float(value) + value_l2, grad.astype(np.float64) + grad_l2
 
     history = History()
     started = [time.perf_counter()]
@@ -70,7 +75,7 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         row = {
             "epoch": epoch,
             "lr": None,
-            "train_loss": value - 0.5 * l2 * float(np.dot(weight_mask * theta, theta)),
+            "train_loss": value - penalty(theta)[0],
             "train_accuracy": state["correct"] / X.shape[0]
             if "accuracy" in model.task_spec.metrics
             else None,

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_atomic
+from .data.features import ZIP_MAGIC, align_features, frame_to_array
+from .data.labels import class_indices
 from .errors import FastMLPError, ModelFileError
 from .kernels import ACTIVATION_CODES
 from .kernels.dropout import dropout_key
@@ -218,8 +220,6 @@ class MLP:
     def transform(self, X, name="X") -> np.ndarray:
         """Raw feature rows -> the network's inputs: columns matched by name when X is a
         DataFrame and the model knows its feature names, checked, then the fitted preprocessing."""
-        from .data.features import align_features, frame_to_array
-
         X, names = frame_to_array(X, name, keep=self.feature_names)
         if names is not None and self.feature_names is not None:
             X = align_features(X, names, self.feature_names, name)
@@ -230,8 +230,6 @@ class MLP:
         units) -> what check_y returns."""
         y = np.asarray(y)
         if self.task_spec.indices and self.classes is not None:
-            from .data.labels import class_indices
-
             y = class_indices(y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y, self.classes, name)
         elif self.task_spec.labels == "values" and self.target_scaler.kind != "none":
             y = np.asarray(y, dtype=self.dtype)
@@ -345,7 +343,6 @@ class MLP:
                 X,
                 y_class,
                 y_target,
-                np.zeros(0, self.dtype),
                 CHUNK,
                 acts,
                 deltas,
@@ -403,7 +400,7 @@ class MLP:
         hint = "expected a model.npz or a run folder"
         try:
             with open(path, "rb") as raw:
-                if raw.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
+                if raw.read(4) != ZIP_MAGIC:  # an .npz is a zip archive
                     raise ModelFileError(f"{path}: not a fastmlp model file ({hint})")
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: f[k] for k in f.files}

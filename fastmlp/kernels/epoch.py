@@ -14,6 +14,7 @@ buffers = (xb, yb_class, yb_target, wb, acts, deltas, masks, grad): one minibatc
 from numba import njit
 
 from .dropout import dropout_key
+from .losses import weight_total
 from .network import train_step
 
 
@@ -47,7 +48,7 @@ def train_batches(
     classes = y_class.shape[0] > 0
     targets = y_target.shape[0] > 0
     total = 0.0
-    weight_total = 0.0
+    total_weight = 0.0
     correct = 0
     seen = 0
     for t in range(first, last):
@@ -66,12 +67,10 @@ def train_batches(
             for r in range(m):
                 for j in range(y_target.shape[1]):
                     yb_target[r, j] = y_target[order[start + r], j]
-        batch_weight = float(m)
         if weighted:
-            batch_weight = 0.0
             for r in range(m):
                 wb[r] = w[order[start + r]]
-                batch_weight += wb[r]
+        batch_weight = weight_total(wb[: m if weighted else 0], m)
         key = dropout_key(seed, step0 + t - first)
         value, c = train_step(
             params,
@@ -93,7 +92,7 @@ def train_batches(
             rows_scratch,
         )
         total += value * batch_weight
-        weight_total += batch_weight
+        total_weight += batch_weight
         correct += c
         seen += m
-    return total, correct, weight_total, seen
+    return total, correct, total_weight, seen

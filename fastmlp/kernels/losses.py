@@ -32,14 +32,20 @@ def row_scale(w, i, inv_total):
 
 
 @njit(cache=True)
-def inverse_weight_total(w, n, dtype_one):
-    """1 / W_B (1 / n without weights), in the dtype of dtype_one."""
+def weight_total(w, n):
+    """W_B = sum_i w_i over a batch of n rows (n without weights), in float64."""
     if w.shape[0] == 0:
-        return dtype_one / n
+        return float(n)
     total = 0.0
     for i in range(w.shape[0]):
         total += w[i]
-    return dtype_one / total
+    return total
+
+
+@njit(cache=True)
+def inverse_weight_total(w, n, dtype_one):
+    """1 / W_B (1 / n without weights), in the dtype of dtype_one."""
+    return dtype_one / weight_total(w, n)
 
 
 @njit(cache=True)

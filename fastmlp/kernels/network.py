@@ -20,7 +20,7 @@ from .activations import IDENTITY
 from .dense import delta_backward, dense_backward, dense_backward_update, dense_forward, dense_forward_rows
 from .dropout import dropout_forward
 from .layout import COL_OFF, layer_params, layer_rows
-from .losses import output_loss
+from .losses import output_loss, weight_total
 from .optim import begin_step, update_all
 
 
@@ -167,26 +167,27 @@ def train_step(
 
 
 @njit(cache=True)
-def evaluate_rows(params, layout, act, loss, X, y_class, y_target, w, chunk, acts, deltas):
-    """sum over chunks of (J_data of the chunk) * (its weight total), and n_correct, over all rows
-    of X in chunks of `chunk` rows (no dropout). Returns (weighted loss sum, n_correct)."""
+def evaluate_rows(params, layout, act, loss, X, y_class, y_target, chunk, acts, deltas):
+    """Sum over all rows of X of the per-sample loss, and n_correct, in chunks of `chunk` rows
+    (unweighted, no dropout)."""
     n = X.shape[0]
+    unweighted = deltas[:0]  # an empty weight array: every row weighs 1
     total = 0.0
     correct = 0
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         m = stop - start
         out = forward(params, layout, act, X[start:stop], acts, None, 0.0, np.uint64(0), None)
-        wc = w[start:stop]  # empty arrays (unweighted, or labels of the other kind) stay empty
+        # Labels of the other kind are empty arrays, and their slices stay empty.
         value, c = output_loss(
             loss,
             out,
             y_class[start:stop],
             y_target[start:stop],
-            wc,
+            unweighted,
             layer_rows(deltas, layout, m, layout.shape[0] - 1),
         )
-        total += value * (wc.sum() if wc.shape[0] > 0 else m)
+        total += value * m
         correct += c
     return total, correct
 
@@ -199,14 +200,14 @@ def full_loss_and_grad(
     full-batch optimizers such as L-BFGS: the workspace is one chunk, not the whole set).
     Each chunk's gradient is weighted by its share of the total weight. Returns (J_data, n_correct)."""
     n = X.shape[0]
-    total_w = w.sum() if w.shape[0] > 0 else float(n)
+    total_w = weight_total(w, n)
     grad[:] = 0
     value_sum = 0.0
     correct = 0
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         wc = w[start:stop]  # empty arrays (unweighted, or labels of the other kind) stay empty
-        share = (wc.sum() if wc.shape[0] > 0 else float(stop - start)) / total_w
+        share = weight_total(wc, stop - start) / total_w
         value, c = loss_and_grad(
             params,
             layout,

@@ -21,14 +21,21 @@ from scipy.optimize import minimize
 from .errors import FastMLPError
 from .history import History, notify
 from .kernels.network import full_loss_and_grad
+from .trainer import dense_or_csr
 
 CHUNK = 4096
 
 
-def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback=None):
-    """Minimise J = sum w_i l_i / sum w_i + (l2/2) sum ||W||^2 over model.params in place."""
+def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback=None, ftol=None):
+    """Minimise J = sum w_i l_i / sum w_i + (l2/2) sum ||W||^2 over model.params in place.
+
+    X: dense rows or a scipy sparse matrix (densified one chunk at a time). ftol: SciPy's ftol
+    when it should differ from the optimizer's tol (scikit-learn leaves SciPy's default)."""
     y_class, y_target = y
-    chunk = min(CHUNK, X.shape[0])
+    n = X.shape[0]
+    chunk = min(CHUNK, n)
+    X, csr = dense_or_csr(X, model.dtype)
+    xbuf = np.empty(chunk * model.n_inputs if csr is not None else 0, model.dtype)
     acts, deltas, _ = model.workspace(chunk)
     grad_chunk = np.empty_like(model.params)
     grad = np.empty_like(model.params)
@@ -50,10 +57,12 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
             model.activation_code,
             model.loss_code,
             X,
+            csr,
             y_class,
             y_target,
             w,
             chunk,
+            xbuf,
             acts,
             deltas,
             grad_chunk,
@@ -76,7 +85,7 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
             "epoch": epoch,
             "lr": None,
             "train_loss": value - penalty(theta)[0],
-            "train_accuracy": state["correct"] / X.shape[0]
+            "train_accuracy": state["correct"] / n
             if "accuracy" in model.task_spec.metrics
             else None,
             "val_loss": None,
@@ -100,7 +109,12 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         jac=True,
         method="L-BFGS-B",
         callback=on_iteration,
-        options={"maxiter": max_iter, "maxfun": optimizer.params["max_fun"], "gtol": tol, "ftol": tol},
+        options={
+            "maxiter": max_iter,
+            "maxfun": optimizer.params["max_fun"],
+            "gtol": tol,
+            "ftol": tol if ftol is None else ftol,
+        },
     )
     model.params[...] = result.x
     # The weights kept are the last iterate (L-BFGS descends J on every step), so that is the epoch
@@ -110,5 +124,6 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         "converged": bool(result.success),
         "message": str(result.message),
         "evaluations": int(result.nfev),
+        "iterations": int(result.nit),
     }
     return history

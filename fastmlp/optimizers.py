@@ -31,6 +31,8 @@ PARAMS: dict[str, dict[str, tuple]] = {
         "beta_1": (0.9, 0.0, 1.0, "float"),
         "beta_2": (0.999, 0.0, 1.0, "float"),
         "epsilon": (1e-8, 0.0, math.inf, "float"),
+        # true: eps is added to the uncorrected sqrt(v) (TensorFlow's and scikit-learn's Adam)
+        "epsilon_hat": (False, None, None, "bool"),
     },
     # max_fun bounds loss evaluations (train.epochs bounds iterations); tol is SciPy's gtol/ftol.
     "lbfgs": {"max_fun": (15000, 1, None, "int"), "tol": (1e-7, 0.0, math.inf, "float")},

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba calls: loaded now so thread limits reach it
+import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from . import optimizers
@@ -95,19 +96,51 @@ def sample_weights(model, y_class, sample_weight=None, class_weight=None):
     return from_class if w is None else w * from_class
 
 
-class _Epochs:
-    """The epoch kernel's buffers and optimizer unit, allocated once per fit; one call per run of
-    minibatches."""
+def dense_or_csr(X, dtype):
+    """(X, csr) as the kernels take rows: a dense X and None, or for a scipy sparse matrix an empty
+    (0, n_features) X and the CSR triple (values in dtype, indices, indptr); see kernels/rows.py."""
+    if not sp.issparse(X):
+        return X, None
+    X = sp.csr_matrix(X)  # CSC and others become CSR once; a CSR matrix is not copied
+    X.sort_indices()
+    csr = (np.ascontiguousarray(X.data, dtype), X.indices, X.indptr)
+    return np.empty((0, X.shape[1]), dtype), csr
 
-    def __init__(self, model, X, y, w, batch_size, l2, optimizer, dropout, seed):
+
+class Epochs:
+    """The epoch kernel's buffers and optimizer unit, allocated once per fit; one call per run of
+    minibatches.
+
+    X: dense rows, or a scipy sparse matrix (minibatches are densified row by row, never the
+    whole matrix). y = (y_class, y_target) and w (empty: unweighted) as model.check_y and
+    model.check_weights give them. opt: an optimizer unit to continue (its state kept), else a
+    fresh one from `optimizer`. l2_per_weight: lambda = l2 / W_B per minibatch (kernels/epoch.py)."""
+
+    def __init__(
+        self,
+        model,
+        X,
+        y,
+        w,
+        batch_size,
+        l2,
+        optimizer,
+        dropout=0.0,
+        seed=0,
+        opt=None,
+        l2_per_weight=False,
+    ):
         self.model, self.batch_size = model, batch_size
-        self.n_batches = -(-X.shape[0] // batch_size)
+        self.n = X.shape[0]
+        self.n_batches = -(-self.n // batch_size)
         dtype = model.dtype
         y_class, y_target = y
-        self.data = (X, y_class, y_target, w)
-        self.opt = optimizer.kernel_unit(dtype, model.params.size, 0.0)
+        X, csr = dense_or_csr(X, dtype)
+        self.data = (X, y_class, y_target, w, csr)
+        self.opt = opt if opt is not None else optimizer.kernel_unit(dtype, model.params.size, 0.0)
         # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
-        self.l2, self.dropout, self.seed = dtype.type(l2), float(dropout), int(seed)
+        self.l2, self.l2_per_weight = dtype.type(l2), bool(l2_per_weight)
+        self.dropout, self.seed = float(dropout), int(seed)
         if batch_size <= SMALL_BATCH:
             # The row-streaming kernels fold dW into the update: one scratch row, no gradient buffer.
             self.rows_scratch, grad = np.zeros(int(max(model.layer_sizes[1:])), dtype), np.zeros(0, dtype)
@@ -125,6 +158,11 @@ class _Epochs:
             grad,
         )
 
+    @property
+    def blas_threads(self):
+        """BLAS threads for this batch size (None: leave the user's setting alone)."""
+        return 1 if self.batch_size < BLAS_THREADED_BATCH else None
+
     def run(self, order, lr, first, last, step0):
         """Minibatches first..last-1 of the epoch `order` (step0: the run's step of `first`):
         (weighted loss sum, n_correct, weight total, n_samples)."""
@@ -137,6 +175,7 @@ class _Epochs:
             m.loss_code,
             self.opt,
             self.l2,
+            self.l2_per_weight,
             self.data,
             self.buffers,
             order,
@@ -222,13 +261,12 @@ def fit(
         )
 
     batch_size = int(min(batch_size, n))
-    epochs_kernel = _Epochs(model, X, y, w, batch_size, l2, optimizer, dropout, seed)
+    epochs_kernel = Epochs(model, X, y, w, batch_size, l2, optimizer, dropout, seed)
     n_batches = epochs_kernel.n_batches
     step = n_batches if callback is None else max(1, -(-n_batches // PROGRESS_STEPS))
     rng = np.random.default_rng(seed)
     order = np.arange(n, dtype=np.int64)
-    # None leaves the user's BLAS threads alone.
-    blas_threads = 1 if batch_size < BLAS_THREADED_BATCH else None
+    blas_threads = epochs_kernel.blas_threads
 
     history = History()
     best_loss, best_params, waited = math.inf, None, 0

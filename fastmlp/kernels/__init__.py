@@ -5,6 +5,7 @@ dense        one layer, fwd/bwd        optim    optimizer units (SGD, Adam): beg
 dropout      inverted dropout masks    layout   the flat buffer's offsets, computed once
 network      the whole net: forward, backward, train_step, full-batch loss and gradient
 epoch        a run of minibatches in one call
+rows         minibatch rows gathered from a dense or a CSR matrix
 fpmode       flush-to-zero while training (subnormal floats are slow)
 
 Where the compiled kernels are cached: Numba keys a cached function on its own source file only,
@@ -41,7 +42,7 @@ def cache_dir(sources: Path = Path(__file__).parent) -> str:
 _user_cache_dir = numba.config.CACHE_DIR
 numba.config.CACHE_DIR = cache_dir()
 try:
-    from . import activations, dense, dropout, epoch, fpmode, layout, losses, network, optim  # noqa: F401
+    from . import activations, dense, dropout, epoch, fpmode, layout, losses, network, optim, rows  # noqa: F401
 finally:
     numba.config.CACHE_DIR = _user_cache_dir
 

@@ -6,8 +6,12 @@ For each minibatch B_t = order[t*bs : (t+1)*bs]:
     (see network.train_step).
 No Python and no allocation between minibatches.
 
-data = (X, y_class, y_target, w): inputs, class indices (empty unless the loss takes indices),
-float targets (0 rows unless the loss takes them), per-sample weights (empty: all 1).
+data = (X, y_class, y_target, w, csr): inputs, class indices (empty unless the loss takes indices),
+float targets (0 rows unless the loss takes them), per-sample weights (empty: all 1), and None
+for a dense X or (values, indices, indptr) for a CSR matrix (rows.py; X then only gives the width).
+
+l2 is lambda; with l2_per_weight, minibatch B's lambda is l2 / W_B (W_B its weight total, its
+row count unweighted): scikit-learn's alpha, J_B = [sum_B w_i l_i + (alpha/2) sum ||W||^2] / W_B.
 buffers = (xb, yb_class, yb_target, wb, acts, deltas, masks, grad): one minibatch's worth of each.
 """
 
@@ -16,6 +20,7 @@ from numba import njit
 from .dropout import dropout_key
 from .losses import weight_total
 from .network import train_step
+from .rows import gather_rows
 
 
 @njit(cache=True)
@@ -26,6 +31,7 @@ def train_batches(
     loss,
     opt,
     l2,
+    l2_per_weight,
     data,
     buffers,
     order,
@@ -40,7 +46,7 @@ def train_batches(
     """Run minibatches first..last-1 of the epoch given by `order`; minibatch t is the run's step
     step0 + t - first (it keys the dropout masks). Returns (sum over minibatches of J_data times
     the minibatch's weight total, n_correct, the weight total, n_samples)."""
-    X, y_class, y_target, w = data
+    X, y_class, y_target, w, csr = data
     xb, yb_class, yb_target, wb, acts, deltas, masks, grad = buffers
     n = order.shape[0]
     n_in = X.shape[1]
@@ -56,10 +62,7 @@ def train_batches(
         stop = min(start + batch_size, n)
         m = stop - start
         x = xb[: m * n_in].reshape(m, n_in)
-        for r in range(m):
-            src = order[start + r]
-            for j in range(n_in):
-                x[r, j] = X[src, j]
+        gather_rows(X, csr, order, start, x)
         if classes:
             for r in range(m):
                 yb_class[r] = y_class[order[start + r]]
@@ -72,13 +75,14 @@ def train_batches(
                 wb[r] = w[order[start + r]]
         batch_weight = weight_total(wb[: m if weighted else 0], m)
         key = dropout_key(seed, step0 + t - first)
+        l2_t = params.dtype.type(l2 / batch_weight) if l2_per_weight else l2
         value, c = train_step(
             params,
             layout,
             act,
             loss,
             opt,
-            l2,
+            l2_t,
             x,
             yb_class[: m if classes else 0],
             yb_target[: m if targets else 0],

@@ -22,6 +22,7 @@ from .dropout import dropout_forward
 from .layout import COL_OFF, layer_params, layer_rows
 from .losses import output_loss, weight_total
 from .optim import begin_step, update_all
+from .rows import row_block
 
 
 @njit(cache=True)
@@ -194,11 +195,12 @@ def evaluate_rows(params, layout, act, loss, X, y_class, y_target, chunk, acts, 
 
 @njit(cache=True)
 def full_loss_and_grad(
-    params, layout, act, loss, X, y_class, y_target, w, chunk, acts, deltas, grad_chunk, grad
+    params, layout, act, loss, X, csr, y_class, y_target, w, chunk, xbuf, acts, deltas, grad_chunk, grad
 ):
     """J_data over all rows of X and its gradient into grad, in chunks of `chunk` rows (for
     full-batch optimizers such as L-BFGS: the workspace is one chunk, not the whole set).
-    Each chunk's gradient is weighted by its share of the total weight. Returns (J_data, n_correct)."""
+    Each chunk's gradient is weighted by its share of the total weight. csr: None, or X's rows
+    as a CSR matrix densified chunk by chunk into xbuf (see rows.py). Returns (J_data, n_correct)."""
     n = X.shape[0]
     total_w = weight_total(w, n)
     grad[:] = 0
@@ -213,7 +215,7 @@ def full_loss_and_grad(
             layout,
             act,
             loss,
-            X[start:stop],
+            row_block(X, csr, start, stop, xbuf),
             y_class[start:stop],
             y_target[start:stop],
             wc,

@@ -15,6 +15,9 @@ For weights g = dW + lambda W; for biases g = db (biases are not regularised).
                  theta <- theta - alpha_t m / (sqrt(v) c_t + eps),
                  alpha_t = alpha / (1 - b1^t),  c_t = 1 / sqrt(1 - b2^t)
                  (the bias-corrected m / (1 - b1^t) and v / (1 - b2^t), as published)
+    Adam, epsilon_hat: the same with eps_t = eps c_t, i.e. theta <- theta - alpha_t' m / (sqrt(v) + eps),
+                 alpha_t' = alpha sqrt(1 - b2^t) / (1 - b1^t): eps added to the uncorrected sqrt(v)
+                 (the paper's "efficient" form, as TensorFlow and scikit-learn compute it)
 
 A step is two calls: `begin_step` once per minibatch (advances t, returns the step's scalars
 (alpha_t, c_t)), then `update` on each run of parameters, called by both kernel paths — the BLAS
@@ -34,9 +37,10 @@ SGD = 0
 ADAM = 1
 OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM}
 
-# Slots of the hyperparameter record. TINY is the flush threshold of update (see there).
-LR, MOMENTUM, NESTEROV, BETA_1, BETA_2, EPSILON, TINY = range(7)
-HYPER_SIZE = 7
+# Slots of the hyperparameter record. TINY is the flush threshold of update (see there);
+# EPS_T is the step's epsilon, written by begin_step (eps, or eps c_t with EPSILON_HAT set).
+LR, MOMENTUM, NESTEROV, BETA_1, BETA_2, EPSILON, TINY, EPSILON_HAT, EPS_T = range(9)
+HYPER_SIZE = 9
 
 
 def state_size(code: int, n_params: int) -> int:
@@ -44,18 +48,22 @@ def state_size(code: int, n_params: int) -> int:
     return n_params if code == SGD else 2 * n_params + 1
 
 
-def make_hyper(dtype, lr, momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+def make_hyper(
+    dtype, lr, momentum=0.0, nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8, epsilon_hat=False
+):
     """The hyperparameter record, cast once to the parameters' dtype (no float64 upcast in kernels)."""
     hyper = np.zeros(HYPER_SIZE, dtype)
     hyper[LR], hyper[MOMENTUM], hyper[NESTEROV] = lr, momentum, float(bool(nesterov))
     hyper[BETA_1], hyper[BETA_2], hyper[EPSILON] = beta_1, beta_2, epsilon
+    hyper[EPSILON_HAT], hyper[EPS_T] = float(bool(epsilon_hat)), epsilon
     hyper[TINY] = np.sqrt(np.finfo(hyper.dtype).tiny)  # 1.1e-19 in float32, 1.5e-154 in float64
     return hyper
 
 
 @njit(cache=True)
 def begin_step(opt):
-    """Start one step: Adam advances t and returns (alpha_t, c_t); SGD returns (alpha, 0)."""
+    """Start one step: Adam advances t, writes the step's epsilon into hyper[EPS_T] and returns
+    (alpha_t, c_t); SGD returns (alpha, 0)."""
     code, hyper, state = opt
     if code == ADAM:
         one = hyper.dtype.type(1.0)
@@ -63,6 +71,7 @@ def begin_step(opt):
         state[state.shape[0] - 1] = t
         alpha_t = hyper[LR] / (one - hyper[BETA_1] ** t)
         c_t = one / np.sqrt(one - hyper[BETA_2] ** t)
+        hyper[EPS_T] = hyper[EPSILON] * c_t if hyper[EPSILON_HAT] != 0 else hyper[EPSILON]
         return alpha_t, c_t
     return hyper[LR], hyper.dtype.type(0.0)
 
@@ -107,7 +116,7 @@ def update(opt, theta, grad, off, l2, alpha, c):
         m = state[off : off + n]
         v = state[half + off : half + off + n]
         one = hyper.dtype.type(1.0)
-        b1, b2, eps = hyper[BETA_1], hyper[BETA_2], hyper[EPSILON]
+        b1, b2, eps = hyper[BETA_1], hyper[BETA_2], hyper[EPS_T]
         for i in range(n):
             g = grad[i] + l2 * theta[i]
             mi = b1 * m[i] + (one - b1) * g

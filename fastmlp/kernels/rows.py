@@ -1,0 +1,50 @@
+"""Gathering training rows into a dense minibatch buffer, from a dense matrix or a CSR one.
+
+A sparse matrix (scipy's CSR: values, column indices, row pointers) is never densified whole:
+each minibatch's rows are written into the dense buffer x the GEMMs read, zeros first, then the
+stored values of that row,
+
+    x[r, :] = 0;  x[r, indices[p]] = values[p]  for p in indptr[src] .. indptr[src + 1] - 1
+
+`csr` is None for a dense X (then X holds the rows), or the tuple (values, indices, indptr)
+(then X is an empty (0, n_features) array that only carries the width). Numba prunes the
+branch a None rules out, so the dense path compiles no sparse code.
+"""
+
+from numba import njit
+
+
+@njit(cache=True)
+def csr_row(csr, src, xrow):
+    """xrow = row src of the CSR matrix csr = (values, indices, indptr), densified."""
+    values, indices, indptr = csr
+    for j in range(xrow.shape[0]):
+        xrow[j] = 0
+    for p in range(indptr[src], indptr[src + 1]):
+        xrow[indices[p]] = values[p]
+
+
+@njit(cache=True)
+def gather_rows(X, csr, order, start, x):
+    """x[r] = X[order[start + r]] for the x.shape[0] rows of x."""
+    if csr is None:
+        for r in range(x.shape[0]):
+            src = order[start + r]
+            for j in range(x.shape[1]):
+                x[r, j] = X[src, j]
+    else:
+        for r in range(x.shape[0]):
+            csr_row(csr, order[start + r], x[r])
+
+
+@njit(cache=True)
+def row_block(X, csr, start, stop, xbuf):
+    """Rows start..stop-1 as a dense (stop - start, n_features) array: a view of X when dense,
+    else densified into xbuf (a flat buffer of at least that many values)."""
+    if csr is None:
+        return X[start:stop]
+    m = stop - start
+    x = xbuf[: m * X.shape[1]].reshape(m, X.shape[1])
+    for r in range(m):
+        csr_row(csr, start + r, x[r])
+    return x

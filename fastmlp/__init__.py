@@ -26,4 +26,16 @@ __all__ = [
     "DataError",
     "ModelFileError",
     "__version__",
+    "MLPClassifier",
+    "MLPRegressor",
 ]
+
+
+def __getattr__(name):
+    """MLPClassifier and MLPRegressor come from fastmlp.sklearn, imported on first use: scikit-learn
+    is an optional extra, and `import fastmlp` must not need it."""
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from . import sklearn
+
+        return getattr(sklearn, name)
+    raise AttributeError(f"module 'fastmlp' has no attribute {name!r}")

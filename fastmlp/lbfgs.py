@@ -85,9 +85,7 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
             "epoch": epoch,
             "lr": None,
             "train_loss": value - penalty(theta)[0],
-            "train_accuracy": state["correct"] / n
-            if "accuracy" in model.task_spec.metrics
-            else None,
+            "train_accuracy": state["correct"] / n if "accuracy" in model.task_spec.metrics else None,
             "val_loss": None,
             "val_accuracy": None,
             "seconds": time.perf_counter() - started[0],
@@ -125,5 +123,6 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         "message": str(result.message),
         "evaluations": int(result.nfev),
         "iterations": int(result.nit),
+        "loss": float(result.fun),
     }
     return history

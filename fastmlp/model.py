@@ -165,6 +165,9 @@ class MLP:
             raise FastMLPError(f"{name} must be numeric, got {X.dtype}")
         # The model's dtype wins: float64 inputs to a float32 model are converted once, here.
         X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not X.flags.writeable:
+            # Numba types a read-only array apart: every kernel would compile a second time.
+            X = X.copy()
         _check_finite(X, name)
         return X
 
@@ -206,7 +209,7 @@ class MLP:
         if not np.isfinite(w).all() or (w < 0).any():
             raise FastMLPError(f"{name} must be finite and >= 0")
         if n and w.sum() <= 0:
-            raise FastMLPError(f"{name} must not all be 0")
+            raise FastMLPError(f"{name}: every weight is zero; at least one must be positive")
         return w.astype(self.dtype)
 
     def workspace(self, n, dropout=False):

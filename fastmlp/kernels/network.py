@@ -22,7 +22,7 @@ from .dropout import dropout_forward
 from .layout import COL_OFF, layer_params, layer_rows
 from .losses import output_loss, weight_total
 from .optim import begin_step, update_all
-from .rows import row_block
+from .rows import n_rows, row_block
 
 
 @njit(cache=True)
@@ -201,7 +201,7 @@ def full_loss_and_grad(
     full-batch optimizers such as L-BFGS: the workspace is one chunk, not the whole set).
     Each chunk's gradient is weighted by its share of the total weight. csr: None, or X's rows
     as a CSR matrix densified chunk by chunk into xbuf (see rows.py). Returns (J_data, n_correct)."""
-    n = X.shape[0]
+    n = n_rows(X, csr)
     total_w = weight_total(w, n)
     grad[:] = 0
     value_sum = 0.0

@@ -25,6 +25,14 @@ def csr_row(csr, src, xrow):
 
 
 @njit(cache=True)
+def n_rows(X, csr):
+    """How many rows X holds (a CSR matrix: its row pointers, less one)."""
+    if csr is None:
+        return X.shape[0]
+    return csr[2].shape[0] - 1
+
+
+@njit(cache=True)
 def gather_rows(X, csr, order, start, x):
     """x[r] = X[order[start + r]] for the x.shape[0] rows of x."""
     if csr is None:

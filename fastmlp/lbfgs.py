@@ -21,7 +21,7 @@ from scipy.optimize import minimize
 from .errors import FastMLPError
 from .history import History, notify
 from .kernels.network import full_loss_and_grad
-from .trainer import dense_or_csr
+from .kernels.rows import dense_or_csr
 
 CHUNK = 4096
 

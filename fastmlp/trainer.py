@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba calls: loaded now so thread limits reach it
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from . import optimizers
@@ -17,6 +16,7 @@ from .history import History, notify
 from .kernels.epoch import train_batches
 from .kernels.fpmode import flush_denormals
 from .kernels.optim import LR
+from .kernels.rows import dense_or_csr
 
 # How many progress reports per epoch when a callback wants them.
 PROGRESS_STEPS = 50
@@ -94,17 +94,6 @@ def sample_weights(model, y_class, sample_weight=None, class_weight=None):
             per_class[names.index(str(label))] = weight
     from_class = per_class[y_class]
     return from_class if w is None else w * from_class
-
-
-def dense_or_csr(X, dtype):
-    """(X, csr) as the kernels take rows: a dense X and None, or for a scipy sparse matrix an empty
-    (0, n_features) X and the CSR triple (values in dtype, indices, indptr); see kernels/rows.py."""
-    if not sp.issparse(X):
-        return X, None
-    X = sp.csr_matrix(X)  # CSC and others become CSR once; a CSR matrix is not copied
-    X.sort_indices()
-    csr = (np.ascontiguousarray(X.data, dtype), X.indices, X.indptr)
-    return np.empty((0, X.shape[1]), dtype), csr
 
 
 class Epochs:

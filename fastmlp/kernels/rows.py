@@ -8,9 +8,12 @@ stored values of that row,
 
 `csr` is None for a dense X (then X holds the rows), or the tuple (values, indices, indptr)
 (then X is an empty (0, n_features) array that only carries the width). Numba prunes the
-branch a None rules out, so the dense path compiles no sparse code.
+branch a None rules out, so the dense path compiles no sparse code. dense_or_csr (plain Python)
+turns what a caller holds into that pair.
 """
 
+import numpy as np
+import scipy.sparse as sp
 from numba import njit
 
 
@@ -56,3 +59,16 @@ def row_block(X, csr, start, stop, xbuf):
     for r in range(m):
         csr_row(csr, start + r, x[r])
     return x
+
+
+def dense_or_csr(X, dtype):
+    """(X, csr) as the kernels take rows: a dense X and None, or for a scipy sparse matrix an empty
+    (0, n_features) X and the CSR triple (values in dtype, indices, indptr); see kernels/rows.py."""
+    if not sp.issparse(X):
+        return X, None
+    X = sp.csr_matrix(X)  # CSC and others become CSR once; a CSR matrix is not copied
+    if not X.has_canonical_format:  # repeated entries of a cell mean their sum
+        X = X.copy()
+        X.sum_duplicates()
+    csr = (np.ascontiguousarray(X.data, dtype), X.indices, X.indptr)
+    return np.empty((0, X.shape[1]), dtype), csr

@@ -36,7 +36,12 @@ from .schema import boolean, check_keys, choice, integer, kind_of, number, sugge
 from .tasks import AUTO, DTYPES, TASK_NAMES
 
 TASKS = (AUTO, *TASK_NAMES)
-LOSSES = {"cross_entropy": "classification", "binary_cross_entropy": "multilabel", "mse": "regression"}
+LOSSES = {
+    "cross_entropy": "classification",
+    "binary_cross_entropy": "multilabel",
+    "mse": "regression",
+    "poisson": "poisson",
+}
 # Keys that moved; an old config gets one line saying where.
 MOVED = {
     "train.momentum": "train.optimizer.momentum (with train.optimizer.name: sgd)",

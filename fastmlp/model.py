@@ -18,6 +18,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+from scipy.special import xlogy
 
 from .atomic import write_atomic
 from .data.features import ZIP_MAGIC, align_features, frame_to_array
@@ -197,6 +198,8 @@ class MLP:
         _check_finite(y_target, name)
         if self.task_spec.labels == "indicators" and not np.isin(y_target, (0, 1)).all():
             raise FastMLPError(f"{name} must be a 0/1 indicator matrix for a multilabel model")
+        if self.task_spec.link == "exp" and (y_target < 0).any():
+            raise FastMLPError(f"{name} must be counts >= 0 for a {self.task} model (it predicts e^z)")
         return np.zeros(0, np.int64), y_target
 
     def check_weights(self, sample_weight, n, name="sample_weight") -> np.ndarray:
@@ -278,6 +281,13 @@ class MLP:
             return self.classes[idx] if self.classes is not None else idx
         if spec.labels == "indicators":
             return (z >= 0).astype(np.int64)  # sigmoid(z) >= 1/2
+        return self.values(z)
+
+    def values(self, z) -> np.ndarray:
+        """Predictions in the targets' own units from z^L: the link (e^z for counts), then the
+        target scaling undone. z is overwritten when the link applies."""
+        if self.task_spec.link == "exp":
+            return np.exp(z, out=z)
         return self.target_scaler.inverse_transform(z) if self.target_scaler.kind != "none" else z
 
     # -- objective -------------------------------------------------------------------
@@ -353,16 +363,21 @@ class MLP:
             return {"loss": total / n, "accuracy": correct / n}
         # One forward pass gives the residuals; rmse/mae/r2 are in the targets' own units.
         z = self.forward(X)
-        loss = 0.5 * float(((z - y_target).astype(np.float64) ** 2).sum()) / n
-        yhat, y = z, y_target
+        if self.task_spec.link == "exp":
+            # The mean half Poisson deviance (kernels/losses.py), y log y = 0 at y = 0.
+            z64, y64 = z.astype(np.float64), y_target.astype(np.float64)
+            loss = float((np.exp(z64) - y64 * z64 + xlogy(y64, y64) - y64).sum()) / n
+        else:
+            loss = 0.5 * float(((z - y_target).astype(np.float64) ** 2).sum()) / n
+        yhat, y = self.values(z), y_target
         if self.target_scaler.kind != "none":
-            yhat, y = self.target_scaler.inverse_transform(z), self.target_scaler.inverse_transform(y_target)
+            y = self.target_scaler.inverse_transform(y_target)
         sq = (yhat - y).astype(np.float64)
         sq *= sq
         ss_res = float(sq.sum())
         ss_tot = float(((y - y.mean(axis=0, dtype=np.float64)) ** 2).sum())
         return {
-            "loss": loss,  # mean of 1/2 ||z - y||^2 in the units the network trains on
+            "loss": loss,  # the mean training loss, in the units the network trains on
             "rmse": float(np.sqrt(sq.mean())),
             "mae": float(np.sqrt(sq).mean()),
             "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),

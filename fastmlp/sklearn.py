@@ -45,7 +45,9 @@ weight total: its row count, or the sum of its sample weights):
                          scikit-learn); partial_fit keeps it across calls
     verbose              prints the loss after each epoch
     max_fun              L-BFGS's bound on loss evaluations
-    loss (regressor)     squared_error: J = sum_i w_i 1/2 ||y_hat_i - y_i||^2 / W
+    loss (regressor)     squared_error: l_i = 1/2 ||y_hat_i - y_i||^2, identity output;
+                         poisson: the half Poisson deviance with y_hat = e^z (fastmlp's task
+                         poisson; y must be counts >= 0)
 
 fastmlp's own parameters, whose defaults keep scikit-learn's behaviour:
 
@@ -817,8 +819,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return model
 
     def _from_file(self, model, path):
-        if model.task == "regression":
-            raise ValueError(f"{path}: a regression model; load it with MLPRegressor")
+        if model.task_spec.labels == "values":
+            raise ValueError(f"{path}: a {model.task} model; load it with MLPRegressor")
         if model.task == "multilabel":
             self.classes_ = np.arange(model.n_outputs)
             # An identity matrix is a multilabel indicator target with every label present.
@@ -850,7 +852,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     maps onto fastmlp); fastmlp adds `dtype` and `dropout`, and `save`/`load`.
     """
 
-    _mean_over_outputs = True
     _stratify_split = False
     _score_function = staticmethod(r2_score)
 
@@ -911,10 +912,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.dtype = dtype
         self.dropout = dropout
 
+    @property
+    def _mean_over_outputs(self):
+        return self.loss == "squared_error"  # scikit-learn averages it over outputs, sums the deviance
+
     def _check_params(self):
-        if self.loss != "squared_error":
+        if self.loss not in ("squared_error", "poisson"):
             raise ValueError(
-                "The 'loss' parameter of MLPRegressor must be a str among 'squared_error'. "
+                "The 'loss' parameter of MLPRegressor must be a str among 'squared_error', 'poisson'. "
                 f"Got {self.loss!r} instead."
             )
         return super()._check_params()
@@ -933,9 +938,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
+        if self.loss == "poisson" and (y2 < 0).any():
+            raise ValueError("loss='poisson' needs y >= 0 (counts); y has negative values")
         if "model_" in self.__dict__ and self.model_.target_scaler.kind != "none":
             y2 = self.model_.target_scaler.transform(np.ascontiguousarray(y2, dtype=self.model_.dtype))
-        return X, np.asarray(y2, dtype=X.dtype), y2.shape[1], "regression"
+        task = "poisson" if self.loss == "poisson" else "regression"
+        return X, np.asarray(y2, dtype=X.dtype), y2.shape[1], task
 
     def _class_weights(self, y, w):
         return w
@@ -948,12 +956,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     @staticmethod
     def _out_activation(model):
-        return "identity"
+        return "exp" if model.task_spec.link == "exp" else "identity"
 
     def _predict_from_decision(self, z):
-        if self.model_.target_scaler.kind != "none":
-            z = self.model_.target_scaler.inverse_transform(z)
-        return z.ravel() if z.shape[1] == 1 else z
+        y = self.model_.values(z)
+        return y.ravel() if y.shape[1] == 1 else y
 
     def predict(self, X):
         """Predictions, shaped (n,) for one output and (n, n_outputs) otherwise."""
@@ -965,6 +972,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _from_file(self, model, path):
-        if model.task != "regression":
+        if model.task_spec.labels != "values":
             raise ValueError(f"{path}: a {model.task} model; load it with MLPClassifier")
+        self.loss = "poisson" if model.task == "poisson" else "squared_error"
         return model

@@ -7,6 +7,8 @@ better. Adding a loss is one entry here plus its kernel in fastmlp/kernels/losse
     classification  softmax + cross-entropy      labels: class indices 0..K-1 (int64)
     multilabel      sigmoid + binary cross-entropy labels: an (n, K) 0/1 indicator matrix
     regression      identity + squared error     targets: an (n, k) float matrix
+    poisson         exp + half Poisson deviance  targets: an (n, k) matrix of counts >= 0, in
+                                                 their own units (predictions are e^z)
 
 `auto` (the config default) is not a task: it asks the data layer to infer one from the labels
 (fastmlp.data.labels.infer_task).
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import FastMLPError
-from .kernels.losses import MSE, SIGMOID_BCE, SOFTMAX_CE
+from .kernels.losses import MSE, POISSON, SIGMOID_BCE, SOFTMAX_CE
 
 DTYPES = ("float32", "float64")
 AUTO = "auto"
@@ -31,6 +33,7 @@ class Task:
     output: str  # what predict_proba applies to z^L: "softmax" | "sigmoid" | "" (none)
     metrics: tuple  # metric names besides "loss", in report order
     has_classes: bool  # outputs are named by classes
+    link: str = "identity"  # what predictions of values apply to z^L: "identity" | "exp"
 
     @property
     def indices(self) -> bool:
@@ -45,8 +48,9 @@ SPLITS = ("train", "val", "test")
 CLASSIFICATION = Task("classification", SOFTMAX_CE, "indices", "softmax", ("accuracy",), True)
 MULTILABEL = Task("multilabel", SIGMOID_BCE, "indicators", "sigmoid", ("accuracy",), True)
 REGRESSION = Task("regression", MSE, "values", "", ("rmse", "mae", "r2"), False)
+POISSON_COUNTS = Task("poisson", POISSON, "values", "", ("rmse", "mae", "r2"), False, link="exp")
 
-TASKS = {t.name: t for t in (CLASSIFICATION, MULTILABEL, REGRESSION)}
+TASKS = {t.name: t for t in (CLASSIFICATION, MULTILABEL, REGRESSION, POISSON_COUNTS)}
 TASK_NAMES = tuple(TASKS)
 # Every metric any task reports, "loss" first: the columns a summary or a sweep can rank by.
 METRICS = ("loss", *dict.fromkeys(m for t in TASKS.values() for m in t.metrics))

@@ -9,12 +9,14 @@ def rng():
 
 def make_problem(rng, n, n_in, n_out, task, dtype=np.float64):
     """Random inputs and targets: class indices for classification, 0/1 indicators for
-    multilabel, (n, n_out) floats for regression."""
+    multilabel, counts for poisson, (n, n_out) floats for regression."""
     X = rng.normal(size=(n, n_in)).astype(dtype)
     if task == "classification":
         y = rng.integers(0, n_out, size=n)
     elif task == "multilabel":
         y = (rng.random((n, n_out)) < 0.4).astype(dtype)
+    elif task == "poisson":
+        y = rng.poisson(2.0, size=(n, n_out)).astype(dtype)
     else:
         y = rng.normal(size=(n, n_out)).astype(dtype)
     return X, y

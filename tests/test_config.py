@@ -123,7 +123,7 @@ def test_loss_is_an_alias_of_task():
         (["model.init=xavier"], r"model\.init: expected one of glorot_uniform, he_uniform, he_normal"),
         (
             ["model.task=ranking"],
-            r"model\.task: expected one of auto, classification, multilabel, regression",
+            r"model\.task: expected one of auto, classification, multilabel, regression, poisson",
         ),
         (["output.name=a/b"], r"output\.name: expected a plain name"),
         (["seed=-1"], r"seed: expected an integer >= 0"),

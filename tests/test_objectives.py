@@ -10,7 +10,7 @@ from fastmlp.gradcheck import TOLERANCE, check_gradients
 from fastmlp.kernels.dropout import dropout_forward, dropout_key
 
 
-@pytest.mark.parametrize("task", ["classification", "multilabel", "regression"])
+@pytest.mark.parametrize("task", ["classification", "multilabel", "regression", "poisson"])
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "leaky_relu"])
 def test_weighted_gradients_match_finite_differences(task, activation, rng):
     """J = sum_i w_i l_i / sum_i w_i + lambda/2 sum ||W||^2, for every loss."""
@@ -34,6 +34,25 @@ def test_multilabel_loss_is_the_documented_objective(rng):
     per_row = -(y * np.log(s) + (1 - y) * np.log(1 - s)).sum(axis=1)
     loss, _ = model.loss_and_gradients(X, y, sample_weight=w)
     assert loss == pytest.approx((w * per_row).sum() / w.sum(), rel=1e-12)
+
+
+def test_poisson_loss_is_the_half_deviance(rng):
+    """l_i = sum_j [mu - y log mu + y log y - y], mu = e^z (y log y = 0 at y = 0), in plain NumPy;
+    the model predicts mu, and a negative count is refused."""
+    model = MLP([4, 5, 2], activation="tanh", task="poisson", dtype="float64", seed=0)
+    X, y = make_problem(rng, 9, 4, 2, "poisson")
+    y[0, 0] = 0.0
+    W1, W2 = model.weights
+    b1, b2 = model.biases
+    mu = np.exp(np.tanh(X @ W1 + b1) @ W2 + b2)
+    y_log_y = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+    per_row = (mu - y * np.log(mu) + y_log_y - y).sum(axis=1)
+    loss, _ = model.loss_and_gradients(X, y)
+    assert loss == pytest.approx(per_row.mean(), rel=1e-12)
+    np.testing.assert_allclose(model.predict(X), mu, rtol=1e-12)
+    assert model.metrics(X, *model.check_y(y, 9))["loss"] == pytest.approx(per_row.mean(), rel=1e-12)
+    with pytest.raises(Exception, match="counts >= 0"):
+        model.loss_and_gradients(X, -y)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu"])
@@ -117,3 +136,22 @@ def test_lbfgs_reaches_scikit_learns_loss(rng):
     loss, _ = model.loss_and_gradients(X, y, l2=alpha / len(X))
     assert loss <= reference.loss_ * 1.001, (loss, reference.loss_)
     assert len(history.rows) <= iters and history.rows[-1]["train_accuracy"] > 0.99
+
+
+def test_poisson_task_through_the_data_layer(rng):
+    """model.task poisson: counts stay in their own units (scaling them is refused with the key to
+    set), and a trained model predicts counts near the true rate."""
+    from fastmlp.data import prepare
+    from fastmlp.errors import DataError
+
+    X = rng.normal(size=(2000, 3))
+    y = rng.poisson(np.exp(0.8 * X[:, 0] + 0.5))
+    with pytest.raises(DataError, match="set data.target_scaling: none"):
+        prepare(X, y, task="poisson")
+    ds = prepare(X, y, task="poisson", target_scaling="none", validation_split=0.1)
+    model = MLP.for_dataset(ds, hidden=[16], dtype="float64", seed=0)
+    fit(model, ds.X_train, ds.y_train, epochs=30, batch_size=64, learning_rate=0.01, optimizer="adam")
+    rate = np.exp(0.8 * X[:, 0] + 0.5)
+    prediction = model.predict(X)
+    assert prediction.min() > 0
+    assert np.corrcoef(prediction.ravel(), rate)[0, 1] > 0.95

@@ -83,6 +83,7 @@ PROBLEMS = {
         X_DIAB[:300],
         np.stack([Y_DIAB[:300], 0.5 * Y_DIAB[:300] ** 2], axis=1),
     ),
+    "poisson": (MLPRegressor, sk.MLPRegressor, X_DIAB[:300], np.round(np.exp(Y_DIAB[:300]))),
 }
 
 
@@ -92,6 +93,8 @@ def test_same_weights_as_sklearn_float64(problem, solver):
     ours_cls, theirs_cls, X, y = PROBLEMS[problem]
     params = dict(hidden_layer_sizes=(16, 8), solver=solver, random_state=3, max_iter=6, batch_size=32)
     params["learning_rate_init"] = 0.01 if solver != "lbfgs" else 0.001
+    if problem == "poisson":
+        params["loss"] = "poisson"
     ours, theirs = quiet(ours_cls(**params).fit, X, y), quiet(theirs_cls(**params).fit, X, y)
     assert_same_network(ours, theirs)
     assert ours.n_iter_ == theirs.n_iter_ and ours.n_layers_ == theirs.n_layers_
@@ -244,6 +247,23 @@ def test_feature_names_are_kept_and_checked():
     assert list(clf.feature_names_in_) == ["a", "b", "c", "d"]
     with pytest.raises(ValueError, match="feature names"):
         clf.predict(frame[["b", "a", "c", "d"]])
+
+
+def test_poisson_with_one_linear_unit_is_the_poisson_glm():
+    from sklearn.linear_model import PoissonRegressor
+
+    rng = np.random.default_rng(0)
+    X = np.linspace(0, 1, 100).reshape(-1, 1)
+    y = rng.poisson(np.exp(X.ravel() + 1))
+    glm = PoissonRegressor(alpha=0, tol=1e-7).fit(X, y)
+    params = dict(hidden_layer_sizes=(1,), activation="identity", alpha=0, solver="lbfgs", tol=1e-7)
+    mlp = MLPRegressor(loss="poisson", random_state=1, **params).fit(X, y)
+    assert mlp.out_activation_ == "exp"
+    np.testing.assert_allclose(mlp.predict(X), glm.predict(X), rtol=1e-4)
+    squared = MLPRegressor(loss="squared_error", random_state=1, **params).fit(X, y)
+    assert not np.allclose(squared.predict(X), glm.predict(X), rtol=1e-4)
+    with pytest.raises(ValueError, match="needs y >= 0"):
+        MLPRegressor(loss="poisson").fit(X, y - 5)
 
 
 def test_pickle_mid_partial_fit_continues_identically():

@@ -181,7 +181,13 @@ def prepare_raw(
     del train, test, y_all  # drop the raw rows before preprocessing allocates anything
 
     target_scaler = Preprocessing("none")
-    if labels == "values":
+    if labels == "values" and TASKS[task].link == "exp":
+        # Counts are predicted as e^z in their own units: a shifted, rescaled count is no count.
+        if spec.target_scaling != "none":
+            raise DataError(
+                f"model.task {task} predicts counts in their own units: set data.target_scaling: none"
+            )
+    elif labels == "values":
         target_scaler = Preprocessing.fit(spec.target_scaling, y_train)
         _transform(target_scaler, y_train, y_val, y_test)
     preprocessing = Preprocessing.fit(spec.preprocessing, X_train, spec.scale)

@@ -47,7 +47,7 @@ finally:
     numba.config.CACHE_DIR = _user_cache_dir
 
 from .activations import ACTIVATION_CODES, IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, SIGMOID, TANH  # noqa: E402
-from .losses import MSE, SIGMOID_BCE, SOFTMAX_CE  # noqa: E402
+from .losses import MSE, POISSON, SIGMOID_BCE, SOFTMAX_CE  # noqa: E402
 from .optim import ADAM, OPTIMIZER_CODES, SGD  # noqa: E402
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "SIGMOID",
     "TANH",
     "MSE",
+    "POISSON",
     "SIGMOID_BCE",
     "SOFTMAX_CE",
     "ADAM",

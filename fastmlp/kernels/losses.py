@@ -10,6 +10,9 @@ Sigmoid binary cross-entropy (multilabel), indicators y_ij in {0, 1}, s = sigmoi
     l_i = sum_j [log(1 + e^z_ij) - y_ij z_ij]         dl_i/dz_i = s(z_i) - y_i
 Squared error (regression):
     l_i = 1/2 ||z_i - y_i||^2                          dl_i/dz_i = z_i - y_i
+Half Poisson deviance (counts, log link: the prediction is mu = e^z), y_ij >= 0:
+    l_i = sum_j [e^z_ij - y_ij z_ij + y_ij log y_ij - y_ij]   dl_i/dz_i = e^z_i - y_i
+    (y log y = 0 at y = 0; the last two terms make l = 0 at mu = y and carry no gradient)
 
 Each returns (J_data accumulated in float64, n_correct): a correct row is the argmax class
 (classification) or every label right at threshold 1/2 (multilabel); 0 for regression.
@@ -21,6 +24,7 @@ from numba import njit
 SOFTMAX_CE = 0
 MSE = 1
 SIGMOID_BCE = 2
+POISSON = 3
 
 
 @njit(cache=True)
@@ -127,12 +131,35 @@ def squared_error(yhat, y, w, delta):
 
 
 @njit(cache=True)
+def poisson_deviance(z, y, w, delta):
+    """J = sum_i w_i sum_j [e^z_ij - y_ij z_ij + y_ij log y_ij - y_ij] / W_B;
+    delta_i = w_i (e^z_i - y_i) / W_B."""
+    n, k = z.shape
+    inv = inverse_weight_total(w, n, z.dtype.type(1.0))
+    total = 0.0
+    for i in range(n):
+        scale_i = row_scale(w, i, inv)
+        row = 0.0
+        for j in range(k):
+            mu = np.exp(z[i, j])
+            t = y[i, j]
+            row += mu - t * z[i, j] - t
+            if t > 0:
+                row += t * np.log(t)
+            delta[i, j] = (mu - t) * scale_i
+        total += row * scale_i
+    return total, 0
+
+
+@njit(cache=True)
 def output_loss(loss, z, y_class, y_target, w, delta):
     """The table lookup: (J_data, n_correct) and delta^L for the loss code."""
     if loss == SOFTMAX_CE:
         return softmax_cross_entropy(z, y_class, w, delta)
     if loss == SIGMOID_BCE:
         return sigmoid_cross_entropy(z, y_target, w, delta)
+    if loss == POISSON:
+        return poisson_deviance(z, y_target, w, delta)
     return squared_error(z, y_target, w, delta)
 
 

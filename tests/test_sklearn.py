@@ -322,6 +322,36 @@ def test_in_a_pipeline_and_a_grid_search_with_two_jobs():
     assert grid.best_score_ > 0.8
 
 
+def _blas_threads_seen_by_the_epoch_kernel():
+    """Fit in this process and return the BLAS thread counts in force while the epoch kernel ran."""
+    from threadpoolctl import threadpool_info
+
+    from fastmlp import trainer
+
+    seen, run = [], trainer.Epochs.run
+
+    def spying(self, *args):
+        seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        return run(self, *args)
+
+    trainer.Epochs.run = spying
+    try:
+        quiet(MLPClassifier(batch_size=128, max_iter=2, random_state=0).fit, X_IRIS, Y_IRIS)
+    finally:
+        trainer.Epochs.run = run
+    return seen
+
+
+def test_fits_in_joblib_workers_keep_their_share_of_cores():
+    import os
+
+    from joblib import Parallel, delayed
+
+    share = max(1, (os.cpu_count() or 1) // 2)
+    for seen in Parallel(n_jobs=2)(delayed(_blas_threads_seen_by_the_epoch_kernel)() for _ in range(2)):
+        assert seen and max(seen) <= share
+
+
 def test_fit_off_the_main_thread_uses_one_blas_thread():
     clf = MLPClassifier(batch_size=256)
     seen = {}

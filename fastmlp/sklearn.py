@@ -299,7 +299,7 @@ class _BaseMLP(BaseEstimator):
 
     # -- inputs --------------------------------------------------------------------
 
-    def _dtype_for(self, X_dtype=None):
+    def _dtype_for(self):
         if self.dtype is not None:
             return np.dtype(self.dtype)
         if "model_" in self.__dict__:
@@ -320,8 +320,11 @@ class _BaseMLP(BaseEstimator):
         return model.preprocessing.transform(model.check_X(X))
 
     def _decision(self, X):
-        """z^L for validated rows X (dense or sparse), in chunks so a sparse X is never densified whole."""
-        X = self._network_inputs(X)
+        """z^L for validated raw rows X (dense or sparse)."""
+        return self._forward(self._network_inputs(X))
+
+    def _forward(self, X):
+        """z^L for rows in the network's form; a sparse X goes in chunks, never densified whole."""
         if not sp.issparse(X):
             return self.model_.forward(X)
         X = sp.csr_matrix(X)
@@ -368,10 +371,10 @@ class _BaseMLP(BaseEstimator):
             self._adopt(self._new_model(X.shape[1], hidden, width, task, dtype, self._random_state))
             if getattr(self, "feature_names_in_", None) is not None:
                 self.model_.feature_names = [str(c) for c in self.feature_names_in_]
-        elif self.model_.n_outputs != width:
+        elif self.model_.layer_sizes[1:] != [*hidden, width]:
             raise ValueError(
-                f"y has {width} outputs but the fitted network has {self.model_.n_outputs}; "
-                "set warm_start=False to fit a new one"
+                f"hidden_layer_sizes {tuple(hidden)} with {width} outputs do not match the fitted "
+                f"network's layers {self.model_.layer_sizes[1:]}; set warm_start=False to fit a new one"
             )
         Xn = self._network_inputs(X)
         try:
@@ -389,10 +392,11 @@ class _BaseMLP(BaseEstimator):
             )
         return self
 
-    def _batch_size(self, n):
+    def _batch_size(self, n, warn=True):
+        """scikit-learn's: "auto" is min(200, n); larger than n is clipped (with a warning)."""
         if self.batch_size == "auto":
             return min(200, n)
-        if self.batch_size > n:
+        if self.batch_size > n and warn:
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
                 stacklevel=3,
@@ -404,18 +408,13 @@ class _BaseMLP(BaseEstimator):
         None (the process's setting) otherwise."""
         if threading.current_thread() is not threading.main_thread():
             return 1
-        if self.solver in STOCHASTIC and self._batch_size_quiet(n) < BLAS_THREADED_BATCH:
+        if self.solver in STOCHASTIC and self._batch_size(n, warn=False) < BLAS_THREADED_BATCH:
             return 1
         return None
 
-    def _batch_size_quiet(self, n):
-        return min(200, n) if self.batch_size == "auto" else int(np.clip(self.batch_size, 1, n))
-
-    def _kernel_labels(self, y_encoded, rows=None):
-        """(y_class, y_target) for the kernels, of the given rows."""
-        model = self.model_
-        y = y_encoded if rows is None else y_encoded[rows]
-        return model.check_y(y, y.shape[0])
+    def _kernel_labels(self, y_encoded):
+        """(y_class, y_target) as the kernels take them."""
+        return self.model_.check_y(y_encoded, y_encoded.shape[0])
 
     def _optimizer(self):
         if self.solver == "sgd":
@@ -553,19 +552,11 @@ class _BaseMLP(BaseEstimator):
 
     def _score_network_inputs(self, X, y, sample_weight):
         """accuracy / R^2 on rows already in the network's form; NaN when the outputs are not finite."""
-        z = self.model_.forward(X) if not sp.issparse(X) else self._forward_sparse(X)
+        z = self._forward(X)
         if not np.isfinite(z).all():
             return float("nan")
         y_pred = self._predict_from_decision(z)
         return float(self._score_function(y, y_pred, sample_weight=sample_weight))
-
-    def _forward_sparse(self, X):
-        X = sp.csr_matrix(X)
-        out = np.empty((X.shape[0], self.model_.n_outputs), self.model_.dtype)
-        for start in range(0, X.shape[0], PREDICT_CHUNK):
-            stop = min(start + PREDICT_CHUNK, X.shape[0])
-            out[start:stop] = self.model_.forward(np.ascontiguousarray(X[start:stop].toarray()))
-        return out
 
     def _fit_lbfgs(self, X, y_encoded, w):
         model = self.model_

@@ -165,6 +165,13 @@ def test_warm_start_continues_like_sklearn():
     assert ours.n_iter_ == 3 and ours.t_ == theirs.t_ == 3 * 3 * len(Y_DIAB)
 
 
+def test_warm_start_refuses_a_changed_architecture():
+    clf = quiet(MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, warm_start=True).fit, X_IRIS, Y_IRIS)
+    clf.set_params(hidden_layer_sizes=(7,))
+    with pytest.raises(ValueError, match="do not match the fitted network's layers"):
+        clf.fit(X_IRIS, Y_IRIS)
+
+
 def test_float32_in_float32_out_and_close_to_sklearn():
     X, y = X_DIGITS.astype(np.float32), Y_DIGITS
     params = dict(hidden_layer_sizes=(32,), random_state=0, max_iter=10, solver="adam")

@@ -155,8 +155,9 @@ class MLP:
 
     # -- checking inputs once, at the boundary --------------------------------------
 
-    def check_X(self, X, name="X") -> np.ndarray:
-        """X as a C-contiguous 2-D array of the model's dtype (no copy when it already is)."""
+    def check_X(self, X, name="X", finite=True) -> np.ndarray:
+        """X as a C-contiguous 2-D array of the model's dtype (no copy when it already is);
+        finite=False skips the NaN/inf scan when the caller has made it."""
         X = np.asarray(X)
         if X.ndim == 1 and self.n_inputs == X.shape[0]:
             X = X[None, :]
@@ -169,7 +170,8 @@ class MLP:
         if not X.flags.writeable:
             # Numba types a read-only array apart: every kernel would compile a second time.
             X = X.copy()
-        _check_finite(X, name)
+        if finite:
+            _check_finite(X, name)
         return X
 
     def check_y(self, y, n, name="y"):

@@ -93,7 +93,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -118,7 +117,7 @@ from .kernels.losses import sigmoid_inplace, softmax_inplace
 from .lbfgs import fit_lbfgs
 from .model import MLP
 from .optimizers import Optimizer
-from .trainer import BLAS_THREADED_BATCH, Epochs
+from .trainer import BLAS_THREADED_BATCH, Epochs, blas_threads_limit
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -325,7 +324,7 @@ class _BaseMLP(BaseEstimator):
                     "a sparse matrix cannot take; pass a dense array"
                 )
             return X.astype(model.dtype) if X.dtype != model.dtype else X
-        return model.preprocessing.transform(model.check_X(X))
+        return model.preprocessing.transform(model.check_X(X, finite=False))  # validate_data checked
 
     def _decision(self, X):
         """z^L for validated raw rows X (dense or sparse)."""
@@ -386,7 +385,7 @@ class _BaseMLP(BaseEstimator):
             )
         Xn = self._network_inputs(X)
         try:
-            with threadpool_limits(limits=self._blas_threads(n), user_api="blas"), flush_denormals():
+            with blas_threads_limit(self._blas_threads(n)), flush_denormals():
                 if self.solver in STOCHASTIC:
                     self._fit_stochastic(Xn, y_encoded, w, incremental)
                 else:
@@ -698,10 +697,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
                     f"'y' has {classes}."
                 )
-        Y = self._label_binarizer.transform(y).astype(bool)
         self._y_for_weights = y
         if self._label_binarizer.y_type_ == "multiclass":
-            return X, Y.argmax(axis=1).astype(np.int64), Y.shape[1], "classification"
+            # classes_ is sorted and holds every label of y (checked above): indices by bisection.
+            return X, np.searchsorted(self.classes_, y).astype(np.int64), len(self.classes_), "classification"
+        Y = self._label_binarizer.transform(y).astype(bool)
         return X, Y.astype(X.dtype), Y.shape[1], "multilabel"
 
     @property

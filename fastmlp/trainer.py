@@ -3,6 +3,7 @@ the evaluation, the history. Nothing else (L-BFGS, full batch, lives in lbfgs.py
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -29,6 +30,14 @@ SMALL_BATCH = 16
 # more than it saves, and idle OpenBLAS threads spin against whatever else runs. Measured by
 # scripts/bench.py: batch 32, 0.66 s/epoch on one thread vs 0.74 on two; batch 128, 0.51 vs 0.42.
 BLAS_THREADED_BATCH = 64
+
+
+def blas_threads_limit(threads):
+    """A context running BLAS on `threads` threads; None leaves the process's setting (and skips
+    threadpoolctl's scan of the loaded libraries, a few milliseconds per call)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def _check_hyperparameters(epochs, batch_size, learning_rate, l2, early_stopping, dropout):
@@ -266,7 +275,7 @@ def fit(
         notify(callback, "on_epoch_start", epoch, n_batches)
         t0 = time.perf_counter()
         total, correct, weight, seen = 0.0, 0, 0.0, 0
-        with threadpool_limits(limits=blas_threads, user_api="blas"), flush_denormals():
+        with blas_threads_limit(blas_threads), flush_denormals():
             for first in range(0, n_batches, step):
                 last = min(first + step, n_batches)
                 t, c, wt, s = epochs_kernel.run(order, lr, first, last, (epoch - 1) * n_batches + first)

@@ -26,14 +26,12 @@ __all__ = [
     "DataError",
     "ModelFileError",
     "__version__",
-    "MLPClassifier",
-    "MLPRegressor",
 ]
 
 
 def __getattr__(name):
     """MLPClassifier and MLPRegressor come from fastmlp.sklearn, imported on first use: scikit-learn
-    is an optional extra, and `import fastmlp` must not need it."""
+    is an optional extra, and `import fastmlp` (or `from fastmlp import *`) must not need it."""
     if name in ("MLPClassifier", "MLPRegressor"):
         from . import sklearn
 

@@ -123,6 +123,7 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         "message": str(result.message),
         "evaluations": int(result.nfev),
         "iterations": int(result.nit),
-        "loss": float(result.fun),
+        "loss": float(result.fun),  # J at the weights kept, L2 term included
+        "penalty": penalty(result.x)[0],  # that L2 term
     }
     return history

@@ -74,6 +74,10 @@ Where this differs from scikit-learn, on purpose:
 - The cross-entropy is computed from the logits (log-sum-exp), so a confidently wrong sample
   costs its true loss; scikit-learn clips probabilities at the float epsilon (15.9 nats at most
   in float32).
+- Sample weights must be >= 0 (scikit-learn takes negative ones without a word; a negative weight
+  rewards a larger loss, which is no fit at all).
+- Parameter errors are fastmlp.sklearn.InvalidParameterError (a ValueError and a TypeError, like
+  scikit-learn's own, with its wording).
 - Multi-output regression reports loss_ as scikit-learn does (the squared error averaged over
   outputs), but L-BFGS minimises the sum over outputs, whose gradient is the one both libraries
   compute (scikit-learn hands SciPy the averaged value with the summed gradient).
@@ -106,10 +110,10 @@ try:
     from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import type_of_target, unique_labels
     from sklearn.utils.validation import check_is_fitted, validate_data
-except ImportError as e:  # pragma: no cover - exercised only without the extra
+except ImportError:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "fastmlp's scikit-learn estimators need scikit-learn >= 1.6: pip install 'fastmlp[sklearn]'"
-    ) from e
+    ) from None
 
 from .errors import FastMLPError
 from .kernels.fpmode import flush_denormals
@@ -181,6 +185,19 @@ _CONSTRAINTS = {
 }
 
 
+class InvalidParameterError(ValueError, TypeError):
+    """A constructor parameter out of its range or of the wrong type, found by fit (a ValueError and a
+    TypeError, as scikit-learn's own InvalidParameterError, so either `except` catches it)."""
+
+
+def _dtype_name(value):
+    """ "float32" / "float64" for anything numpy reads as one of them, else None."""
+    try:
+        return np.dtype(value).name if value is not None else None
+    except TypeError:
+        return None
+
+
 def _store_params(estimator, params):
     """Every constructor argument as an attribute of the same name, unchanged (scikit-learn's rule:
     __init__ stores, fit validates)."""
@@ -202,25 +219,27 @@ class _BaseMLP(BaseEstimator):
         for param, (check, what) in _CONSTRAINTS.items():
             value = getattr(self, param)
             if not check(value):
-                raise ValueError(f"The {param!r} parameter of {name} must be {what}. Got {value!r} instead.")
+                raise InvalidParameterError(
+                    f"The {param!r} parameter of {name} must be {what}. Got {value!r} instead."
+                )
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
         if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+            raise InvalidParameterError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         bs = self.batch_size
         if not (bs == "auto" or (isinstance(bs, Integral) and not isinstance(bs, bool) and bs >= 1)):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'batch_size' parameter of {name} must be 'auto' or an int in the range "
                 f"[1, inf). Got {bs!r} instead."
             )
         nic = self.n_iter_no_change
         if not ((isinstance(nic, Integral) and not isinstance(nic, bool) and nic >= 1) or nic == np.inf):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"The 'n_iter_no_change' parameter of {name} must be an int in the range [1, inf) "
                 f"or inf. Got {nic!r} instead."
             )
-        if self.dtype is not None and str(np.dtype(self.dtype)) not in ("float32", "float64"):
-            raise ValueError(
+        if self.dtype is not None and _dtype_name(self.dtype) not in ("float32", "float64"):
+            raise InvalidParameterError(
                 f"The 'dtype' parameter of {name} must be None, float32 or float64. Got {self.dtype!r}."
             )
         return [int(s) for s in sizes]
@@ -584,6 +603,9 @@ class _BaseMLP(BaseEstimator):
         notes = history.notes
         self.n_iter_ = min(notes["iterations"], self.max_iter)
         self.loss_ = notes["loss"]
+        if self._mean_over_outputs:  # reported as scikit-learn's: the squared error's mean over outputs
+            penalty = notes["penalty"]
+            self.loss_ = (self.loss_ - penalty) / self.model_.n_outputs + penalty
         if not notes["converged"]:
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s): {notes['message']}. "
@@ -605,8 +627,12 @@ class _BaseMLP(BaseEstimator):
 
     @classmethod
     def load(cls, path, **params):
-        """An estimator around a model file written by save() or `fastmlp train`; params are
-        constructor parameters (for further fitting with warm_start or partial_fit)."""
+        """An estimator around a model file written by save() or `fastmlp train`.
+
+        The file holds the network, not how it was trained: the architecture (hidden_layer_sizes,
+        activation, and for a regressor the loss) comes from it, every other constructor
+        parameter is its default unless given in params (for further fitting with warm_start or
+        partial_fit), and the training record starts empty (n_iter_ 0, no loss_curve_)."""
         model = MLP.load(path)
         est = cls(
             hidden_layer_sizes=tuple(model.layer_sizes[1:-1]),
@@ -867,7 +893,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _check_params(self):
         if self.loss not in ("squared_error", "poisson"):
-            raise ValueError(
+            raise InvalidParameterError(
                 "The 'loss' parameter of MLPRegressor must be a str among 'squared_error', 'poisson'. "
                 f"Got {self.loss!r} instead."
             )

@@ -309,11 +309,24 @@ def test_dropout_changes_training_and_is_seeded():
         (dict(hidden_layer_sizes=(10, 0)), "hidden_layer_sizes must be > 0"),
         (dict(batch_size=0), "'batch_size' parameter"),
         (dict(dtype="float16"), "'dtype' parameter"),
+        (dict(dtype="foo"), "'dtype' parameter"),
     ],
 )
 def test_bad_parameters_get_one_clear_error(params, message):
-    with pytest.raises(ValueError, match=message):
-        MLPClassifier(**params).fit(X_IRIS, Y_IRIS)
+    # A ValueError and a TypeError at once, as scikit-learn's own InvalidParameterError.
+    for kind in (ValueError, TypeError):
+        with pytest.raises(kind, match=message):
+            MLPClassifier(**params).fit(X_IRIS, Y_IRIS)
+
+
+def test_lbfgs_multi_output_loss_is_reported_as_sklearn_defines_it():
+    """loss_ = 1/2 mean over rows and outputs of the squared residual + alpha/(2n) sum ||W||^2."""
+    Y = np.stack([Y_DIAB, -0.5 * Y_DIAB, Y_DIAB**2], axis=1)
+    reg = quiet(MLPRegressor(solver="lbfgs", max_iter=20, alpha=0.1, random_state=0).fit, X_DIAB, Y)
+    residual = reg.predict(X_DIAB) - Y
+    squares = sum(float((W**2).sum()) for W in reg.coefs_)
+    expected = 0.5 * (residual**2).mean() + 0.5 * 0.1 * squares / len(Y)
+    assert reg.loss_ == pytest.approx(expected, rel=1e-9)
 
 
 # -- in scikit-learn's machinery ----------------------------------------------------------

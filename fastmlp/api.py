@@ -19,11 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from . import checkpoint as checkpoint_file
 from . import runs
 from .config import Config, ConfigError, load_config
 from .data.features import read_features
 from .errors import FastMLPError
 from .gradcheck import TOLERANCE, check_gradients
+from .history import notify
 from .inference import (  # noqa: F401  (the API's names, as the CLI and users import them)
     data_spec,
     evaluate,
@@ -79,9 +81,9 @@ class _Recorder:
     """Trainer callback: rewrites metrics.csv after every epoch, times the first minibatches
     (JIT compile or cache load lands there), and forwards every call to the user's callback."""
 
-    def __init__(self, run_dir: Path, forward=None):
+    def __init__(self, run_dir: Path, forward=None, rows=()):
         self.run_dir, self.forward = run_dir, forward
-        self.rows: list[dict] = []
+        self.rows: list[dict] = [dict(r) for r in rows]  # a resumed run's earlier epochs
         self.started = time.perf_counter()
         self.first_batches_seconds: float | None = None
 
@@ -110,17 +112,37 @@ def train(
     *,
     out: str | Path | None = None,
     callback=None,
+    resume: str | Path | None = None,
 ) -> TrainResult:
     """Load the data, build the model, fit it, and write a run folder; return what was made.
 
     config: a Config, a YAML path, a mapping, or None (the embedded default).
     out: the exact run folder (must be new or empty); default output.dir/<name>-<timestamp>.
-    callback: a trainer callback (on_epoch_start, on_batches, on_epoch_end), e.g. a progress bar.
+    callback: a trainer callback (on_run_start(run_dir), on_epoch_start, on_batches,
+    on_epoch_end), e.g. a progress bar.
+    resume: a run folder that was interrupted: its config.yaml (with `overrides` applied) and
+    its checkpoint.npz; the run continues there and, unchanged, ends bit-identical to a run
+    that was never interrupted (the seconds column aside).
     """
     from .data import load_dataset
 
     started = time.perf_counter()
-    if not isinstance(config, Config) or overrides:
+    state = None
+    if resume is not None:
+        run_dir = Path(resume)
+        if config is not None or out is not None:
+            raise FastMLPError(
+                "--resume continues a run folder with its own config.yaml; give no config or --out"
+            )
+        if not (run_dir / runs.CONFIG).is_file():
+            raise FastMLPError(f"--resume {run_dir}: not a run folder (no {runs.CONFIG})")
+        if (run_dir / runs.MODEL).is_file() and not (run_dir / checkpoint_file.FILE).is_file():
+            raise FastMLPError(
+                f"--resume {run_dir}: the run finished (model.npz is there); nothing to resume"
+            )
+        config = load_config(run_dir / runs.CONFIG, overrides)
+        state = checkpoint_file.load(run_dir / checkpoint_file.FILE)
+    elif not isinstance(config, Config) or overrides:
         config = load_config(config, overrides)
     ds = load_dataset(config.data, seed=config.seed, dtype=config.model.dtype, task=config.model.task)
     loaded = time.perf_counter()
@@ -130,10 +152,14 @@ def train(
     # Weights are made (and class_weight checked against the data) before the run folder exists.
     weights = sample_weights(model, ds.y_train, class_weight=config.train.class_weight)
 
-    run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out)
+    if state is None:
+        run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out)
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())
-    recorder = _Recorder(run_dir, callback)
+    recorder = _Recorder(run_dir, callback, rows=state.rows if state is not None else ())
+    notify(callback, "on_run_start", run_dir)
     t = config.train
+    # L-BFGS runs in one SciPy call: no checkpoint between its iterations.
+    checkpoint = None if t.optimizer.full_batch else run_dir / checkpoint_file.FILE
     try:
         history = fit(
             model,
@@ -153,12 +179,16 @@ def train(
             dropout=config.model.dropout,
             sample_weight=weights,
             callback=recorder,
+            keep=t.keep,
+            checkpoint=checkpoint,
+            resume=state,
         )
     except KeyboardInterrupt:
-        # Kept, not deleted: its metrics.csv holds the epochs that finished.
-        raise KeyboardInterrupt(
-            f"partial run (config.yaml, metrics.csv; no model) left at {run_dir}"
-        ) from None
+        raise KeyboardInterrupt(f"interrupted; {_where(run_dir, checkpoint)}") from None
+    except FastMLPError as e:
+        if checkpoint is None:
+            raise
+        raise type(e)(f"{e}; {_where(run_dir, checkpoint, smaller_lr=True)}") from None
     trained = time.perf_counter()
     model.save(run_dir / runs.MODEL)
 
@@ -174,17 +204,36 @@ def train(
     if ds.classes is not None:
         summary["classes"] = [str(c) for c in ds.classes]
     summary.update(
-        best_epoch=history.best_epoch, epochs_run=len(history.rows), stopped_early=history.stopped_early
+        best_epoch=history.best_epoch,
+        kept_epoch=history.kept_epoch,
+        epochs_run=len(history.rows),
+        stopped_early=history.stopped_early,
     )
     if history.notes:  # e.g. L-BFGS: whether it converged, SciPy's message, the evaluations
         summary["optimizer_notes"] = history.notes
     summary["timings"] = _timings(history, recorder, started, loaded, trained, len(ds.X_train))
     summary["versions"] = versions()
     summary["config_file"] = str(config.source) if config.source is not None else None
+    if state is not None:
+        summary["resumed_from"] = state.describe()
     runs.write_summary(run_dir, summary)
+    if checkpoint is not None:
+        # The run is whole (model.npz, summary.json): its checkpoint has done its job.
+        checkpoint.unlink(missing_ok=True)
     return TrainResult(
         model=model, history=history, run_dir=run_dir, summary=summary, config=config, dataset=ds
     )
+
+
+def _where(run_dir: Path, checkpoint: Path | None, smaller_lr: bool = False) -> str:
+    """What the run folder holds after a stop, and how to continue it."""
+    if checkpoint is None or not checkpoint.is_file():
+        return f"partial run (config.yaml, metrics.csv; no model) left at {run_dir}"
+    at = checkpoint_file.load(checkpoint).describe()
+    how = f"fastmlp train --resume {run_dir}"
+    if smaller_lr:
+        how += " --set train.learning_rate=<smaller>"
+    return f"the run folder {run_dir} keeps a checkpoint ({at}); continue with: {how}"
 
 
 def model_for(config: Config, ds, dtype: str | None = None) -> MLP:

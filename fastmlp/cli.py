@@ -6,6 +6,7 @@ failure (traceback only with --debug) or, for gradcheck, a gradient above tolera
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .clikit import DEBUG, fmt, handles_errors, progress_bar, stderr_console, stdout_console
+from .errors import FastMLPError
 from .sweep.cli import sweep as sweep_command
 
 app = typer.Typer(
@@ -55,6 +57,18 @@ def main(
 # ---------------------------------------------------------------- train
 
 
+def epoch_line(row, epochs: int) -> str:
+    """One epoch as a plain line: epoch, lr, losses, accuracies, seconds."""
+    val = f"  val_loss {row['val_loss']:.4f}" if row["val_loss"] is not None else ""
+    if row["val_accuracy"] is not None:
+        val += f"  val_acc {row['val_accuracy']:.4f}"
+    acc = f"  acc {row['train_accuracy']:.4f}" if row["train_accuracy"] is not None else ""
+    return (
+        f"epoch {row['epoch']:>{len(str(epochs))}}/{epochs}  lr {row['lr']:.4g}  "
+        f"loss {row['train_loss']:.4f}{acc}{val}  {row['seconds']:.2f}s"
+    )
+
+
 class ProgressDisplay:
     """Trainer callback drawing an epoch bar and a minibatch bar on stderr, plus one line per epoch."""
 
@@ -71,23 +85,38 @@ class ProgressDisplay:
     def __exit__(self, *exc):
         self.progress.stop()
 
+    def on_run_start(self, run_dir):
+        self.progress.console.print(f"run folder {run_dir}", markup=False, highlight=False)
+
     def on_epoch_start(self, epoch, n_batches):
         self.progress.reset(self.batch_task, total=n_batches, description=f"epoch {epoch}", info="")
+        self.progress.update(self.epoch_task, completed=epoch - 1)
 
     def on_batches(self, epoch, done, n_batches, running_loss):
         self.progress.update(self.batch_task, completed=done, info=f"loss {running_loss:.4f}")
 
     def on_epoch_end(self, row):
-        val = f"  val_loss {row['val_loss']:.4f}" if row["val_loss"] is not None else ""
-        if row["val_accuracy"] is not None:
-            val += f"  val_acc {row['val_accuracy']:.4f}"
-        acc = f"  acc {row['train_accuracy']:.4f}" if row["train_accuracy"] is not None else ""
-        line = (
-            f"epoch {row['epoch']:>{len(str(self.epochs))}}/{self.epochs}  lr {row['lr']:.4g}  "
-            f"loss {row['train_loss']:.4f}{acc}{val}  {row['seconds']:.2f}s"
-        )
-        self.progress.console.print(line, markup=False, highlight=False)
-        self.progress.update(self.epoch_task, advance=1, info=val.strip())
+        self.progress.console.print(epoch_line(row, self.epochs), markup=False, highlight=False)
+        info = f"val_loss {row['val_loss']:.4f}" if row["val_loss"] is not None else ""
+        self.progress.update(self.epoch_task, completed=row["epoch"], info=info)
+
+
+class PlainLog:
+    """Trainer callback for a stderr that is not a terminal (a log file, a pipe, CI): the run folder
+    first, then one line per epoch as it ends, flushed, so the log can be followed; or, with
+    json=True, each epoch's row as one JSON object per line."""
+
+    def __init__(self, epochs: int, json: bool = False):
+        self.epochs, self.json = epochs, json
+
+    def _print(self, text):
+        print(text, file=sys.stderr, flush=True)
+
+    def on_run_start(self, run_dir):
+        self._print(json.dumps({"run_dir": str(run_dir)}) if self.json else f"run folder {run_dir}")
+
+    def on_epoch_end(self, row):
+        self._print(json.dumps(row) if self.json else epoch_line(row, self.epochs))
 
 
 def _summary_table(result) -> Table:
@@ -102,7 +131,8 @@ def _summary_table(result) -> Table:
     table.add_row("model", f"{result.model.layer_sizes} {result.model.activation} {result.model.dtype.name}")
     table.add_row(
         "epochs",
-        f"{s['epochs_run']} (best {s['best_epoch']}{', stopped early' if s['stopped_early'] else ''})",
+        f"{s['epochs_run']} (best {s['best_epoch']}, weights of epoch {s.get('kept_epoch')} kept"
+        f"{', stopped early' if s['stopped_early'] else ''})",
     )
     for split in ("test", "val", "train"):
         if f"{split}_accuracy" in s:
@@ -155,10 +185,23 @@ def train(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress or table; print only the run folder.")
     ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted run folder from its checkpoint (--set still applies).",
+        ),
+    ] = None,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format", help="When stderr is not a terminal: 'text' (a line per epoch) or 'json'."
+        ),
+    ] = "text",
 ) -> None:
     """Train an MLP from a YAML config and write a run folder.
 
-    The run folder holds config.yaml (resolved, overrides applied), metrics.csv (one row per epoch), model.npz (with its preprocessing) and summary.json. Progress goes to stderr when it is a terminal.
+    The run folder holds config.yaml (resolved, overrides applied), metrics.csv (one row per epoch), model.npz (with its preprocessing), summary.json, and while the run lasts checkpoint.npz: an interrupted run (Ctrl-C, a kill, a divergence) continues with --resume. Progress goes to stderr: bars on a terminal, else a plain line per epoch.
 
     [bold]Examples[/bold]
 
@@ -166,23 +209,33 @@ def train(
       fastmlp train configs/fashion_mnist.yaml
       fastmlp train configs/digits.yaml --set train.epochs=5 --set model.hidden=[256,128]
       fastmlp train configs/spirals.yaml --out runs/spirals-try --quiet
+      fastmlp train --resume runs/fashion_mnist-20261128-101500
     """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
     from .api import load_config
     from .api import train as train_run
 
-    cfg = load_config(config, set_ or ())
+    if log_format not in ("text", "json"):
+        raise FastMLPError(f"--log-format: expected text or json, got {log_format!r}")
+    if resume is not None and config is not None:
+        raise FastMLPError("--resume continues a run folder with its own config.yaml; give no CONFIG")
+    cfg = load_config(resume / "config.yaml" if resume is not None else config, set_ or ())
     console = stderr_console()
-    show_progress = not quiet and console.is_terminal
-    if show_progress:
+    if quiet:
+        callback = None
+    elif console.is_terminal:
         console.print(
             f"[bold]{cfg.name}[/bold]: {cfg.data.get('name') or cfg.data.get('path')}, "
             f"hidden {cfg.model.hidden}, {cfg.train.epochs} epochs",
             highlight=False,
         )
-        with ProgressDisplay(console, cfg.train.epochs) as display:
-            result = train_run(cfg, out=out, callback=display)
+        callback = ProgressDisplay(console, cfg.train.epochs)
     else:
-        result = train_run(cfg, out=out)
+        callback = PlainLog(cfg.train.epochs, json=log_format == "json")
+    with callback if isinstance(callback, ProgressDisplay) else contextlib.nullcontext():
+        if resume is not None:
+            result = train_run(None, set_ or (), resume=resume, callback=callback)
+        else:
+            result = train_run(cfg, out=out, callback=callback)
     if quiet:
         typer.echo(str(result.run_dir))
     else:

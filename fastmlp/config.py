@@ -36,6 +36,7 @@ from .schema import boolean, check_keys, choice, integer, kind_of, number, sugge
 from .tasks import AUTO, DTYPES, TASK_NAMES
 
 TASKS = (AUTO, *TASK_NAMES)
+KEEP = ("auto", "best", "last")
 LOSSES = {
     "cross_entropy": "classification",
     "binary_cross_entropy": "multilabel",
@@ -91,6 +92,7 @@ class TrainConfig:
     lr_schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     early_stopping: int | None = None  # patience in epochs on the validation loss
     class_weight: str | dict | None = None  # "balanced" or {class label: weight}
+    keep: str = "auto"  # the saved weights: best (epoch) | last | auto (best with validation data)
 
 
 @dataclass
@@ -404,6 +406,7 @@ def _train(raw: Mapping[str, Any]) -> TrainConfig:
         lr_schedule=_schedule(raw.get("lr_schedule", "constant")),
         early_stopping=None if patience is None else integer(patience, "train.early_stopping", low=1),
         class_weight=_class_weight(raw.get("class_weight", d.class_weight)),
+        keep=choice(raw.get("keep", d.keep), "train.keep", KEEP),
     )
 
 

@@ -13,6 +13,7 @@ class History:
 
     rows: list = field(default_factory=list)
     best_epoch: int | None = None
+    kept_epoch: int | None = None  # whose weights the model ends with (see trainer.fit's keep)
     stopped_early: bool = False
     notes: dict = field(default_factory=dict)  # optimizer-specific facts (L-BFGS: converged, message)
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
+import threading
 import time
 
 import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba calls: loaded now so thread limits reach it
 from threadpoolctl import threadpool_limits
 
+from . import checkpoint as checkpoint_file
 from . import optimizers
+from .checkpoint import TrainState
 from .errors import FastMLPError
 from .history import History, notify
 from .kernels.epoch import train_batches
@@ -207,6 +211,9 @@ def fit(
     sample_weight=None,
     class_weight=None,
     callback=None,
+    keep="auto",
+    checkpoint=None,
+    resume=None,
 ) -> History:
     """Train the network of `model` in place on J = sum w_i l_i / sum w_i + (l2/2) sum ||W||^2.
 
@@ -220,8 +227,18 @@ def fit(
     sample_weight, class_weight: see sample_weights().
     callback: object with any of on_epoch_start(epoch, n_batches),
               on_batches(epoch, done, n_batches, running_loss), on_epoch_end(row).
+    keep: which weights the model ends with: "best" (the epoch with the lowest validation loss,
+          or training loss without validation data), "last", or "auto" (best when there is
+          validation data); early stopping always keeps the best. history.kept_epoch says which.
+    checkpoint: a path; the run's state is written there (checkpoint.py) after every epoch and
+          when it is interrupted (Ctrl-C, or a callback raising KeyboardInterrupt) between two
+          chunks of minibatches, then KeyboardInterrupt propagates.
+    resume: a checkpoint.TrainState (checkpoint.load(path)) to continue from; with the same
+          arguments, data and thread count the run ends bit-identical to one never interrupted.
     The same seed and data give the same weights.
     """
+    if keep not in ("auto", "best", "last"):
+        raise FastMLPError(f"keep must be auto, best or last, got {keep!r}")
     optimizer = optimizers.parse(optimizer, "optimizer")
     _check_hyperparameters(epochs, batch_size, learning_rate, l2, early_stopping, dropout)
     X = model.check_X(X, "X")
@@ -239,6 +256,10 @@ def fit(
     if optimizer.full_batch:
         from .lbfgs import fit_lbfgs
 
+        if resume is not None:
+            raise FastMLPError(
+                f"resume is for minibatch optimizers; {optimizer.name} runs have no checkpoint"
+            )
         if dropout or early_stopping:
             raise FastMLPError(
                 f"{'dropout' if dropout else 'early_stopping'} is for minibatch optimizers; "
@@ -261,59 +282,142 @@ def fit(
     batch_size = int(min(batch_size, n))
     epochs_kernel = Epochs(model, X, y, w, batch_size, l2, optimizer, dropout, seed)
     n_batches = epochs_kernel.n_batches
-    step = n_batches if callback is None else max(1, -(-n_batches // PROGRESS_STEPS))
+    # Chunks of minibatches per kernel call: the whole epoch, or ~PROGRESS_STEPS chunks when someone
+    # watches or a checkpoint may be wanted mid-epoch. A resumed run chunks as the original did,
+    # so its sums are added in the same order.
+    watched_run = callback is not None or checkpoint is not None
+    step = max(1, -(-n_batches // PROGRESS_STEPS)) if watched_run else n_batches
+    keep_best = early_stopping is not None or keep == "best" or (keep == "auto" and has_val)
     rng = np.random.default_rng(seed)
-    order = np.arange(n, dtype=np.int64)
-    blas_threads = epochs_kernel.blas_threads
+    state = resume if resume is not None else TrainState()
+    if resume is not None:
+        _restore(model, epochs_kernel, rng, resume)
+    history = History(rows=[dict(r) for r in state.rows], best_epoch=state.best_epoch)
+    history.stopped_early = state.stopped_early
 
-    history = History()
-    best_loss, best_params, waited = math.inf, None, 0
-    for epoch in range(1, epochs + 1):
-        lr = float(lr_schedule(epoch - 1)) if lr_schedule is not None else float(learning_rate)
-        if shuffle:
-            order = rng.permutation(n).astype(np.int64, copy=False)
-        notify(callback, "on_epoch_start", epoch, n_batches)
-        t0 = time.perf_counter()
-        total, correct, weight, seen = 0.0, 0, 0.0, 0
-        with blas_threads_limit(blas_threads), flush_denormals():
-            for first in range(0, n_batches, step):
-                last = min(first + step, n_batches)
-                t, c, wt, s = epochs_kernel.run(order, lr, first, last, (epoch - 1) * n_batches + first)
-                total, correct, weight, seen = total + t, correct + c, weight + wt, seen + s
-                notify(callback, "on_batches", epoch, last, n_batches, total / weight)
-        seconds = time.perf_counter() - t0
-        train_loss = total / weight
-        if not math.isfinite(train_loss):
-            raise FastMLPError(
-                f"training diverged at epoch {epoch} (train loss {train_loss}); "
-                f"try a smaller learning_rate (now {lr:g})"
-            )
-        row = {
-            "epoch": epoch,
-            "lr": lr,
-            "train_loss": train_loss,
-            "train_accuracy": correct / seen if "accuracy" in model.task_spec.metrics else None,
-            "val_loss": None,
-            "val_accuracy": None,
-            "seconds": seconds,
-        }
-        if has_val:
-            metrics = model.metrics(X_val, *y_val)
-            row["val_loss"] = metrics["loss"]
-            row["val_accuracy"] = metrics.get("accuracy")
-        history.rows.append(row)
-        notify(callback, "on_epoch_end", row)
+    def snapshot(epoch, next_batch, sums, order):
+        """The run's state now (copies), as a checkpoint holds it."""
+        return TrainState(
+            epoch=epoch,
+            next_batch=next_batch,
+            sums=sums,
+            rng=rng.bit_generator.state,
+            order=order.copy() if next_batch else None,
+            params=model.params.copy(),
+            opt_state=epochs_kernel.opt[2].copy(),
+            best_params=None if state.best_params is None else state.best_params,
+            best_loss=state.best_loss,
+            best_epoch=history.best_epoch,
+            waited=state.waited,
+            stopped_early=history.stopped_early,
+            done=epoch > epochs or history.stopped_early,
+            rows=[dict(r) for r in history.rows],
+        )
 
-        watched = row["val_loss"] if has_val else train_loss
-        if watched < best_loss:
-            best_loss, history.best_epoch, waited = watched, epoch, 0
-            if early_stopping:
-                best_params = model.params.copy()
-        else:
-            waited += 1
-            if early_stopping and waited >= early_stopping:
-                history.stopped_early = True
-                break
-    if best_params is not None:
-        model.params[...] = best_params
+    def save_checkpoint(*where):
+        if checkpoint is not None:
+            checkpoint_file.save(checkpoint, snapshot(*where))
+
+    epoch, stop = state.epoch, False
+    with _interrupt_flag() as interrupted:
+        while epoch <= epochs and not history.stopped_early:
+            lr = float(lr_schedule(epoch - 1)) if lr_schedule is not None else float(learning_rate)
+            start = state.next_batch if epoch == state.epoch else 0
+            if start:  # resumed inside this epoch: its permutation and running sums
+                order, sums = state.order, state.sums
+            else:
+                order = rng.permutation(n).astype(np.int64) if shuffle else np.arange(n, dtype=np.int64)
+                sums = (0.0, 0, 0.0, 0)
+            notify(callback, "on_epoch_start", epoch, n_batches)
+            t0 = time.perf_counter()
+            with blas_threads_limit(epochs_kernel.blas_threads), flush_denormals():
+                for first in range(start, n_batches, step):
+                    last = min(first + step, n_batches)
+                    t, c, wt, s = epochs_kernel.run(order, lr, first, last, (epoch - 1) * n_batches + first)
+                    if not math.isfinite(t):
+                        raise FastMLPError(
+                            f"training diverged at epoch {epoch}, minibatches {first + 1}-{last} of "
+                            f"{n_batches} (train loss {t / wt}); try a smaller learning_rate (now {lr:g})"
+                        )
+                    sums = (sums[0] + t, sums[1] + c, sums[2] + wt, sums[3] + s)
+                    try:
+                        notify(callback, "on_batches", epoch, last, n_batches, sums[0] / sums[2])
+                        if interrupted() and last < n_batches:
+                            raise KeyboardInterrupt
+                    except KeyboardInterrupt:
+                        if last < n_batches:
+                            save_checkpoint(epoch, last, sums, order)
+                            raise
+                        stop = True  # the epoch is complete: finish it, then stop at its checkpoint
+            total, correct, weight, seen = sums
+            row = {
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": total / weight,
+                "train_accuracy": correct / seen if "accuracy" in model.task_spec.metrics else None,
+                "val_loss": None,
+                "val_accuracy": None,
+                "seconds": time.perf_counter() - t0,
+            }
+            if has_val:
+                metrics = model.metrics(X_val, *y_val)
+                row["val_loss"] = metrics["loss"]
+                row["val_accuracy"] = metrics.get("accuracy")
+            history.rows.append(row)
+            watched = row["val_loss"] if has_val else row["train_loss"]
+            if watched < state.best_loss:
+                state.best_loss, history.best_epoch, state.waited = watched, epoch, 0
+                if keep_best:
+                    state.best_params = model.params.copy()
+            else:
+                state.waited += 1
+                if early_stopping and state.waited >= early_stopping:
+                    history.stopped_early = True
+            epoch += 1
+            save_checkpoint(epoch, 0, (0.0, 0, 0.0, 0), order)
+            notify(callback, "on_epoch_end", row)
+            if stop or interrupted():
+                raise KeyboardInterrupt
+    history.kept_epoch = len(history.rows) or None
+    if keep_best and state.best_params is not None:
+        model.params[...] = state.best_params
+        history.kept_epoch = history.best_epoch
     return history
+
+
+def _restore(model, epochs_kernel, rng, state):
+    """Put a checkpoint's parameters, optimizer state and RNG state back (shapes checked)."""
+    for name, saved, live in (
+        ("params", state.params, model.params),
+        ("opt_state", state.opt_state, epochs_kernel.opt[2]),
+    ):
+        if saved is None or saved.shape != live.shape or saved.dtype != live.dtype:
+            raise FastMLPError(
+                f"checkpoint: {name} do not fit this run's network ({None if saved is None else saved.shape} "
+                f"vs {live.shape}); was the config changed?"
+            )
+        live[...] = saved
+    if state.rng is not None:
+        rng.bit_generator.state = state.rng
+
+
+@contextlib.contextmanager
+def _interrupt_flag():
+    """While training, Ctrl-C (SIGINT) sets a flag instead of raising wherever Python happens to be,
+    so the loop stops at the next chunk boundary with a consistent checkpoint; a second Ctrl-C
+    raises at once. Off the main thread signals cannot be caught, and the flag stays False."""
+    pressed = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def handler(signum, frame):
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous)

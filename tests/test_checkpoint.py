@@ -1,0 +1,176 @@
+"""Runs that survive: a run interrupted anywhere — between epochs, inside one, by SIGKILL at a
+random moment — and resumed from its checkpoint ends bit-identical to the run never interrupted
+(weights, and every column of metrics.csv but the seconds)."""
+
+import csv
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import fastmlp
+from fastmlp import MLP, checkpoint, runs
+from fastmlp.errors import FastMLPError
+
+# Adam, dropout, a schedule, shuffling and a validation set: every piece of state a checkpoint holds.
+CONFIG = {
+    "seed": 3,
+    "data": {"name": "digits", "validation_split": 0.1},
+    "model": {"hidden": [32, 16], "dropout": 0.1},
+    "train": {
+        "epochs": 6,
+        "batch_size": 32,
+        "learning_rate": 0.003,
+        "optimizer": {"name": "adam"},
+        "lr_schedule": {"name": "cosine"},
+    },
+}
+
+
+def metrics_without_seconds(run_dir):
+    with open(run_dir / runs.METRICS, newline="") as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+
+def assert_same_run(run_dir, reference_dir):
+    a, b = MLP.load(run_dir / runs.MODEL), MLP.load(reference_dir / runs.MODEL)
+    np.testing.assert_array_equal(a.params, b.params)
+    assert metrics_without_seconds(run_dir) == metrics_without_seconds(reference_dir)
+    assert not (run_dir / checkpoint.FILE).exists()  # a finished run keeps no checkpoint
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return fastmlp.train(CONFIG, out=tmp_path_factory.mktemp("ref") / "run").run_dir
+
+
+class StopAt:
+    """A callback that raises KeyboardInterrupt at a chosen point, as Ctrl-C would."""
+
+    def __init__(self, epoch, batches=None):
+        self.epoch, self.batches = epoch, batches
+
+    def on_batches(self, epoch, done, n_batches, running_loss):
+        if self.batches is not None and epoch == self.epoch and done >= self.batches:
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, row):
+        if self.batches is None and row["epoch"] == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("stop", [StopAt(2), StopAt(3, batches=10), StopAt(1, batches=1), StopAt(6)])
+def test_interrupted_then_resumed_equals_uninterrupted(stop, reference, tmp_path):
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt, match=r"keeps a checkpoint .*fastmlp train --resume"):
+        fastmlp.train(CONFIG, out=run_dir, callback=stop)
+    state = checkpoint.load(run_dir / checkpoint.FILE)
+    assert (state.next_batch > 0) == (stop.batches is not None)
+    assert not (run_dir / runs.MODEL).exists()
+    result = fastmlp.train(resume=run_dir)
+    assert result.summary["resumed_from"] == state.describe()
+    assert_same_run(run_dir, reference)
+
+
+def test_resume_refuses_a_finished_run_and_a_folder_without_checkpoint(reference, tmp_path):
+    with pytest.raises(FastMLPError, match="the run finished"):
+        fastmlp.train(resume=reference)
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / runs.CONFIG).write_text(fastmlp.load_config(CONFIG).to_yaml())
+    with pytest.raises(FastMLPError, match="no checkpoint here"):
+        fastmlp.train(resume=tmp_path / "half")
+    with pytest.raises(FastMLPError, match="not a run folder"):
+        fastmlp.train(resume=tmp_path)
+
+
+def test_a_damaged_checkpoint_is_one_line(tmp_path):
+    path = tmp_path / checkpoint.FILE
+    path.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(FastMLPError, match="not a readable fastmlp checkpoint"):
+        checkpoint.load(path)
+
+
+KILLED_RUN = """
+import sys, fastmlp
+fastmlp.train({config!r}, out=sys.argv[1])
+"""
+
+
+def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
+    """20 runs killed at moments spread over a whole run; each one that had reached a checkpoint
+    resumes to the uninterrupted run; the others left a folder whose resume is refused in one line."""
+    config = {**CONFIG, "train": {**CONFIG["train"], "epochs": 30}}
+    reference = fastmlp.train(config, out=tmp_path / "reference").run_dir
+    script = KILLED_RUN.format(config=config)
+
+    def start(run_dir):
+        """The run in a subprocess, and the moment its run folder appeared (after the imports)."""
+        process = subprocess.Popen([sys.executable, "-c", script, str(run_dir)], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not (run_dir / runs.CONFIG).exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return process, time.monotonic()
+
+    process, began = start(tmp_path / "timing")  # how long a run lasts once its folder exists
+    process.wait()
+    span = time.monotonic() - began
+    rng = random.Random(0)
+    resumed = 0
+    for trial in range(20):
+        run_dir = tmp_path / f"run{trial}"
+        process, _ = start(run_dir)
+        time.sleep(rng.uniform(0.0, span))
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert not list(run_dir.glob(checkpoint.FILE + "*")) or (run_dir / checkpoint.FILE).exists()
+        if (run_dir / checkpoint.FILE).exists():
+            fastmlp.train(resume=run_dir)
+            assert_same_run(run_dir, reference)
+            resumed += 1
+        elif (run_dir / runs.MODEL).exists():
+            assert_same_run(run_dir, reference)  # it finished before the kill
+        else:
+            with pytest.raises(FastMLPError):
+                fastmlp.train(resume=run_dir)
+    assert resumed >= 5, f"only {resumed} of 20 kills landed after a checkpoint (run span {span:.2f} s)"
+
+
+def test_keep_best_and_last(tmp_path):
+    config = {
+        "data": {"name": "digits", "validation_split": 0.2},
+        "model": {"hidden": [16]},
+        "train": {"epochs": 8, "learning_rate": 0.5},
+    }
+    best = fastmlp.train(config, out=tmp_path / "best")
+    rows = best.history.rows
+    best_epoch = min(rows, key=lambda r: r["val_loss"])["epoch"]
+    assert best.summary["kept_epoch"] == best.summary["best_epoch"] == best_epoch
+    assert best.summary["val_loss"] == pytest.approx(rows[best_epoch - 1]["val_loss"], rel=1e-6)
+    last = fastmlp.train(config, ["train.keep=last"], out=tmp_path / "last")
+    assert last.summary["kept_epoch"] == 8
+    assert last.summary["val_loss"] == pytest.approx(last.history.rows[-1]["val_loss"], rel=1e-6)
+
+
+def test_divergence_inside_an_epoch_is_caught_and_named(tmp_path):
+    config = {"model": {"hidden": [64]}, "train": {"epochs": 3, "learning_rate": 1e4}}
+    with pytest.raises(FastMLPError, match=r"training diverged at epoch 1, minibatches \d+-\d+ of \d+"):
+        fastmlp.train(config, out=tmp_path / "run")
+
+
+def test_a_pipe_gets_a_line_per_epoch_and_the_run_folder_first(tmp_path):
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "fastmlp.cli", "train", "--set", "train.epochs=2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == f"run folder {out}"
+    assert [line.split()[1] for line in lines[1:]] == ["1/2", "2/2"]

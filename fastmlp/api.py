@@ -149,6 +149,8 @@ def train(
     if config.train.early_stopping is not None and ds.split("val")[0] is None:
         raise ConfigError("train.early_stopping: needs validation data; set data.validation_split > 0")
     model = model_for(config, ds)
+    if config.train.init_from is not None and state is None:
+        start_from(model, config.train.init_from)
     # Weights are made (and class_weight checked against the data) before the run folder exists.
     weights = sample_weights(model, ds.y_train, class_weight=config.train.class_weight)
 
@@ -223,6 +225,28 @@ def train(
     return TrainResult(
         model=model, history=history, run_dir=run_dir, summary=summary, config=config, dataset=ds
     )
+
+
+def start_from(model: MLP, path: str | Path) -> None:
+    """train.init_from: copy the weights of the model file at path into model (fine-tuning).
+    The layer widths, the task and the class labels must agree; one line names what differs.
+    The inputs stay preprocessed as this run's data section says."""
+    source = MLP.load(path)
+    key = f"train.init_from {path}"
+    if source.layer_sizes != model.layer_sizes:
+        raise ConfigError(
+            f"{key}: its layers {source.layer_sizes} do not match this run's {model.layer_sizes} "
+            "(model.hidden, and the data's inputs and outputs)"
+        )
+    if source.task != model.task:
+        raise ConfigError(f"{key}: a {source.task} model, and this run does {model.task}")
+    if (
+        source.classes is not None
+        and model.classes is not None
+        and [str(c) for c in source.classes] != [str(c) for c in model.classes]
+    ):
+        raise ConfigError(f"{key}: its classes {list(source.classes)[:10]} differ from this data's")
+    model.params[...] = source.params.astype(model.dtype)
 
 
 def _where(run_dir: Path, checkpoint: Path | None, smaller_lr: bool = False) -> str:

@@ -93,6 +93,7 @@ class TrainConfig:
     early_stopping: int | None = None  # patience in epochs on the validation loss
     class_weight: str | dict | None = None  # "balanced" or {class label: weight}
     keep: str = "auto"  # the saved weights: best (epoch) | last | auto (best with validation data)
+    init_from: str | None = None  # a model.npz whose weights this run starts from (fine-tuning)
 
 
 @dataclass
@@ -407,6 +408,7 @@ def _train(raw: Mapping[str, Any]) -> TrainConfig:
         early_stopping=None if patience is None else integer(patience, "train.early_stopping", low=1),
         class_weight=_class_weight(raw.get("class_weight", d.class_weight)),
         keep=choice(raw.get("keep", d.keep), "train.keep", KEEP),
+        init_from=None if raw.get("init_from") is None else text(raw["init_from"], "train.init_from"),
     )
 
 

@@ -37,6 +37,8 @@ from .tasks import AUTO, DTYPES, TASK_NAMES
 
 TASKS = (AUTO, *TASK_NAMES)
 KEEP = ("auto", "best", "last")
+# What a user may pass to `fastmlp train` by mistake instead of a config.
+DATA_SUFFIXES = (".csv", ".npz", ".npy", ".gz", ".tsv", ".txt", ".parquet")
 LOSSES = {
     "cross_entropy": "classification",
     "binary_cross_entropy": "multilabel",
@@ -274,13 +276,19 @@ def load_config(
         raw = path_or_mapping
     elif isinstance(path_or_mapping, (str, Path)):
         source = Path(path_or_mapping)
+        if source.suffix.lower() in DATA_SUFFIXES:
+            raise ConfigError(
+                f"{source}: a data file, not a config; name it in one (data: {{path: {source}}}) or "
+                f"run: fastmlp train --set data.name=null --set data.path={source}"
+            )
         raw = read_yaml_file(source)
     else:
         raise ConfigError(f"a config is a YAML file path or a mapping, not {type(path_or_mapping).__name__}")
     if raw is None:  # an empty file: all defaults
         raw = {}
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"a config must be a mapping of sections, got {kind_of(raw)}")
+        where = f"{source}: " if source is not None else ""
+        raise ConfigError(f"{where}a config must be a mapping of sections, got {kind_of(raw)}")
     overrides = list(overrides)
     raw = apply_overrides(raw, overrides)
     try:

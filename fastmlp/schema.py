@@ -60,13 +60,25 @@ def suggest(key: str, known: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+# An echoed value is cut to this many characters: a whole file pasted into one line helps no one.
+ECHO_CHARS = 60
+
+
+def echo(value: Any) -> str:
+    """repr(value), cut to ECHO_CHARS with an ellipsis and the full length."""
+    text = repr(value)
+    if len(text) <= ECHO_CHARS:
+        return text
+    return f"{text[:ECHO_CHARS]}... ({len(text)} characters)"
+
+
 def kind_of(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return f"boolean {value!r}"
     if isinstance(value, (int, float, str)):
-        return f"{type(value).__name__} {value!r}"
+        return f"{type(value).__name__} {echo(value)}"
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):

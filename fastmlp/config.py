@@ -281,7 +281,7 @@ def load_config(
                 f"{source}: a data file, not a config; name it in one (data: {{path: {source}}}) or "
                 f"run: fastmlp train --set data.name=null --set data.path={source}"
             )
-        raw = read_yaml_file(source)
+        raw = resolve_paths(read_yaml_file(source), source.resolve().parent)
     else:
         raise ConfigError(f"a config is a YAML file path or a mapping, not {type(path_or_mapping).__name__}")
     if raw is None:  # an empty file: all defaults
@@ -300,6 +300,32 @@ def load_config(
         raise type(e)(f"{source}{' with --set overrides' if overrides else ''}: {e}") from None
     config.source = source
     return config
+
+
+# Keys whose values are files: relative ones in a config file are relative to that file's folder.
+PATH_KEYS = (
+    ("data", "path"),
+    ("data", "y_path"),
+    ("data", "test_path"),
+    ("data", "test_y_path"),
+    ("train", "init_from"),
+)
+
+
+def resolve_paths(raw: Any, folder: Path) -> Any:
+    """raw with the relative file paths of PATH_KEYS joined to folder (the config file's folder),
+    so a config works from any current directory, as a sweep's base: does. Paths given with
+    --set stay relative to the current directory (they are applied afterwards); output.dir too."""
+    if not isinstance(raw, Mapping):
+        return raw
+    raw = dict(raw)
+    for section, key in PATH_KEYS:
+        part = raw.get(section)
+        if isinstance(part, Mapping) and isinstance(part.get(key), str):
+            value = Path(part[key]).expanduser()
+            if not value.is_absolute():
+                raw[section] = {**part, key: str(folder / value)}
+    return raw
 
 
 def _check_combinations(config: Config) -> Config:

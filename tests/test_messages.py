@@ -29,3 +29,27 @@ def test_a_config_that_is_not_a_mapping_echoes_a_short_value(tmp_path):
 def test_echoed_values_are_cut():
     assert len(kind_of("y" * 10_000)) < ECHO_CHARS + 40
     assert kind_of("short") == "str 'short'"
+
+
+def test_relative_paths_in_a_config_are_relative_to_its_folder(tmp_path, monkeypatch):
+    import numpy as np
+
+    import fastmlp
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    np.savez(project / "data" / "set.npz", X=X, y=(X[:, 0] > 0).astype(int))
+    (project / "exp.yaml").write_text(
+        "data: {name: null, path: data/set.npz}\nmodel: {hidden: [8]}\ntrain: {epochs: 2}\n"
+    )
+    monkeypatch.chdir(tmp_path)  # elsewhere: the config still finds its data
+    result = fastmlp.train("project/exp.yaml", out=tmp_path / "run")
+    assert result.summary["n_train"] > 0
+    saved = fastmlp.load_config(result.run_dir / "config.yaml")
+    assert saved.data["path"] == str(project / "data" / "set.npz")
+    # A path given with --set is the user's, typed in the current directory.
+    override = ("--set", "data.path=data/set.npz")
+    code, out = run("train", "project/exp.yaml", *override, "--out", str(tmp_path / "x"))
+    assert code == 2 and "data/set.npz" in out

@@ -442,6 +442,9 @@ def datasets(
     download: Annotated[
         str | None, typer.Option("--download", metavar="NAME", help="Fetch or install a dataset.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --download: fetch even when the data is already here.")
+    ] = False,
 ) -> None:
     """List the built-in datasets and whether each is available here.
 
@@ -451,8 +454,13 @@ def datasets(
       fastmlp datasets --download fashion-mnist
     """
     from .data import download_dataset, list_datasets
+    from .data.builtin import builtin, find_idx_dir
 
     if download is not None:
+        found = find_idx_dir(builtin(download).name) if builtin(download).kind == "IDX files" else None
+        if found is not None and not force:
+            typer.echo(f"{builtin(download).name} is already here: {found} (--force downloads it anyway)")
+            return
         typer.echo(str(download_dataset(download)))
         return
     table = Table("name", "kind", "status")

@@ -180,8 +180,11 @@ def _csv_cell(text: str) -> str:
 def write_predictions(
     predictions: np.ndarray, path: str | Path, proba: bool = False, classes: Sequence[str] | None = None
 ) -> Path:
-    """Write predictions atomically: .npy by extension (class indices), otherwise CSV."""
+    """Write predictions atomically: .npy by extension (class indices), otherwise CSV. The folder
+    must exist (a typo in it should not silently create a tree of folders)."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FastMLPError(f"--out {path}: the folder {path.parent} does not exist; create it first")
     if path.suffix.lower() == ".npy":
         buffer = io.BytesIO()
         np.save(buffer, predictions)

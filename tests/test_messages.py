@@ -53,3 +53,25 @@ def test_relative_paths_in_a_config_are_relative_to_its_folder(tmp_path, monkeyp
     override = ("--set", "data.path=data/set.npz")
     code, out = run("train", "project/exp.yaml", *override, "--out", str(tmp_path / "x"))
     assert code == 2 and "data/set.npz" in out
+
+
+def test_predict_refuses_a_missing_output_folder(tmp_path):
+    import numpy as np
+
+    import fastmlp
+
+    result = fastmlp.train({"model": {"hidden": [8]}, "train": {"epochs": 1}}, out=tmp_path / "run")
+    np.save(tmp_path / "rows.npy", np.zeros((3, 64)))
+    target = tmp_path / "missing" / "deeper" / "p.csv"
+    model, rows = str(result.run_dir / "model.npz"), str(tmp_path / "rows.npy")
+    code, out = run("predict", model, rows, "--out", str(target))
+    assert code == 2 and "does not exist; create it first" in out
+    assert not (tmp_path / "missing").exists()
+
+
+def test_download_of_data_already_here_does_nothing(monkeypatch, tmp_path):
+    from fastmlp.data import builtin as builtin_module
+
+    monkeypatch.setattr(builtin_module, "find_idx_dir", lambda name: tmp_path)
+    code, out = run("datasets", "--download", "fashion-mnist")
+    assert code == 0 and "is already here" in out and "--force" in out

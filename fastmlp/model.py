@@ -51,6 +51,37 @@ def _check_finite(X, name, rows=8192):
             raise FastMLPError(f"{name} row {start + i}, column {j} is not finite ({block[i, j]})")
 
 
+# Training holds about this many parameter-sized arrays: the weights, their gradient and an
+# optimizer's state (Adam: two), plus the float64 draw of the largest layer at initialisation.
+TRAINING_COPIES = 4
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new allocations (Linux's MemAvailable), None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _check_fits_in_memory(sizes, n, dtype) -> None:
+    """Refuse a network that cannot be trained in this machine's memory before allocating it
+    (a huge np.zeros succeeds lazily, and the process is killed later, when it is written)."""
+    available = available_memory()
+    largest = max(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    needed = n * dtype.itemsize * TRAINING_COPIES + largest * 8
+    if available is not None and needed > available:
+        gb = 1024**3
+        raise FastMLPError(
+            f"layer sizes {sizes}: {n:,} parameters need about {needed / gb:.1f} GiB to train in "
+            f"{dtype.name}; this machine has {available / gb:.1f} GiB available (use smaller hidden layers)"
+        )
+
+
 class MLP:
     """A multilayer perceptron: z^k = h^(k-1) W^k + b^k, h^k = g(z^k); the output is softmax
     (classification), sigmoid (multilabel) or identity (regression). W^k is (fan_in, fan_out).
@@ -94,6 +125,7 @@ class MLP:
         self.classes: np.ndarray | None = None  # class labels as the training data spelled them
         self.feature_names: list[str] | None = None
         self.layout = make_layout(sizes)
+        _check_fits_in_memory(sizes, n_params(self.layout), self.dtype)
         self.params = np.zeros(n_params(self.layout), dtype=self.dtype)
         self._bind_views()
         self.initialize(seed)

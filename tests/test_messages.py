@@ -75,3 +75,17 @@ def test_download_of_data_already_here_does_nothing(monkeypatch, tmp_path):
     monkeypatch.setattr(builtin_module, "find_idx_dir", lambda name: tmp_path)
     code, out = run("datasets", "--download", "fashion-mnist")
     assert code == 0 and "is already here" in out and "--force" in out
+
+
+def test_a_network_too_big_for_memory_is_refused_before_allocation(monkeypatch):
+    import pytest
+
+    from fastmlp import MLP, model
+    from fastmlp.errors import FastMLPError
+
+    monkeypatch.setattr(model, "available_memory", lambda: 2 * 1024**3)
+    with pytest.raises(FastMLPError, match=r"401,520,010 parameters need about 9\.0 GiB .* 2\.0 GiB available"):
+        MLP([64, 20000, 20000, 10])
+    MLP([64, 128, 10])  # a small one is built as usual
+    code, out = run("train", "--set", "model.hidden=[20000,20000]")
+    assert code == 2 and "GiB available" in out

@@ -32,7 +32,7 @@ import yaml
 from . import optimizers
 from .errors import ConfigError, FastMLPError
 from .model import ACTIVATIONS, INITS
-from .schema import boolean, check_keys, choice, integer, kind_of, number, suggest, text
+from .schema import boolean, check_keys, choice, echo, integer, kind_of, number, suggest, text
 from .tasks import AUTO, DTYPES, TASK_NAMES
 
 TASKS = (AUTO, *TASK_NAMES)
@@ -250,7 +250,7 @@ def apply_overrides(mapping: Mapping[str, Any], overrides: Iterable[str]) -> dic
                 child = node[part] = {"name": child}  # shorthand `lr_schedule: cosine`, `optimizer: adam`
             elif not isinstance(child, dict):
                 path = ".".join(parts[: depth + 1])
-                raise ConfigError(f"--set {'.'.join(parts)}: {path} is {child!r}, not a section")
+                raise ConfigError(f"--set {'.'.join(parts)}: {path} is {echo(child)}, not a section")
             node = child
         node[parts[-1]] = value
     return result
@@ -409,7 +409,7 @@ def _model(raw: Mapping[str, Any]) -> ModelConfig:
         from_loss = LOSSES[choice(raw["loss"], "model.loss", tuple(LOSSES))]
         if "task" in raw and from_loss != task:
             raise ConfigError(
-                f"model.loss: {raw['loss']!r} means task {from_loss!r}, but model.task is {task!r}"
+                f"model.loss: {echo(raw['loss'])} means task {from_loss!r}, but model.task is {task!r}"
             )
         task = from_loss
     return ModelConfig(
@@ -498,7 +498,7 @@ def _output(raw: Mapping[str, Any]) -> OutputConfig:
     if name is not None:
         name = text(name, "output.name")
         if "/" in name or "\\" in name or name in (".", ".."):
-            raise ConfigError(f"output.name: expected a plain name without path separators, got {name!r}")
+            raise ConfigError(f"output.name: expected a plain name without path separators, got {echo(name)}")
     return OutputConfig(dir=directory, name=name)
 
 

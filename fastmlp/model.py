@@ -464,6 +464,18 @@ class MLP:
         if missing:
             raise ModelFileError(f"{path}: not a fastmlp model file (missing {', '.join(missing)})")
         try:
+            # The declared layers must account for the stored parameters before anything that size
+            # is allocated: a damaged header must not make a huge network.
+            sizes = [int(v) for v in np.asarray(arrays["layer_sizes"]).ravel()]
+            declared = n_params(make_layout(sizes)) if len(sizes) >= 2 and min(sizes) >= 1 else -1
+        except (TypeError, ValueError, OverflowError):
+            declared = -1
+        if declared != arrays["params"].size:
+            raise ModelFileError(
+                f"{path}: params has {arrays['params'].size} values, layer_sizes "
+                f"{np.asarray(arrays['layer_sizes']).ravel()[:10].tolist()} need {declared}"
+            )
+        try:
             model = cls(
                 [int(s) for s in arrays["layer_sizes"]],
                 activation=str(arrays["activation"]),
@@ -485,22 +497,25 @@ class MLP:
         if params.dtype != model.dtype:
             raise ModelFileError(f"{path}: params are {params.dtype} but dtype says {model.dtype}")
         model.params[...] = params
-        if "classes" in arrays:
-            if len(arrays["classes"]) != model.n_outputs:
+        for key, width, what in (
+            ("classes", model.n_outputs, "outputs"),
+            ("feature_names", model.n_inputs, "inputs"),
+        ):
+            if key in arrays and (arrays[key].ndim != 1 or arrays[key].shape[0] != width):
                 raise ModelFileError(
-                    f"{path}: {len(arrays['classes'])} class names for {model.n_outputs} outputs"
+                    f"{path}: {key} holds {arrays[key].shape} values; {width} {what} need {width} names"
                 )
+        if "classes" in arrays:
             model.classes = arrays["classes"]
         if "feature_names" in arrays:
-            names = [str(c) for c in arrays["feature_names"]]
-            if len(names) != model.n_inputs:
-                raise ModelFileError(f"{path}: {len(names)} feature names for {model.n_inputs} inputs")
-            model.feature_names = names
+            model.feature_names = [str(c) for c in arrays["feature_names"]]
         try:
             model.preprocessing = Preprocessing.from_arrays(arrays)
             model.target_scaler = Preprocessing.from_arrays(arrays, prefix=TARGET_PREFIX)
         except FastMLPError as e:
             raise ModelFileError(f"{path}: {e}") from None
+        except (TypeError, ValueError, IndexError) as e:  # arrays of the wrong kind or shape
+            raise ModelFileError(f"{path}: its preprocessing is malformed ({type(e).__name__})") from None
         for what, p, width in (
             ("preprocessing", model.preprocessing, model.n_inputs),
             (TARGET_PREFIX, model.target_scaler, model.n_outputs),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import reprlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -64,12 +65,17 @@ def suggest(key: str, known: list[str]) -> str:
 ECHO_CHARS = 60
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxtuple = 2, 4, 4, 4
+_SHORT.maxstring = _SHORT.maxother = ECHO_CHARS
+
+
 def echo(value: Any) -> str:
-    """repr(value), cut to ECHO_CHARS with an ellipsis and the full length."""
-    text = repr(value)
-    if len(text) <= ECHO_CHARS:
-        return text
-    return f"{text[:ECHO_CHARS]}... ({len(text)} characters)"
+    """A short repr of value: strings cut to ECHO_CHARS (saying the full length), containers to
+    a few items and two levels, so that echoing a pasted file or an alias bomb stays one short line."""
+    if isinstance(value, str) and len(value) > ECHO_CHARS:
+        return f"{value[:ECHO_CHARS]!r}... ({len(value)} characters)"
+    return _SHORT.repr(value)
 
 
 def kind_of(value: Any) -> str:

@@ -84,7 +84,8 @@ def test_a_network_too_big_for_memory_is_refused_before_allocation(monkeypatch):
     from fastmlp.errors import FastMLPError
 
     monkeypatch.setattr(model, "available_memory", lambda: 2 * 1024**3)
-    with pytest.raises(FastMLPError, match=r"401,520,010 parameters need about 9\.0 GiB .* 2\.0 GiB available"):
+    expected = r"401,520,010 parameters need about 9\.0 GiB .* 2\.0 GiB available"
+    with pytest.raises(FastMLPError, match=expected):
         MLP([64, 20000, 20000, 10])
     MLP([64, 128, 10])  # a small one is built as usual
     code, out = run("train", "--set", "model.hidden=[20000,20000]")

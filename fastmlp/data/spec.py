@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import DataError
 from ..preprocessing import KINDS, TARGET_SCALINGS
-from ..schema import choice, integer, kind_of, number, text
+from ..schema import choice, echo, integer, kind_of, number, text
 from .labels import MAX_CLASSES
 
 
@@ -75,10 +75,10 @@ class DataSpec:
         targets = self.target if isinstance(self.target, (list, tuple)) else [self.target]
         if not targets or any(isinstance(t, bool) or not isinstance(t, (str, int)) for t in targets):
             raise DataError(
-                f"data.target: expected a column name or index (or a list of them), got {self.target!r}"
+                f"data.target: expected a column name or index (or a list of them), got {echo(self.target)}"
             )
         if self.header is not None and not isinstance(self.header, bool):
-            raise DataError(f"data.header: expected true, false or null, got {self.header!r}")
+            raise DataError(f"data.header: expected true, false or null, got {echo(self.header)}")
         if self.scale == 0:
             raise DataError("data.scale: must not be 0")
         return self

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import runs
+from . import checkpoint, runs
 from .config import ConfigError, load_config, parse_yaml, read_yaml_file
 from .data.features import align_features, read_features
 from .errors import DataError, FastMLPError
@@ -26,6 +26,12 @@ def resolve_model(source: str | Path) -> tuple[Path, Path | None]:
     if source.is_dir():
         model_path = source / runs.MODEL
         if not model_path.is_file():
+            if (source / checkpoint.FILE).is_file():
+                at = checkpoint.load(source / checkpoint.FILE).describe()
+                raise FastMLPError(
+                    f"{source}: an unfinished run (its checkpoint is {at}); "
+                    f"finish it with: fastmlp train --resume {source}"
+                )
             raise FastMLPError(f"{source}: no {runs.MODEL} in this folder; is it a finished fastmlp run?")
         return model_path, source
     if not source.exists():

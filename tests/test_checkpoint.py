@@ -199,3 +199,17 @@ def test_init_from_starts_from_a_model_file_and_checks_its_shape(reference, tmp_
     wrong = {**tuned, "model": {**CONFIG["model"], "hidden": [8]}}
     with pytest.raises(fastmlp.ConfigError, match=r"train.init_from .*its layers \[64, 32, 16, 10\] do not"):
         fastmlp.train(wrong, out=tmp_path / "wrong")
+
+
+def test_an_unfinished_run_folder_says_how_to_finish_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from fastmlp.cli import app
+
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        fastmlp.train(CONFIG, out=run_dir, callback=StopAt(2))
+    result = CliRunner().invoke(app, ["evaluate", str(run_dir)])
+    assert result.exit_code == 2
+    assert "an unfinished run (its checkpoint is after epoch 2)" in result.output
+    assert f"fastmlp train --resume {run_dir}" in result.output

@@ -90,3 +90,12 @@ def test_a_network_too_big_for_memory_is_refused_before_allocation(monkeypatch):
     MLP([64, 128, 10])  # a small one is built as usual
     code, out = run("train", "--set", "model.hidden=[20000,20000]")
     assert code == 2 and "GiB available" in out
+
+
+def test_a_sweep_dry_run_checks_that_every_run_finds_its_data(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text("data: {name: null, path: data/missing.csv}\n")
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("base: base.yaml\ngrid: {model.hidden: [[4], [8]]}\n")
+    code, out = run("sweep", str(sweep), "--dry-run")
+    assert code == 2 and "data.path" in out and "missing.csv: no such file" in out

@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import runs
 from ..config import dump_yaml
+from ..errors import DataError
 from .execute import Task, error_line, make_executor, require_dask, run_one, threads_per_worker, warm_up
 from .results import Group, make_row, rank, read_finished, write_results
 from .spec import Run, SweepSpec, expand, load_sweep
@@ -59,6 +60,27 @@ def plan(
     return spec, Path(out) if out is not None else spec.directory, expand(spec)
 
 
+def check_data_found(all_runs: list[Run]) -> None:
+    """Every run's data files exist and its built-in dataset is installed: one DataError naming
+    the first run that would fail, before any run starts (and in a --dry-run)."""
+    from ..data.builtin import BUILTINS, find_idx_dir, missing_message
+
+    seen = set()
+    for run in all_runs:
+        data = run.config.data
+        for key in ("path", "y_path", "test_path", "test_y_path"):
+            value = data.get(key)
+            if value and value not in seen:
+                seen.add(value)
+                if not Path(value).exists():
+                    raise DataError(f"run {run.name}: data.{key} {value}: no such file or folder")
+        name = data.get("name")
+        if name and name not in seen and name in BUILTINS and BUILTINS[name].kind == "IDX files":
+            seen.add(name)
+            if find_idx_dir(name) is None:
+                raise DataError(f"run {run.name}: {missing_message(name)}")
+
+
 def sweep(
     spec_or_path: str | Path | Mapping | SweepSpec,
     executor: Executor | None = None,
@@ -85,6 +107,7 @@ def sweep(
     if scheduler is not None and executor is None:
         require_dask()  # before anything is planned, printed or written
     spec, sweep_dir, all_runs = plan(spec_or_path, out)
+    check_data_found(all_runs)
     if dry_run:
         return SweepResult(spec, sweep_dir, [], [], dry_run=True, runs=all_runs)
     sweep_dir.mkdir(parents=True, exist_ok=True)

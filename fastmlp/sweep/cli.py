@@ -56,13 +56,14 @@ def sweep(
       fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler local --workers 2
       fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler tcp://10.0.0.5:8786
     """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
-    from .api import plan
+    from .api import check_data_found, plan
     from .api import sweep as run_sweep
     from .results import ranked_table
 
     console, stdout = stderr_console(), stdout_console()
     if dry_run:
         spec, sweep_dir, all_runs = plan(sweep_file, out)
+        check_data_found(all_runs)
         stdout.print(f"{len(all_runs)} runs -> {sweep_dir}", highlight=False)
         for run in all_runs:
             stdout.print(f"  {run.name}  [dim]{run.point}, seed={run.seed}[/dim]", highlight=False)

@@ -99,3 +99,13 @@ def test_a_sweep_dry_run_checks_that_every_run_finds_its_data(tmp_path):
     sweep.write_text("base: base.yaml\ngrid: {model.hidden: [[4], [8]]}\n")
     code, out = run("sweep", str(sweep), "--dry-run")
     assert code == 2 and "data.path" in out and "missing.csv: no such file" in out
+
+
+def test_predicting_on_a_file_with_its_label_column_says_to_drop_it(tmp_path):
+    import fastmlp
+
+    result = fastmlp.train({"model": {"hidden": [8]}, "train": {"epochs": 1}}, out=tmp_path / "run")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("\n".join(",".join(["0.5"] * 64 + ["cat"]) for _ in range(3)) + "\n")
+    code, out = run("predict", str(result.run_dir / "model.npz"), str(rows))
+    assert code == 2 and "column 64" in out and "if that is the target (label) column, drop it" in out

@@ -108,7 +108,15 @@ def _read_csv(path: Path, expected) -> tuple[np.ndarray, list[str] | None]:
     cols = list(range(width))
     if names is not None and expected is not None:
         cols = _positions(names, [str(e) for e in expected], path)
-    X = numbers(path, np.array(records, dtype=str)[:, cols], cols, lines, names)
+    try:
+        X = numbers(path, np.array(records, dtype=str)[:, cols], cols, lines, names)
+    except DataError as e:
+        if names is not None and expected is not None:
+            raise  # the model's own feature columns: a wrong cell is just that
+        raise DataError(
+            f"{e}; prediction reads feature columns only: if that is the target (label) column, "
+            "drop it from the file"
+        ) from None
     bad = ~np.isfinite(X)
     if bad.any():
         r, c = np.argwhere(bad)[0]

@@ -113,11 +113,13 @@ def train(
     out: str | Path | None = None,
     callback=None,
     resume: str | Path | None = None,
+    force: bool = False,
 ) -> TrainResult:
     """Load the data, build the model, fit it, and write a run folder; return what was made.
 
     config: a Config, a YAML path, a mapping, or None (the embedded default).
-    out: the exact run folder (must be new or empty); default output.dir/<name>-<timestamp>.
+    out: the exact run folder (must be new or empty; force: it may hold an earlier run, which is
+    replaced); default output.dir/<name>-<timestamp>.
     callback: a trainer callback (on_run_start(run_dir), on_epoch_start, on_batches,
     on_epoch_end), e.g. a progress bar.
     resume: a run folder that was interrupted: its config.yaml (with `overrides` applied) and
@@ -155,7 +157,7 @@ def train(
     weights = sample_weights(model, ds.y_train, class_weight=config.train.class_weight)
 
     if state is None:
-        run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out)
+        run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out, force=force)
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())
     recorder = _Recorder(run_dir, callback, rows=state.rows if state is not None else ())
     notify(callback, "on_run_start", run_dir)

@@ -12,9 +12,9 @@ from .errors import FastMLPError
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
     """Write data to path via a temp file in the same folder and os.replace.
 
-    The rename is atomic, so readers (and a crashed process) never see a partial file.
-    No fsync: metrics.csv is rewritten every epoch, and durability across a power cut
-    is not worth that cost here.
+    The rename is atomic, so readers (and a crashed process) never see a partial file; the data
+    is flushed to the disk (fsync) before the rename, so after a crash or a power cut the name
+    holds either the old file or the whole new one, never a truncated one.
     """
     path = Path(path)
     if path.is_dir():
@@ -27,6 +27,8 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException as e:

@@ -192,6 +192,9 @@ def train(
             help="Continue an interrupted run folder from its checkpoint (--set still applies).",
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Let --out name a folder holding an earlier run, and replace it.")
+    ] = False,
     log_format: Annotated[
         str,
         typer.Option(
@@ -235,7 +238,7 @@ def train(
         if resume is not None:
             result = train_run(None, set_ or (), resume=resume, callback=callback)
         else:
-            result = train_run(cfg, out=out, callback=callback)
+            result = train_run(cfg, out=out, callback=callback, force=force)
     if quiet:
         typer.echo(str(result.run_dir))
     else:

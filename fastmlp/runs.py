@@ -26,15 +26,37 @@ SUMMARY = "summary.json"
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 
 
-def create_run_dir(parent: str | Path, name: str, exact: str | Path | None = None) -> Path:
+# What a run writes into its folder: what --force may replace.
+RUN_FILES = (CONFIG, METRICS, MODEL, SUMMARY, "checkpoint.npz")
+
+
+def create_run_dir(
+    parent: str | Path, name: str, exact: str | Path | None = None, force: bool = False
+) -> Path:
     """Make parent/<name>-<YYYYmmdd-HHMMSS> (suffixed -2, -3... if taken), or exactly `exact`.
 
-    An `exact` folder may exist only if it is empty, so no earlier run is overwritten.
+    An `exact` folder may exist only if it is empty, so no earlier run is overwritten; with
+    force it may hold an earlier run, whose files (RUN_FILES, nothing else) are removed first.
     """
     if exact is not None:
         path = Path(exact)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise FastMLPError(f"--out {path}: already exists and is not an empty folder")
+        if force and path.is_dir():
+            others = [
+                p.name for p in path.iterdir() if p.name not in RUN_FILES and not p.name.startswith(".")
+            ]
+            if others:
+                raise FastMLPError(
+                    f"--out {path}: holds files that are not a run's ({', '.join(sorted(others)[:5])}); "
+                    "--force replaces a run folder only"
+                )
+            for name_ in RUN_FILES:
+                (path / name_).unlink(missing_ok=True)
+        if path.exists() and (
+            not path.is_dir() or any(p for p in path.iterdir() if not p.name.startswith("."))
+        ):
+            raise FastMLPError(
+                f"--out {path}: already exists and is not an empty folder (--force replaces a run there)"
+            )
         _mkdir(path, exist_ok=True)
         return path
     stamp = time.strftime("%Y%m%d-%H%M%S")

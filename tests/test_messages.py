@@ -109,3 +109,14 @@ def test_predicting_on_a_file_with_its_label_column_says_to_drop_it(tmp_path):
     rows.write_text("\n".join(",".join(["0.5"] * 64 + ["cat"]) for _ in range(3)) + "\n")
     code, out = run("predict", str(result.run_dir / "model.npz"), str(rows))
     assert code == 2 and "column 64" in out and "if that is the target (label) column, drop it" in out
+
+
+def test_force_replaces_an_earlier_run_in_the_out_folder_and_nothing_else(tmp_path):
+    args = ("train", "--set", "train.epochs=1", "--set", "model.hidden=[8]", "--out", str(tmp_path / "run"))
+    assert run(*args)[0] == 0
+    code, out = run(*args)
+    assert code == 2 and "--force" in out
+    assert run(*args, "--force")[0] == 0
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    code, out = run(*args, "--force")
+    assert code == 2 and "notes.txt" in out and (tmp_path / "run" / "notes.txt").exists()

@@ -120,3 +120,29 @@ def test_force_replaces_an_earlier_run_in_the_out_folder_and_nothing_else(tmp_pa
     (tmp_path / "run" / "notes.txt").write_text("mine")
     code, out = run(*args, "--force")
     assert code == 2 and "notes.txt" in out and (tmp_path / "run" / "notes.txt").exists()
+
+
+def test_predict_with_its_arguments_swapped_is_one_plain_line(tmp_path):
+    import fastmlp
+
+    result = fastmlp.train({"model": {"hidden": [8]}, "train": {"epochs": 1}}, out=tmp_path / "run")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("\n".join(",".join(["0.5"] * 64) for _ in range(3)) + "\n")
+    code, out = run("predict", str(rows), str(result.run_dir))
+    assert code == 2 and len(out.splitlines()) == 1
+    assert "not a fastmlp model file" in out and "pickle" not in out
+
+
+def test_import_finds_the_package_from_a_folder_holding_a_namesake(tmp_path):
+    """A folder named fastmlp in the current directory (a clone) must not shadow the install."""
+    import subprocess
+    import sys
+
+    (tmp_path / "fastmlp").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", "import fastmlp; print(fastmlp.__version__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr

@@ -335,9 +335,10 @@ def fit(
                     last = min(first + step, n_batches)
                     t, c, wt, s = epochs_kernel.run(order, lr, first, last, (epoch - 1) * n_batches + first)
                     if not math.isfinite(t):
+                        which = f"minibatches {first + 1}-{last}" if last > first + 1 else f"minibatch {last}"
                         raise FastMLPError(
-                            f"training diverged at epoch {epoch}, minibatches {first + 1}-{last} of "
-                            f"{n_batches} (train loss {t / wt}); try a smaller learning_rate (now {lr:g})"
+                            f"training diverged at epoch {epoch}, {which} of {n_batches} "
+                            f"(train loss {t / wt}); try a smaller learning_rate (now {lr:g})"
                         )
                     sums = (sums[0] + t, sums[1] + c, sums[2] + wt, sums[3] + s)
                     try:

@@ -162,7 +162,8 @@ def test_keep_best_and_last(tmp_path):
 
 def test_divergence_inside_an_epoch_is_caught_and_named(tmp_path):
     config = {"model": {"hidden": [64]}, "train": {"epochs": 3, "learning_rate": 1e4}}
-    with pytest.raises(FastMLPError, match=r"training diverged at epoch 1, minibatch(es \d+-\d+| \d+) of \d+"):
+    expected = r"training diverged at epoch 1, minibatch(es \d+-\d+| \d+) of \d+"
+    with pytest.raises(FastMLPError, match=expected):
         fastmlp.train(config, out=tmp_path / "run")
 
 

@@ -269,7 +269,7 @@ def evaluate(
 ) -> None:
     """Metrics of a trained model on one split of its data.
 
-    Classification: accuracy, loss, per-class accuracy and the confusion matrix. Regression: loss, RMSE, MAE and R². The data is read raw and the model's saved preprocessing applied.
+    Classification: accuracy, loss (log-loss), macro F1 and ROC-AUC, per class accuracy, precision, recall, F1 and one-vs-rest ROC-AUC, and the confusion matrix. Regression: loss, RMSE, MAE, R² and a residual summary. --json prints all of it, with support and macro/weighted averages. The data is read raw and the model's saved preprocessing applied.
 
     [bold]Examples[/bold]
 
@@ -297,14 +297,27 @@ def evaluate(
     if "confusion" in result:
         classes = result["classes"]
         matrix = Table(title="confusion matrix (rows: true class, columns: predicted)", title_justify="left")
+        scores = Table(title="per class", title_justify="left")
+        for name in ("class", "support", "accuracy", "precision", "recall", "f1", "roc_auc"):
+            scores.add_column(name, justify="left" if name == "class" else "right")
         matrix.add_column("class")
-        matrix.add_column("accuracy", justify="right")
         for i in range(len(classes)):
             matrix.add_column(str(i), justify="right")
+        per_class, auc = result["per_class"], result["roc_auc"]["per_class"]
         for i, name in enumerate(classes):
             label = name if name == str(i) else f"{i} {name}"
-            matrix.add_row(label, fmt(result["per_class_accuracy"][i]), *map(str, result["confusion"][i]))
+            values = [per_class["support"][i], result["per_class_accuracy"][i]]
+            values += [per_class[key][i] for key in ("precision", "recall", "f1")] + [auc[i]]
+            scores.add_row(label, *map(fmt, values))
+            matrix.add_row(label, *map(str, result["confusion"][i]))
+        console.print(scores)
         console.print(matrix)
+    if "residuals" in result:
+        residuals = Table(title="residuals y - prediction", title_justify="left")
+        for key in result["residuals"]:
+            residuals.add_column(key, justify="right")
+        residuals.add_row(*map(fmt, result["residuals"].values()))
+        console.print(residuals)
 
 
 @app.command()

@@ -16,7 +16,9 @@ from . import checkpoint, runs
 from .config import ConfigError, load_config, parse_yaml, read_yaml_file
 from .data.features import align_features, read_features
 from .errors import DataError, FastMLPError
+from .kernels.losses import sigmoid_inplace, softmax_inplace
 from .model import MLP
+from .scores import precision_recall_f1, residual_summary, roc_auc_ovr
 from .tasks import SPLITS
 
 
@@ -79,7 +81,11 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
     transforms are applied, and labels are matched to the model's classes by value, so a model
     is judged on exactly what it was trained with.
     Returns {"split", "n", "task", "metrics", and for classification "classes",
-    "per_class_accuracy", "confusion" (rows: true class, columns: predicted)}.
+    "per_class_accuracy", "confusion" (rows: true class, columns: predicted), "per_class"
+    (precision, recall, f1, support, their macro and weighted averages) and "roc_auc"
+    (one-vs-rest per class and macro; see scores.py); metrics gain log_loss, f1_macro and
+    roc_auc_macro. Multilabel: the same per label. Regression: "residuals" (y - prediction in
+    the targets' units: mean, std, min, quartiles, max).}
     """
     from .data import load_dataset
 
@@ -109,16 +115,47 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
         "task": model.task,
         "metrics": model.metrics(X, y_class, y_target),
     }
+    z = model.forward(X)
+    metrics = result["metrics"]
+    k = model.n_outputs
+    if model.task_spec.labels != "values":
+        result["classes"] = [str(c) for c in (model.classes if model.classes is not None else range(k))]
+        metrics["log_loss"] = metrics["loss"]  # the cross-entropy, from the logits
     if model.task_spec.indices:
-        k = model.n_outputs
-        predicted = model.forward(X).argmax(axis=1)
+        predicted = z.argmax(axis=1)
         confusion = np.bincount(y_class * k + predicted, minlength=k * k).reshape(k, k)
         totals = confusion.sum(axis=1)
-        result["classes"] = [str(c) for c in (model.classes if model.classes is not None else range(k))]
         result["per_class_accuracy"] = [
             float(confusion[i, i] / totals[i]) if totals[i] else None for i in range(k)
         ]
         result["confusion"] = confusion.tolist()
+        result["per_class"] = precision_recall_f1(confusion)
+        truth = np.eye(k, dtype=bool)[y_class]
+    elif model.task_spec.labels == "indicators":
+        # Each label as its own two-class problem; its scores are those of the positive class.
+        truth, predicted = y_target >= 0.5, z >= 0
+        per_label = [
+            precision_recall_f1(np.bincount(2 * truth[:, j] + predicted[:, j], minlength=4).reshape(2, 2))
+            for j in range(k)
+        ]
+        result["per_class"] = {
+            key: [p[key][1] for p in per_label] for key in ("precision", "recall", "f1", "support")
+        }
+        result["per_class"]["macro"] = {
+            key: float(np.mean(result["per_class"][key])) for key in ("precision", "recall", "f1")
+        }
+    else:
+        y_own = (
+            model.target_scaler.inverse_transform(y_target)
+            if model.target_scaler.kind != "none"
+            else y_target
+        )
+        result["residuals"] = residual_summary(y_own, model.values(z))
+        return result
+    (softmax_inplace if model.task_spec.output == "softmax" else sigmoid_inplace)(z)
+    result["roc_auc"] = roc_auc_ovr(truth, z)
+    metrics["f1_macro"] = result["per_class"]["macro"]["f1"]
+    metrics["roc_auc_macro"] = result["roc_auc"]["macro"]
     return result
 
 

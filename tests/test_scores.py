@@ -71,3 +71,29 @@ def test_evaluate_reports_what_sklearn_computes_on_the_same_predictions(tmp_path
     auc = metrics.roc_auc_score(truth, proba, multi_class="ovr", labels=labels)
     assert m["roc_auc_macro"] == pytest.approx(auc, rel=1e-4)
     assert m["log_loss"] == pytest.approx(metrics.log_loss(truth, proba, labels=labels), rel=1e-4)
+
+
+def test_evaluate_multilabel_scores_each_label_as_sklearn_does(tmp_path):
+    import fastmlp
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 5))
+    Y = np.stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0.5, X[:, 3] < -0.3], axis=1).astype(int)
+    np.savez(tmp_path / "ml.npz", X=X, y=Y)
+    config = {
+        "data": {"name": None, "path": str(tmp_path / "ml.npz")},
+        "model": {"hidden": [16], "task": "multilabel"},
+        "train": {"epochs": 5},
+    }
+    result = fastmlp.train(config, out=tmp_path / "run")
+    report = fastmlp.evaluate(result.run_dir)
+    from fastmlp.data import load_dataset
+
+    ds = load_dataset({**config["data"], "preprocessing": "none"}, seed=0, task="multilabel")
+    X_test, Y_test = ds.split("test")
+    predicted = result.model.predict(X_test)
+    proba = result.model.predict_proba(X_test).astype(np.float64)
+    np.testing.assert_allclose(report["per_class"]["f1"], metrics.f1_score(Y_test, predicted, average=None))
+    np.testing.assert_allclose(
+        report["roc_auc"]["per_class"], metrics.roc_auc_score(Y_test, proba, average=None), rtol=1e-4
+    )

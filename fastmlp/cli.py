@@ -485,6 +485,27 @@ def datasets(
     stdout_console().print(table)
 
 
+@app.command()
+@handles_errors
+def export(
+    source: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR|MODEL", help="A run folder or a model.npz.", show_default=False)
+    ],
+    onnx: Annotated[Path, typer.Option("--onnx", help="The ONNX file to write.", show_default=False)],
+) -> None:
+    """Write a trained model as an ONNX graph, its preprocessing included (needs the onnx extra).
+
+    Inputs: X, raw feature rows. Outputs: logits, and probabilities + label (classification), probabilities + labels (multilabel) or prediction (regression, in the targets' own units).
+
+    [bold]Examples[/bold]
+
+      fastmlp export runs/default-20261128-120000 --onnx model.onnx
+    """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
+    from .inference import load_model
+
+    typer.echo(str(load_model(source).to_onnx(onnx)))
+
+
 # ---------------------------------------------------------------- sweep
 
 # Mounted last so it lists last; the command lives in fastmlp/sweep/cli.py.

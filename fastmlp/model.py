@@ -524,6 +524,12 @@ class MLP:
                 raise ModelFileError(f"{path}: {what} has {p.offset.shape} values for {width} columns")
         return model
 
+    def to_onnx(self, path) -> Path:
+        """Write the model, its preprocessing included, as an ONNX file (see fastmlp/export.py)."""
+        from .export import to_onnx
+
+        return to_onnx(self, path)
+
     def copy(self, dtype=None) -> MLP:
         """An independent copy, optionally in another dtype."""
         other = MLP(

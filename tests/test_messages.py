@@ -146,3 +146,21 @@ def test_import_finds_the_package_from_a_folder_holding_a_namesake(tmp_path):
         text=True,
     )
     assert done.returncode == 0 and done.stdout.strip(), done.stderr
+
+
+def test_a_sweep_base_finds_its_data_relative_to_its_own_folder(tmp_path, monkeypatch):
+    import numpy as np
+
+    import fastmlp
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    X = np.random.default_rng(0).normal(size=(100, 3))
+    np.savez(project / "data" / "set.npz", X=X, y=(X[:, 0] > 0).astype(int))
+    (project / "base.yaml").write_text("data: {name: null, path: data/set.npz}\ntrain: {epochs: 1}\n")
+    (project / "sweeps").mkdir()
+    sweep = project / "sweeps" / "s.yaml"
+    sweep.write_text("base: ../base.yaml\ngrid: {model.hidden: [[4], [8]]}\n")
+    monkeypatch.chdir(tmp_path)
+    result = fastmlp.sweep(str(sweep), out=tmp_path / "out")
+    assert [row["status"] for row in result.rows] == ["ok", "ok"]

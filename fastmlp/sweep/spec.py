@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, apply_overrides, load_config, parse_override, read_yaml_file
+from ..config import Config, apply_overrides, load_config, parse_override, read_yaml_file, resolve_paths
 from ..errors import ConfigError
 from ..schema import check_keys, kind_of, suggest
 from ..tasks import METRICS, SPLITS, lower_is_better
@@ -219,7 +219,8 @@ def _base(value: Any, source: Path | None) -> tuple[dict[str, Any], Path | None]
         raw = {}
     if not isinstance(raw, Mapping):
         raise ConfigError(f"base: {path} is not a config mapping, got {kind_of(raw)}")
-    return dict(raw), path
+    # Its data files are relative to its own folder, as when it is trained alone.
+    return dict(resolve_paths(raw, path.resolve().parent)), path
 
 
 def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

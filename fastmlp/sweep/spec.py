@@ -8,9 +8,16 @@
     runs:                         # optional: explicit override sets, run besides the grid
       - {train.momentum: 0.0}
     seeds: [0, 1, 2]              # or `repeats: 3` (seeds base.seed .. base.seed + 2)
+    search: grid                  # grid (every point) | random (`trials` points drawn from grid:)
+    trials: 20                    # random: how many points; search_seed: 0 seeds the draws
     metric: val_accuracy          # a summary.json key: {train,val,test}_{accuracy,loss,rmse,mae,r2}
     direction: max                # max | min (default: min for loss/rmse/mae, else max)
     output: {dir: runs/sweeps, name: digits_tiny}   # the sweep folder is dir/name
+
+With search: random, each grid key is a list (a uniform choice among its values) or a
+distribution written as text: uniform(a, b), loguniform(a, b) (a > 0; uniform in log space),
+int(a, b) (an integer in a..b inclusive). Draws are rounded to 6 significant digits, repeated
+points are drawn again, and the same search_seed gives the same points.
 
 Every run's config is built with config.py's own override parsing and validated
 before anything runs, so an unknown key fails with the same one-line ConfigError
@@ -22,18 +29,36 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..config import Config, apply_overrides, load_config, parse_override, read_yaml_file, resolve_paths
 from ..errors import ConfigError
 from ..schema import check_keys, kind_of, suggest
 from ..tasks import METRICS, SPLITS, lower_is_better
 
-SWEEP_KEYS = ("base", "set", "grid", "runs", "seeds", "repeats", "metric", "direction", "output")
+SWEEP_KEYS = (
+    "base",
+    "set",
+    "grid",
+    "runs",
+    "seeds",
+    "repeats",
+    "search",
+    "trials",
+    "search_seed",
+    "metric",
+    "direction",
+    "output",
+)
+SEARCHES = ("grid", "random")
+DISTRIBUTION = re.compile(r"^\s*(uniform|loguniform|int)\s*\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)\s*$")
 DEFAULT_DIR = "runs/sweeps"
 
 
@@ -52,6 +77,9 @@ class SweepSpec:
     output_dir: str = DEFAULT_DIR
     name: str = "sweep"
     source: Path | None = None
+    search: str = "grid"
+    trials: int | None = None
+    search_seed: int = 0
 
     @property
     def directory(self) -> Path:
@@ -62,6 +90,8 @@ class SweepSpec:
         out: dict[str, Any] = {"base": self.base, "set": self.fixed, "grid": self.grid, "runs": self.runs}
         if self.seeds is not None:
             out["seeds"] = self.seeds
+        if self.search != "grid":
+            out.update(search=self.search, trials=self.trials, search_seed=self.search_seed)
         out.update(
             metric=self.metric, direction=self.direction, output={"dir": self.output_dir, "name": self.name}
         )
@@ -110,7 +140,19 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
     check_keys(raw, SWEEP_KEYS, "")
     base, base_source = _base(raw.get("base"), source)
     fixed = _overrides(raw.get("set") or {}, "set")
-    grid = _grid(raw.get("grid"))
+    search = raw.get("search", "grid")
+    if search not in SEARCHES:
+        raise ConfigError(f"search: expected one of {', '.join(SEARCHES)}, got {kind_of(search)}")
+    grid = _grid(raw.get("grid"), search)
+    trials = raw.get("trials")
+    if search == "random":
+        if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+            raise ConfigError(f"trials: search random needs trials: an integer >= 1, got {kind_of(trials)}")
+    elif trials is not None:
+        raise ConfigError("trials: is for search: random (a grid runs every point)")
+    search_seed = raw.get("search_seed", 0)
+    if isinstance(search_seed, bool) or not isinstance(search_seed, int) or search_seed < 0:
+        raise ConfigError(f"search_seed: expected an integer >= 0, got {kind_of(search_seed)}")
     explicit = _runs(raw.get("runs"))
     if not grid and not explicit:
         raise ConfigError("grid: empty; give at least one key with a list of values (or a runs: list)")
@@ -152,6 +194,9 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
         output_dir=directory,
         name=name,
         source=source,
+        search=search,
+        trials=trials,
+        search_seed=search_seed,
     )
 
 
@@ -161,11 +206,12 @@ def expand(spec: SweepSpec) -> list[Run]:
     Raises ConfigError naming the run and the bad key before anything is trained.
     """
     keys = list(spec.grid)
-    points = (
-        [dict(zip(keys, values, strict=True)) for values in itertools.product(*spec.grid.values())]
-        if keys
-        else []
-    )
+    if spec.search == "random":
+        points = random_points(spec.grid, spec.trials, spec.search_seed)
+    elif keys:
+        points = [dict(zip(keys, values, strict=True)) for values in itertools.product(*spec.grid.values())]
+    else:
+        points = []
     for extra in spec.runs:
         if extra not in points:
             points.append(extra)
@@ -251,15 +297,70 @@ def _overrides(value: Any, where: str) -> dict[str, Any]:
     return flat
 
 
-def _grid(value: Any) -> dict[str, list[Any]]:
+def random_points(grid: Mapping[str, Any], trials: int, seed: int) -> list[dict[str, Any]]:
+    """trials distinct points, each key drawn from its list (uniformly) or its distribution."""
+    rng = np.random.default_rng(seed)
+    points: list[dict[str, Any]] = []
+    for _ in range(50 * trials):
+        point = {key: _draw(values, rng) for key, values in grid.items()}
+        if point not in points:
+            points.append(point)
+            if len(points) == trials:
+                return points
+    raise ConfigError(
+        f"trials: {trials} asked, but the grid holds only {len(points)} distinct points (use search: grid)"
+    )
+
+
+def _draw(values: Any, rng: np.random.Generator) -> Any:
+    if isinstance(values, list):
+        return values[int(rng.integers(len(values)))]
+    kind, low, high = _distribution(values, "")
+    if kind == "int":
+        return int(rng.integers(low, high + 1))
+    u = rng.uniform(np.log(low), np.log(high)) if kind == "loguniform" else rng.uniform(low, high)
+    return float(f"{(np.exp(u) if kind == 'loguniform' else u):.6g}")
+
+
+def _distribution(text: Any, key: str) -> tuple[str, float, float]:
+    """("uniform" | "loguniform" | "int", low, high) from text like loguniform(1e-4, 1e-1)."""
+    match = DISTRIBUTION.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ConfigError(
+            f"grid.{key}: expected a list of values or a distribution uniform(a, b), loguniform(a, b) "
+            f"or int(a, b), got {kind_of(text)}"
+        )
+    kind = match.group(1)
+    try:
+        low, high = float(match.group(2)), float(match.group(3))
+    except ValueError:
+        raise ConfigError(f"grid.{key}: the bounds of {text!r} must be numbers") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ConfigError(f"grid.{key}: {text!r} needs finite bounds a < b")
+    if kind == "loguniform" and low <= 0:
+        raise ConfigError(f"grid.{key}: {text!r} needs a > 0 (it is uniform in log space)")
+    if kind == "int" and not (low.is_integer() and high.is_integer()):
+        raise ConfigError(f"grid.{key}: {text!r} needs integer bounds")
+    return kind, (int(low) if kind == "int" else low), (int(high) if kind == "int" else high)
+
+
+def _grid(value: Any, search: str = "grid") -> dict[str, Any]:
     if value is None:
         return {}
     grid = _overrides(value, "grid")
     for key, values in grid.items():
+        if search == "random" and not isinstance(values, list):
+            _distribution(values, key)  # checked now, drawn in expand
+            continue
         if not isinstance(values, list):
+            hint = (
+                "; distributions are for search: random"
+                if isinstance(values, str) and DISTRIBUTION.match(values)
+                else ""
+            )
             raise ConfigError(
                 f"grid.{key}: expected a list of values, got {kind_of(values)}"
-                f" (write [{_text(values)}] for a single value)"
+                f" (write [{_text(values)}] for a single value){hint}"
             )
         if not values:
             raise ConfigError(f"grid.{key}: the list is empty, so the grid has no runs")

@@ -19,7 +19,6 @@ negatives; the macro average over those classes.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -45,13 +44,22 @@ def precision_recall_f1(confusion) -> dict:
     }
 
 
+def average_ranks(values) -> np.ndarray:
+    """1-based ranks of values, tied values sharing the mean of their positions."""
+    _, inverse, counts = np.unique(
+        np.asarray(values, dtype=np.float64), return_inverse=True, return_counts=True
+    )
+    ends = np.cumsum(counts)  # a run of tied values holds positions ends - counts + 1 .. ends
+    return ((2 * ends - counts + 1) / 2)[inverse.ravel()]
+
+
 def binary_auc(truth, scores) -> float | None:
     """ROC-AUC of scores for the 0/1 truth; None when truth has a single value (it is undefined)."""
     truth = np.asarray(truth).astype(bool)
     positives, negatives = int(truth.sum()), int((~truth).sum())
     if positives == 0 or negatives == 0:
         return None
-    ranks = rankdata(np.asarray(scores, dtype=np.float64))
+    ranks = average_ranks(scores)
     return float((ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 

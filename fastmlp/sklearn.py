@@ -209,8 +209,6 @@ def _store_params(estimator, params):
 class _BaseMLP(BaseEstimator):
     """What both estimators share: parameter checks, fitting, the forward pass, files."""
 
-    _is_classifier = False
-
     # -- parameters --------------------------------------------------------------
 
     def _check_params(self):
@@ -479,18 +477,21 @@ class _BaseMLP(BaseEstimator):
         total_weight = float(n if w is None else w.sum())
         sample_idx = np.arange(n, dtype=np.int64)
         self.n_iter_ = 0
+        penalty_before = model.l2_penalty(self.alpha)
         try:
             for _ in range(self.max_iter):
                 if self.shuffle:
                     sample_idx = shuffle_rows(sample_idx, random_state=self._random_state)
-                squares_before = self._weight_squares()
                 value, _, weight, _ = epochs.run(sample_idx, self._lr, 0, epochs.n_batches, self._step)
                 self._step += epochs.n_batches
                 data_loss = value / weight if weight > 0 else 0.0
                 if self._mean_over_outputs:
                     data_loss /= model.n_outputs
-                squares = 0.5 * (squares_before + self._weight_squares())
-                self.loss_ = data_loss + 0.5 * self.alpha * squares * epochs.n_batches / total_weight
+                # (alpha/2) ||W||^2 per minibatch, divided by W_B: about n_batches / total weight of it
+                penalty_after = model.l2_penalty(self.alpha)
+                penalty = 0.5 * (penalty_before + penalty_after)
+                penalty_before = penalty_after
+                self.loss_ = data_loss + penalty * epochs.n_batches / total_weight
                 self.n_iter_ += 1
                 self.t_ += n
                 self.loss_curve_.append(self.loss_)
@@ -517,9 +518,6 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:
             model.params[...] = self._best_params
 
-    def _weight_squares(self):
-        return sum(float(np.dot(W.ravel(), W.ravel())) for W in self.model_.weights)
-
     def _stop_or_slow_down(self):
         """The stopping rule fired: stop (True), or for adaptive sgd lower lr five-fold (False)."""
         what = "Validation score" if self.early_stopping else "Training loss"
@@ -542,7 +540,7 @@ class _BaseMLP(BaseEstimator):
 
     def _validation_split(self, X, y_encoded, w):
         # As booleans, the stratified split's classes are spelled (and sorted) as scikit-learn's.
-        stratify = y_encoded.astype(bool) if self._is_classifier and self._stratify_split else None
+        stratify = y_encoded.astype(bool) if self._stratify_split else None
         arrays = (X, y_encoded) if w is None else (X, y_encoded, w)
         parts = train_test_split(
             *arrays, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
@@ -657,7 +655,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> clf.score(X_test, y_test)
     """
 
-    _is_classifier = True
     _mean_over_outputs = False
     _score_function = staticmethod(accuracy_score)
 

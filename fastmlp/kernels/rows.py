@@ -12,8 +12,9 @@ branch a None rules out, so the dense path compiles no sparse code. dense_or_csr
 turns what a caller holds into that pair.
 """
 
+import sys
+
 import numpy as np
-import scipy.sparse as sp
 from numba import njit
 
 
@@ -64,9 +65,12 @@ def row_block(X, csr, start, stop, xbuf):
 def dense_or_csr(X, dtype):
     """(X, csr) as the kernels take rows: a dense X and None, or for a scipy sparse matrix an empty
     (0, n_features) X and the CSR triple (values in dtype, indices, indptr); see kernels/rows.py."""
-    if not sp.issparse(X):
+    # Only scipy.sparse makes sparse matrices: if nobody imported it, X is dense (and importing
+    # it here would add ~0.1 s to every start-up).
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is None or not sparse.issparse(X):
         return X, None
-    X = sp.csr_matrix(X)  # CSC and others become CSR once; a CSR matrix is not copied
+    X = sparse.csr_matrix(X)  # CSC and others become CSR once; a CSR matrix is not copied
     if not X.has_canonical_format:  # repeated entries of a cell mean their sum
         X = X.copy()
         X.sum_duplicates()

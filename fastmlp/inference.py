@@ -74,7 +74,9 @@ def data_spec(text: str | Mapping | None, run_dir: Path | None) -> tuple[dict, i
     return {"name": text}, 0
 
 
-def evaluate(source: str | Path, data: str | Mapping | None = None, split: str = "test") -> dict[str, Any]:
+def evaluate(
+    source: str | Path, data: str | Mapping | None = None, split: str = "test", values: bool = False
+) -> dict[str, Any]:
     """Metrics of a saved model on one split of a dataset.
 
     The data is loaded raw (no preprocessing, no target scaling) and the model's own saved
@@ -85,7 +87,8 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
     (precision, recall, f1, support, their macro and weighted averages) and "roc_auc"
     (one-vs-rest per class and macro; see scores.py); metrics gain log_loss, f1_macro and
     roc_auc_macro. Multilabel: the same per label. Regression: "residuals" (y - prediction in
-    the targets' units: mean, std, min, quartiles, max).}
+    the targets' units: mean, std, min, quartiles, max), and with values=True "values": the
+    arrays "true" and "predicted" (n, k) that the summary describes (for a plot; not JSON).}
     """
     from .data import load_dataset
 
@@ -96,7 +99,7 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
     spec, seed = data_spec(data, run_dir)
     spec["preprocessing"] = "none"
     spec["target_scaling"] = "none"
-    ds = load_dataset(spec, seed=seed, dtype=model.dtype.name, task=model.task)
+    ds = load_dataset(spec, seed=seed, dtype=model.dtype.name, task=model.task, encoder=model.encoder)
     X, y = ds.split(split)
     if X is None:
         others = " or ".join(f"--split {s}" for s in SPLITS if s != split)
@@ -105,7 +108,7 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
         raise DataError(f"{ds.name}: has {ds.n_inputs} features but the model takes {model.n_inputs}")
     if model.task_spec.indices and ds.classes is not None:
         y = ds.classes[y]  # back to the labels as spelled, so they meet the model's classes by value
-    X = model.transform(X, ds.name)
+    X = model.transform(X, ds.name, encoded=True)
     y_class, y_target = model.encode_labels(y, len(X), ds.name)
     result = {
         "model": str(model_path),
@@ -150,7 +153,10 @@ def evaluate(source: str | Path, data: str | Mapping | None = None, split: str =
             if model.target_scaler.kind != "none"
             else y_target
         )
-        result["residuals"] = residual_summary(y_own, model.values(z))
+        predicted = model.values(z)
+        result["residuals"] = residual_summary(y_own, predicted)
+        if values:
+            result["values"] = {"true": y_own, "predicted": predicted}
         return result
     (softmax_inplace if model.task_spec.output == "softmax" else sigmoid_inplace)(z)
     result["roc_auc"] = roc_auc_ovr(truth, z)
@@ -173,7 +179,10 @@ def predict(model: MLP | str | Path, X: np.ndarray | str | Path, proba: bool = F
     if not isinstance(model, MLP):
         model = load_model(model)
     name = "X"
-    if isinstance(X, (str, Path)):
+    if isinstance(X, (str, Path)) and model.encoder is not None:
+        name = str(X)
+        X = _table_rows(model, X)
+    elif isinstance(X, (str, Path)):
         name = str(X)
         X, names = read_features(X, expected_names=model.feature_names)
         if names is not None and model.feature_names is not None:
@@ -187,6 +196,18 @@ def predict(model: MLP | str | Path, X: np.ndarray | str | Path, proba: bool = F
     if proba and not model.task_spec.output:
         raise FastMLPError(f"--proba is for classification models; this one does {model.task}")
     return model.predict(X, name=name) if not proba else model.predict_proba(X, name=name)
+
+
+def _table_rows(model: MLP, path):
+    """A table file's rows (CSV, Parquet, Feather) as the columns the model's encoder takes."""
+    from .data.table import read_table, table_kind
+
+    if table_kind(path) is None:
+        raise DataError(
+            f"{path}: this model encodes table columns; give a .csv[.gz], .parquet or .feather file"
+        )
+    table, _, row = read_table(path, header=True if model.encoder.named else None)
+    return model.encoder.table_columns(table, str(path), row)
 
 
 def load_model(source: str | Path) -> MLP:

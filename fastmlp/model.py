@@ -123,6 +123,7 @@ class MLP:
         self.target_scaler = Preprocessing("none")
         self.classes: np.ndarray | None = None  # class labels as the training data spelled them
         self.feature_names: list[str] | None = None
+        self.encoder = None  # a TableEncoder: table columns -> inputs (fills, one-hot categories)
         self.layout = make_layout(sizes)
         _check_fits_in_memory(sizes, n_params(self.layout), self.dtype)
         self.params = np.zeros(n_params(self.layout), dtype=self.dtype)
@@ -137,6 +138,7 @@ class MLP:
         model = cls([ds.n_inputs, *hidden, ds.n_outputs], task=ds.task, **kwargs)
         model.preprocessing, model.target_scaler = ds.preprocessing, ds.target_scaler
         model.classes, model.feature_names = ds.classes, ds.feature_names
+        model.encoder = getattr(ds, "encoder", None)
         return model
 
     # -- parameters ----------------------------------------------------------------
@@ -256,13 +258,40 @@ class MLP:
 
     # -- raw features -> what the network sees ---------------------------------------
 
-    def transform(self, X, name="X") -> np.ndarray:
+    def transform(self, X, name="X", encoded=False) -> np.ndarray:
         """Raw feature rows -> the network's inputs: columns matched by name when X is a
-        DataFrame and the model knows its feature names, checked, then the fitted preprocessing."""
+        DataFrame and the model knows its feature names, checked, then the fitted preprocessing.
+        A model with an encoder takes a table (DataFrame, pyarrow Table) of its raw columns and
+        encodes it first (encoded=True: X is already encoded, as a Dataset's rows are)."""
+        if self.encoder is not None and not encoded:
+            X = self._encode(X, name)
         X, names = frame_to_array(X, name, keep=self.feature_names)
         if names is not None and self.feature_names is not None:
             X = align_features(X, names, self.feature_names, name)
         return self.preprocessing.transform(self.check_X(X, name))
+
+    def _encode(self, X, name) -> np.ndarray:
+        """Raw table rows through the encoder (an unseen category or an unfillable gap: one line)."""
+        from .data.table import Columns, frame_table, is_table_like
+
+        if isinstance(X, Columns):
+            columns = self.encoder.conform(X, name)
+        elif is_table_like(X):
+            columns = self.encoder.table_columns(frame_table(X, name), name)
+        elif self.encoder.named:
+            raise FastMLPError(
+                f"{name}: this model encodes named table columns ({', '.join(self.encoder.names[:10])}); "
+                "give a DataFrame, a pyarrow Table or a CSV/Parquet file with those columns"
+            )
+        else:
+            import pyarrow as pa
+
+            X = np.asarray(X)
+            if X.ndim != 2:
+                raise FastMLPError(f"{name}: expected a 2-D array (rows x columns), got shape {X.shape}")
+            table = pa.table({str(j): X[:, j] for j in range(X.shape[1])})
+            columns = self.encoder.table_columns(table, name)
+        return self.encoder.encode(columns, None, self.dtype, unseen="error")
 
     def encode_labels(self, y, n, name="y"):
         """Raw labels (class labels as the training data spelled them, or targets in their own
@@ -439,6 +468,8 @@ class MLP:
             arrays["classes"] = _plain_array(self.classes)
         if self.feature_names is not None:
             arrays["feature_names"] = np.array([str(c) for c in self.feature_names])
+        if self.encoder is not None:
+            arrays.update(self.encoder.to_arrays())
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         return write_atomic(path, buffer.getvalue())
@@ -522,6 +553,18 @@ class MLP:
         ):
             if p.kind != "none" and p.offset.shape != (width,):
                 raise ModelFileError(f"{path}: {what} has {p.offset.shape} values for {width} columns")
+        if "encoder_columns" in arrays:
+            from .encoding import TableEncoder
+
+            try:
+                model.encoder = TableEncoder.from_arrays(arrays)
+            except FastMLPError as e:
+                raise ModelFileError(f"{path}: {e}") from None
+            if model.encoder.n_outputs != model.n_inputs:
+                raise ModelFileError(
+                    f"{path}: its encoder makes {model.encoder.n_outputs} inputs; the network takes "
+                    f"{model.n_inputs}"
+                )
         return model
 
     def to_onnx(self, path) -> Path:
@@ -538,6 +581,7 @@ class MLP:
         other.params[...] = self.params
         other.preprocessing, other.target_scaler = self.preprocessing, self.target_scaler
         other.classes, other.feature_names = self.classes, self.feature_names
+        other.encoder = self.encoder
         return other
 
     def __repr__(self):

@@ -103,9 +103,9 @@ def test_read_features_errors(tmp_path):
     np.savez(tmp_path / "two.npz", a=np.zeros(2), b=np.zeros(2))
     with pytest.raises(FastMLPError, match="expected one named X"):
         api.read_features(tmp_path / "two.npz")
-    (tmp_path / "x.parquet").write_text("")
+    (tmp_path / "x.xlsx").write_text("")
     with pytest.raises(FastMLPError, match="unknown input format"):
-        api.read_features(tmp_path / "x.parquet")
+        api.read_features(tmp_path / "x.xlsx")
     (tmp_path / "bad.csv").write_text("1,2\n3,oops\n")
     with pytest.raises(FastMLPError, match="bad.csv"):
         api.read_features(tmp_path / "bad.csv")

@@ -143,7 +143,7 @@ def test_non_numeric_csv_cell_names_line_and_column(tmp_path):
     path = write_csv(tmp_path, "a,b,label\n1,2,0\n3,4,1\n5,oops,1\n")
     error({"path": path, **RAW}, path, "line 4, column 1 ('b')", "not a number: 'oops'")
     path = write_csv(tmp_path, "1,2,0\n3,,1\n", "b.csv")
-    error({"path": path, **RAW}, "line 2, column 1", "empty cell")
+    error({"path": path, **RAW}, "line 2, column 1", "missing value", "set data.missing")
 
 
 def test_ragged_csv_row(tmp_path):
@@ -227,8 +227,9 @@ def test_npz_missing_key_and_not_an_npz(tmp_path):
 
 
 def test_unknown_format_and_name_with_path(tmp_path):
+    (tmp_path / "a.xlsx").write_bytes(b"PK\x03\x04")
     (tmp_path / "a.parquet").write_bytes(b"PAR1")
-    error({"path": str(tmp_path / "a.parquet")}, "a.parquet", "unknown data format")
+    error({"path": str(tmp_path / "a.xlsx")}, "a.xlsx", "unknown data format")
     error({"name": "digits", "path": str(tmp_path / "a.parquet")}, "not both")
     error({}, "data.name", "data.path")
 
@@ -249,6 +250,6 @@ def test_huge_label_is_out_of_range_not_a_billion_classes(tmp_path):
 
 def test_regression_target_nan_or_overflow(tmp_path):
     path = write_csv(tmp_path, "0,0.5\n1,nan\n2,0.25\n")
-    error({"path": path, **RAW}, path, "target at line 2, column 0 is not finite", task="regression")
+    error({"path": path, **RAW}, path, "line 2, column 1: missing target value", task="regression")
     path = write_csv(tmp_path, "0,0.5\n1,1e40\n", "b.csv")
     error({"path": path, **RAW}, "target at line 2, column 0 overflows float32", task="regression")

@@ -62,8 +62,10 @@ def test_prepare_dataframe_takes_its_column_names():
     ds = prepare(frame, pd.Series(y, name="label"))
     assert ds.feature_names == ["height", "weight", "age"]
     assert_same(ds, prepare(X, y, feature_names=["height", "weight", "age"]))
-    with pytest.raises(DataError, match="column 'colour' is not numeric"):
-        prepare(frame.assign(colour="red"), y)
+    with pytest.raises(DataError, match=r"column 3 \('colour'\): not a number: 'red'"):
+        prepare(frame.assign(colour="red"), y, categorical="none")
+    encoded = prepare(frame.assign(colour="red"), y)  # text columns become one-hot categories
+    assert encoded.feature_names == ["height", "weight", "age", "colour=red"]
 
 
 def test_target_scaling_is_fitted_on_training_rows_only_and_round_trips():

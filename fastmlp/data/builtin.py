@@ -16,9 +16,10 @@ from pathlib import Path
 
 from ..errors import DataError
 from . import synthetic
-from .csvfile import read_csv
 from .files import find_mnist_files, read_mnist_dir
 from .raw import Raw
+from .spec import DataSpec
+from .tabular import read_tabular
 
 DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DIGITS_FILE = DATASETS_DIR / "digits.csv.gz"
@@ -124,7 +125,7 @@ def missing_message(name: str) -> str:
 def read_builtin(b: Builtin, spec) -> tuple[Raw, Raw | None]:
     """(train, test or None) raw rows of a built-in dataset."""
     if b.name == "digits":
-        return read_csv(DIGITS_FILE, target=-1, header=False), None
+        return read_tabular(DIGITS_FILE, DataSpec(target=-1, header=False)), None
     if b.kind == "IDX files":
         directory = find_idx_dir(b.name)
         if directory is None:

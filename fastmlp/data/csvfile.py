@@ -1,15 +1,10 @@
-"""CSV files (plain or gzip): numeric input columns plus one (or more) target columns.
+"""CSV text read with Python's csv module: the careful, line-counting reader.
 
-The target column is chosen by name (needs a header) or index (default -1, the
-last); a list of names/indices picks several (a multilabel 0/1 matrix or
-several regression targets). Target cells may be numbers or strings; strings
-become classes later (labels.py). A header is detected when the first row has a
-non-number in a column where the second row has a number; `header: true/false`
-overrides. The header's names become the feature (and target) names.
-Errors name the file's line and the column (0-based, with its header name).
-
-The helpers here (rows, looks_like_header, column_index, numbers) are shared
-with features.py, which reads feature-only CSV files for prediction.
+Training files are read through Arrow (table.py); this reader serves feature-only CSV
+files for prediction (features.py) and explains what Arrow refused (a ragged row, text
+that is not UTF-8) with the file's line. A header is detected when the first row has a
+non-number in a column where the second row has a number. Errors name the file's line
+and the column (0-based, with its header name).
 """
 
 from __future__ import annotations
@@ -21,81 +16,12 @@ import io
 import numpy as np
 
 from ..errors import DataError
-from .raw import Raw
 from .source import read_bytes
 
 
-def _refuse_a_hidden_header(path, rows_, targets) -> None:
-    """A header whose names look like numbers ("1,2,3,label") is read as data, and its target
-    cell becomes a class of one row. When line 1's target cell is text that no other row has,
-    while other rows have text there too, stop and ask rather than guess."""
-    t = targets[0]
-    if len(targets) != 1 or isinstance(t, str) or len(rows_) < 3 or not -len(rows_[0]) <= t < len(rows_[0]):
-        return
-    column = [row[t].strip() if -len(row) <= t < len(row) else "" for row in rows_]
-    first = column[0]
-    if first and not is_number(first) and not is_number(column[1]) and first not in set(column[1:]):
-        raise DataError(
-            f"{path}: line 1 may be a header (its target cell {first!r} appears in no other row); "
-            "set data.header: true, or data.header: false if it is a data row"
-        )
-
-
-def read_csv(path, target: str | int | list = -1, header: bool | None = None) -> Raw:
-    """Raw(X float64, y numbers or strings, lines, feature_names) from a CSV file."""
-    targets = list(target) if isinstance(target, (list, tuple)) else [target]
-    rows_, lines = rows(path)
-    if not rows_:
-        raise DataError(f"{path}: the dataset is empty (no rows)")
-    detect = header is None
-    if header is None:
-        header = any(isinstance(t, str) for t in targets) or looks_like_header(rows_)
-    if detect and not header:
-        _refuse_a_hidden_header(path, rows_, targets)
-    names = [n.strip() for n in rows_[0]] if header else None
-    if header:
-        rows_, lines = rows_[1:], lines[1:]
-    width = len(names) if names is not None else len(rows_[0])
-    if not rows_:
-        raise DataError(f"{path}: the dataset is empty (no data rows)")
-    check_widths(path, rows_, lines, width)
-    t_cols = [column_index(path, t, names, width, "target column") for t in targets]
-    if len(set(t_cols)) != len(t_cols):
-        raise DataError(f"{path}: data.target names the same column twice ({target!r})")
-    if width <= len(t_cols):
-        raise DataError(f"{path}: needs at least one input column besides the target column {t_cols[0]}")
-    feature_cols = [c for c in range(width) if c not in t_cols]
-    cells = np.array(rows_, dtype=str)  # (n, width); np.str_ keeps it one block of memory
-    X = numbers(path, cells[:, feature_cols], feature_cols, lines, names)
-    if len(t_cols) > 1:  # a label matrix or several targets: numbers only
-        y = numbers(path, cells[:, t_cols], t_cols, lines, names, what="target")
-    else:
-        y = _target_column(path, cells[:, t_cols[0]], t_cols[0], lines, names)
-    return Raw(
-        X,
-        y,
-        str(path),
-        lines=np.asarray(lines),
-        feature_names=[names[c] for c in feature_cols] if names is not None else None,
-        target_names=[names[c] for c in t_cols] if names is not None and len(t_cols) > 1 else None,
-    )
-
-
-def _target_column(path, y_cells: np.ndarray, t: int, lines, names) -> np.ndarray:
-    """One target column as float64 when every cell is a number, else as stripped strings."""
-    try:
-        return y_cells.astype(np.float64)
-    except ValueError:
-        pass
-    y = np.char.strip(y_cells)
-    empty = np.flatnonzero(y == "")
-    if len(empty):
-        raise DataError(f"{path}: line {lines[empty[0]]}, column {column_name(t, names)}: empty target cell")
-    return y
-
-
-def rows(path) -> tuple[list[list[str]], list[int]]:
-    """The non-blank records of the file and the line each starts on."""
+def rows(path, delimiter: str = ",", keep_blank_records: bool = False) -> tuple[list[list[str]], list[int]]:
+    """The non-blank records of the file and the line each starts on. keep_blank_records: skip only
+    empty lines, as Arrow's reader does (a record of empty cells is then a row of missing values)."""
     data = read_bytes(path)
     if data[:4] == b"PK\x03\x04":  # a zip archive: the usual mix-up is an .npz (or a model.npz)
         raise DataError(f"{path}: is a zip archive (an .npz file?), not CSV text")
@@ -106,11 +32,11 @@ def rows(path) -> tuple[list[list[str]], list[int]]:
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 text (byte {e.start}); is this a CSV file?") from None
     records, lines = [], []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     line = 1
     try:
         for record in reader:
-            if any(cell.strip() for cell in record):
+            if record if keep_blank_records else any(cell.strip() for cell in record):
                 records.append(record)
                 lines.append(line)
             line = reader.line_num + 1
@@ -134,15 +60,26 @@ def is_number(cell: str) -> bool:
     return True
 
 
+# Cells that stand for a missing value: a header name is none of these.
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "-", "?"})
+
+
 def looks_like_header(records: list[list[str]]) -> bool:
-    """True when row 0 has a non-number where row 1 has a number (or, alone, has no numbers)."""
+    """True when row 0 has a name (a non-number, not a missing-value token) in a column where a later
+    row (of those given) has a number; a lone row, when it has no numbers."""
     if not records:
         return False
     first = [is_number(c) for c in records[0]]
     if len(records) == 1:
         return not any(first)
-    second = [is_number(c) for c in records[1]]
-    return any(not a and b for a, b in zip(first, second, strict=False))  # ragged rows fail later
+    named = [
+        not n and c.strip().lower() not in MISSING_TOKENS for c, n in zip(records[0], first, strict=True)
+    ]
+    for record in records[1:]:
+        later = [is_number(c) for c in record]
+        if any(a and b for a, b in zip(named, later, strict=False)):  # ragged rows fail later
+            return True
+    return False
 
 
 def column_index(path, column, names, width, what: str = "column") -> int:

@@ -20,7 +20,9 @@ class Dataset:
         (undo with target_scaler.inverse_transform); `classes` is None.
     X_val/y_val and X_test/y_test are None when there is no such split.
     feature_names: the input columns' names (CSV header, npz "feature_names",
-    DataFrame columns), or None when the data has none.
+    DataFrame columns; "column=category" for one-hot inputs), or None when the data has none.
+    encoder: how raw table columns became inputs (fills, one-hot categories); None when
+    the inputs are the columns themselves.
     """
 
     X_train: np.ndarray
@@ -38,6 +40,7 @@ class Dataset:
     source: str
     feature_names: list[str] | None = None
     target_scaler: Preprocessing = field(default_factory=Preprocessing)
+    encoder: object = None  # a TableEncoder (fastmlp/encoding.py) for tables with categories or fills
 
     def __repr__(self) -> str:
         return f"Dataset({self.summary()})"

@@ -23,6 +23,7 @@ from ..errors import DataError
 from .csvfile import check_widths, column_name, looks_like_header, numbers, rows
 from .files import npz_feature_names, reason
 from .source import existing_file
+from .table import Columns, read_table, table_kind
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -39,6 +40,8 @@ def read_features(path, expected_names=None) -> tuple[np.ndarray, list[str] | No
     kind = _kind(path)
     if kind == "csv":
         return _read_csv(path, expected_names)
+    if kind == "table":
+        return _read_table(path, expected_names)
     X, names = _read_npy(path) if kind == "npy" else _read_npz(path)
     X = _as_rows(X, path, names)
     bad = ~np.isfinite(X)
@@ -63,7 +66,26 @@ def _kind(path: Path) -> str:
         return "npz"
     if name.endswith((".csv", ".txt", ".csv.gz", ".txt.gz")):
         return "csv"  # csvfile.rows refuses zip and .npy contents
-    raise DataError(f"{path}: unknown input format; expected .npy, .npz or .csv[.gz] (or .txt)")
+    if table_kind(path) is not None:
+        return "table"
+    raise DataError(
+        f"{path}: unknown input format; expected .npy, .npz, .csv[.gz] (or .txt), .parquet or .feather"
+    )
+
+
+def _read_table(path: Path, expected) -> tuple[np.ndarray, list[str]]:
+    """A Parquet/Feather file's number columns (the expected ones, by name, when given) as float64."""
+    table, named, row = read_table(path)
+    if expected is not None:
+        table = table.select(_positions(list(table.column_names), [str(e) for e in expected], path))
+    columns = Columns.from_table(table, str(path), named, row, categorical="none")
+    X = np.empty((len(columns), len(columns.columns)), np.float64)
+    for j, c in enumerate(columns.columns):
+        gaps = np.isnan(c.values)
+        if gaps.any():
+            raise DataError(f"{path}: {row(int(np.argmax(gaps)))}, column {c.label}: missing value")
+        X[:, j] = c.values
+    return X, columns.names
 
 
 def _read_npy(path: Path) -> tuple[np.ndarray, None]:

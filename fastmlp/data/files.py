@@ -5,7 +5,8 @@ The format is told by the file name:
                         "feature_names" array (strings) names the columns of X
   *.npy                 inputs; labels in y_path, default the same name with a
                         leading "X" turned into "y" (X.npy -> y.npy, X_train.npy -> y_train.npy)
-  *.csv, *.csv.gz       see csvfile.py
+  *.csv, *.tsv, *.txt   (plain or gzip), *.parquet, *.pq, *.feather, *.arrow, *.ipc:
+                        tables through Arrow, see table.py and tabular.py
   *idx*, *-ubyte[.gz]   IDX images; labels in y_path, default the name with
                         "images-idx3" turned into "labels-idx1"
   a directory           the four MNIST files (train-/t10k- images/labels), raw or .gz
@@ -19,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .csvfile import read_csv
 from .idx import read_idx
 from .raw import Raw
 from .source import existing_file
+from .table import table_kind
+from .tabular import read_tabular
 
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -38,15 +40,18 @@ def read_file(path, spec, y_path=None) -> Raw:
         return read_npz(path, spec.x_key, spec.y_key)
     if name.endswith(".npy"):
         return read_pair(path, y_path, _read_npy)
-    if name.endswith((".csv", ".csv.gz")):
-        return read_csv(path, spec.target, spec.header)
+    if table_kind(path) is not None:
+        return read_tabular(path, spec)
     if "idx" in name or "ubyte" in name:
         return read_pair(path, y_path, read_idx)
     if path.is_dir():
         raise DataError(
             f"{path}: a directory; data.path may name a directory only when it holds the MNIST IDX files"
         )
-    raise DataError(f"{path}: unknown data format; expected .npz, .npy, .csv[.gz] or IDX (*-idx3-ubyte[.gz])")
+    raise DataError(
+        f"{path}: unknown data format; expected .npz, .npy, .csv[.gz], .parquet, .feather or IDX "
+        "(*-idx3-ubyte[.gz])"
+    )
 
 
 def read_pair(path: Path, y_path, reader) -> Raw:

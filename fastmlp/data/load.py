@@ -22,14 +22,20 @@ from .spec import DataSpec
 
 
 def load_dataset(
-    spec: DataSpec | Mapping | None = None, *, seed: int = 0, dtype: str = "float32", task: str | None = None
+    spec: DataSpec | Mapping | None = None,
+    *,
+    seed: int = 0,
+    dtype: str = "float32",
+    task: str | None = None,
+    encoder=None,
 ) -> Dataset:
     """Read, check, split and preprocess the data that spec names; DataError (one line) on bad input.
 
     seed drives the validation split; the test split and synthetic data use
     spec.data_seed so the test set is the same in every run. task: None or
     "auto" infers it from the labels (a built-in dataset keeps its own), or
-    "classification" | "multilabel" | "regression".
+    "classification" | "multilabel" | "regression". encoder: a model's TableEncoder, to
+    encode table columns as that model does (evaluate) instead of fitting one.
     """
     spec = DataSpec.from_mapping(spec)
     float_dtype(dtype)
@@ -51,6 +57,7 @@ def load_dataset(
         source=source,
         n_classes=n_classes,
         class_names=known.classes if known is not None else None,
+        encoder=encoder,
     )
 
 

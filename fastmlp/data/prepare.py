@@ -32,7 +32,9 @@ from .labels import (
 )
 from .raw import CHUNK_ROWS, Raw, check_finite
 from .spec import DataSpec
-from .split import split_indices
+from .split import fold_indices, split_indices
+from .table import Columns, is_table_like
+from .tabular import frame_columns
 
 
 def prepare(
@@ -54,10 +56,15 @@ def prepare(
     n_classes=None,
     class_names=None,
     name="arrays",
+    missing="error",
+    categorical="auto",
+    features=None,
 ) -> Dataset:
     """A Dataset from arrays: labels encoded, rows split, preprocessing fitted on the training rows.
 
-    X: (n, d) numbers, or a pandas DataFrame (its columns become feature_names).
+    X: (n, d) numbers, or a DataFrame (pandas, polars) or pyarrow Table: its columns become
+    feature_names; text columns become one-hot categories and missing values are filled as
+    `categorical`, `missing` and `features` say (the data keys of those names).
     y: labels (numbers or strings), an (n, K) 0/1 matrix (multilabel), or
     regression targets; a pandas Series/DataFrame works too. task "auto" infers
     it (infer_task). X_test/y_test: a test set of its own (test_split is then
@@ -73,11 +80,17 @@ def prepare(
         scale=scale,
         target_scaling=target_scaling,
         n_classes=n_classes,
+        missing=missing,
+        categorical=categorical,
+        features=features,
     ).checked()
     if (X_test is None) != (y_test is None):
         raise DataError(f"{name}: give both X_test and y_test, or neither")
-    train = _raw(X, y, name, feature_names, class_names)
-    test = _raw(X_test, y_test, f"{name} (test)", None, class_names) if X_test is not None else None
+    train = _raw(X, y, name, feature_names, class_names, spec)
+    test = None
+    if X_test is not None:
+        table = isinstance(train.X, Columns)
+        test = _raw(X_test, y_test, f"{name} (test)", None, class_names, spec, table)
     return prepare_raw(
         [train, test],
         spec,
@@ -90,8 +103,12 @@ def prepare(
     )
 
 
-def _raw(X, y, source: str, feature_names, class_names) -> Raw:
-    """Raw rows from arrays or pandas objects, with the feature and label-column names they carry."""
+def _raw(X, y, source: str, feature_names, class_names, spec: DataSpec, table: bool = False) -> Raw:
+    """Raw rows from arrays or pandas objects, with the feature and label-column names they carry.
+    A table that needs encoding (text columns, fills, a column choice) stays a table (Columns)."""
+    if is_table_like(X) and (table or _needs_encoding(X, spec)):
+        y, target_names = _labels(y)
+        return Raw(frame_columns(X, source, spec), y, source, target_names=target_names)
     X, names = frame_to_array(X, f"{source}: X")
     if feature_names is not None:
         names = [str(n) for n in feature_names]
@@ -99,6 +116,15 @@ def _raw(X, y, source: str, feature_names, class_names) -> Raw:
     if class_names is not None and y.ndim == 2 and y.shape[1] > 1:
         target_names = [str(c) for c in class_names]  # a label matrix: class_names name its columns
     return Raw(X, y, source, feature_names=names, target_names=target_names)
+
+
+def _needs_encoding(X, spec: DataSpec) -> bool:
+    """True unless X is a pandas DataFrame of number columns and no data key asks for encoding."""
+    if spec.missing != "error" or isinstance(spec.categorical, list) or spec.features is not None:
+        return True
+    if type(X).__module__.split(".")[0] != "pandas":
+        return True  # polars and pyarrow tables are read through Arrow
+    return any(getattr(d, "kind", "O") not in "biuf" for d in X.dtypes)
 
 
 def _labels(y) -> tuple[np.ndarray, list[str] | None]:
@@ -120,11 +146,15 @@ def prepare_raw(
     source: str,
     n_classes: int | None = None,
     class_names=None,
+    encoder=None,
 ) -> Dataset:
     """Steps 1-5 on raws = [train Raw, test Raw or None]; task None = infer.
 
     raws is emptied once the splits are gathered, so the raw rows (a file's
-    bytes) are freed before preprocessing allocates anything.
+    bytes) are freed before preprocessing allocates anything. Tabular inputs
+    (Raw.X a Columns) are encoded by `encoder` (a model's, for evaluate) or by a
+    TableEncoder fitted here on the training rows; either writes each split
+    straight into its one float array.
     """
     train, test = raws
     dtype = float_dtype(dtype)
@@ -163,20 +193,27 @@ def prepare_raw(
     if spec.limit is not None:
         rows = rows[: spec.limit]
     val_rows = None
-    if spec.validation_split > 0:
+    if spec.fold is not None:  # cross-validation (sweep cv:): fold i of k is the validation set
+        rows, val_rows = fold_indices(rows, spec.fold, seed, _at(strata, rows))
+    elif spec.validation_split > 0:
         rows, val_rows = split_indices(
             rows, spec.validation_split, seed, _at(strata, rows), "validation_split"
         )
     if labels == "indices":
         check_two_classes(y_all[rows], classes, train.y_source)
 
-    X_train, X_val = gather(train.X, rows, dtype), gather(train.X, val_rows, dtype)
+    n_inputs, feature_names, take = train.X.shape[1], train.feature_names, gather
+    if isinstance(train.X, Columns):
+        encoder, take = _tabular(train, test, rows, spec, encoder)
+        n_inputs = encoder.n_outputs
+        feature_names = encoder.output_names if encoder.named else None
+        encoder = None if encoder.trivial else encoder
+    X_train, X_val = take(train.X, rows, dtype), take(train.X, val_rows, dtype)
     if test is not None:
-        X_test = gather(test.X, np.arange(len(test.X)), dtype)
+        X_test = take(test.X, np.arange(len(test.X)), dtype)
     else:
-        X_test, y_test = gather(train.X, test_rows, dtype), _at(y_all, test_rows)
+        X_test, y_test = take(train.X, test_rows, dtype), _at(y_all, test_rows)
     y_train, y_val = y_all[rows], _at(y_all, val_rows)
-    n_inputs, feature_names = train.X.shape[1], train.feature_names
     raws.clear()
     del train, test, y_all  # drop the raw rows before preprocessing allocates anything
 
@@ -208,13 +245,38 @@ def prepare_raw(
         source,
         feature_names=feature_names,
         target_scaler=target_scaler,
+        encoder=encoder,
     )
+
+
+def _tabular(train: Raw, test: Raw | None, rows: np.ndarray, spec: DataSpec, encoder):
+    """(the encoder, a gather that encodes): the given encoder, or one fitted on the training rows.
+    Validation and test rows encode a category the training rows lack as all zeros."""
+    from ..encoding import TableEncoder
+
+    if encoder is None:
+        encoder = TableEncoder.fit(train.X, rows, spec.missing)
+    else:
+        train.X = encoder.conform(train.X)
+    if test is not None:
+        test.X = encoder.conform(test.X)
+
+    def take(X, rows_, dtype):
+        if rows_ is None:
+            return None
+        return encoder.encode(X, rows_, dtype, unseen="zeros")
+
+    return encoder, take
 
 
 def _matched(test: Raw | None, train: Raw) -> Raw | None:
     """The test rows with their input columns in the training order (by name when both have names)."""
     if test is None:
         return None
+    if isinstance(train.X, Columns) != isinstance(test.X, Columns):
+        raise DataError(f"{test.x_source}: the test file must be a table like the training file")
+    if isinstance(train.X, Columns):
+        return test  # the encoder lines up its columns by name
     named = train.feature_names is not None and test.feature_names is not None
     if named and test.feature_names != train.feature_names:
         X = align_features(test.X, test.feature_names, train.feature_names, test.x_source)

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError
+from .table import Columns
 
 CHUNK_ROWS = 8192  # rows per block when scanning or converting, to bound temporaries
 
 
 @dataclass
 class Raw:
-    X: np.ndarray  # (n, d), any numeric dtype
+    X: np.ndarray | Columns  # (n, d), any numeric dtype; or a table's columns, to encode
     y: np.ndarray  # (n,) or (n, k): numbers or strings
     source: str  # the file (or dataset) for messages
     lines: np.ndarray | None = None  # the file line of each row (CSV), for messages
@@ -30,7 +31,10 @@ class Raw:
     def __post_init__(self):
         self.x_source = self.x_source or self.source
         self.y_source = self.y_source or self.source
-        if self.X.ndim == 1:
+        tabular = isinstance(self.X, Columns)
+        if tabular:
+            pass
+        elif self.X.ndim == 1:
             self.X = self.X.reshape(-1, 1)
         elif self.X.ndim > 2:  # images: (n, 28, 28) -> (n, 784), a view
             self.X = self.X.reshape(self.X.shape[0], int(np.prod(self.X.shape[1:])))
@@ -44,7 +48,7 @@ class Raw:
             raise DataError(f"{self.source}: the dataset is empty (no rows)")
         if self.X.shape[1] == 0:
             raise DataError(f"{self.x_source}: the inputs have no columns")
-        if self.X.dtype.kind not in "biuf":
+        if not tabular and self.X.dtype.kind not in "biuf":
             raise DataError(f"{self.x_source}: inputs must be numbers, got dtype {self.X.dtype}")
         if self.feature_names is not None and len(self.feature_names) != self.X.shape[1]:
             raise DataError(
@@ -59,8 +63,8 @@ class Raw:
 
 def check_finite(raw: Raw, dtype: np.dtype) -> None:
     """DataError naming the first row/column whose input is NaN or inf, or overflows dtype."""
-    if raw.X.dtype.kind != "f":
-        return  # integers are always finite and fit in float32
+    if isinstance(raw.X, Columns) or raw.X.dtype.kind != "f":
+        return  # integers are always finite and fit in float32; Columns checked their own
     for start in range(0, len(raw.X), CHUNK_ROWS):
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is what we look for
             block = raw.X[start : start + CHUNK_ROWS].astype(dtype, copy=False)

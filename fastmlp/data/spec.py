@@ -33,6 +33,10 @@ class DataSpec:
     target_scaling: str = "standardize"  # regression targets: standardize | none (undone at predict)
     target: str | int | list = -1  # CSV target column: name or index (a list: several columns)
     header: bool | None = None  # CSV header row: None = detect
+    delimiter: str | None = None  # CSV cell separator: None = detect (, ; tab |)
+    features: list | dict | None = None  # input columns by name: [keep...] or {drop: [...]}
+    missing: str = "error"  # a missing input value: error | mean | median | most_frequent
+    categorical: str | list = "auto"  # text columns as one-hot categories: auto | none | [names]
     x_key: str = "X"  # .npz keys
     y_key: str = "y"
     n_samples: int = 1000  # synthetic sets
@@ -40,6 +44,7 @@ class DataSpec:
     n_features: int = 2  # synthetic blobs / regression inputs
     noise: float = 0.1  # synthetic noise level
     limit: int | None = None  # keep only the first N training rows
+    fold: list | None = None  # [k, i]: cross-validation, fold i of k is the validation set (split.py)
 
     @classmethod
     def from_mapping(cls, spec: DataSpec | Mapping[str, Any] | None) -> DataSpec:
@@ -81,7 +86,36 @@ class DataSpec:
             raise DataError(f"data.header: expected true, false or null, got {echo(self.header)}")
         if self.scale == 0:
             raise DataError("data.scale: must not be 0")
+        _check_tabular(self)
         return self
+
+
+def _names(value, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or not value:
+        raise DataError(f"{key}: expected a list of column names, got {echo(value)}")
+    doubled = sorted({v for v in value if value.count(v) > 1})
+    if doubled:
+        raise DataError(f"{key}: names column {doubled[0]!r} twice")
+    return value
+
+
+def _check_tabular(spec: DataSpec) -> None:
+    """The keys for tables (delimiter, features, categorical), each named in its message."""
+    d = spec.delimiter
+    if d is not None and (not isinstance(d, str) or len(d) != 1 or d in '"\r\n'):
+        raise DataError(f"data.delimiter: expected one character such as ',' ';' or a tab, got {echo(d)}")
+    f = spec.features
+    if isinstance(f, dict):
+        if set(f) != {"drop"}:
+            raise DataError(f"data.features: expected a list of columns or {{drop: [...]}}, got {echo(f)}")
+        _names(f["drop"], "data.features.drop")
+    elif f is not None:
+        _names(f, "data.features")
+    c = spec.categorical
+    if isinstance(c, list):
+        _names(c, "data.categorical")
+    elif c not in ("auto", "none"):
+        raise DataError(f"data.categorical: expected auto, none or a list of column names, got {echo(c)}")
 
 
 def _path(value, path, error):
@@ -102,6 +136,7 @@ FIELDS: dict[str, tuple] = {
     "preprocessing": (choice, {"choices": KINDS}),
     "scale": (number, {}),
     "target_scaling": (choice, {"choices": TARGET_SCALINGS}),
+    "missing": (choice, {"choices": ("error", "mean", "median", "most_frequent")}),
     "x_key": (text, {}),
     "y_key": (text, {}),
     "n_samples": (integer, {"low": 1}),

@@ -12,7 +12,10 @@ The graph takes raw feature rows, as `predict` does, and computes what the model
     poisson         prediction = Exp(z)
 
 Hidden activations map to ONNX operators (relu Relu, tanh Tanh, sigmoid Sigmoid, leaky_relu
-LeakyRelu with alpha 0.01, identity nothing). Weights keep the model's dtype. Written with the
+LeakyRelu with alpha 0.01, identity nothing). Weights keep the model's dtype. A model trained on
+a table (with an encoder) takes one input per column instead of X: numbers as (n, 1) floats
+(NaN = missing, filled as in training), categories as (n, 1) strings, one-hot encoded in the
+graph; the graph cannot refuse a row, so an unseen category encodes as all zeros there. Written with the
 `onnx` package (the `onnx` extra); opset 17, which every current runtime reads.
 """
 
@@ -27,6 +30,7 @@ from .errors import FastMLPError
 from .kernels.activations import LEAKY_SLOPE
 
 OPSET = 17
+ML_OPSET = 2  # ai.onnx.ml: LabelEncoder with string keys, for category columns
 IR_VERSION = 8  # the IR of opset 17: runtimes older than the onnx package still read it
 ACTIVATION_OPS = {
     "relu": "Relu",
@@ -35,6 +39,47 @@ ACTIVATION_OPS = {
     "leaky_relu": "LeakyRelu",
     "identity": None,
 }
+
+
+def _encoder_nodes(encoder, dtype, node, const, helper, onnx):
+    """Nodes that encode one input per table column, as TableEncoder.encode does: a number column
+    (n, 1) with NaN for a missing value, filled; a category column (n, 1) of strings, "" for a
+    missing value, one-hot through ai.onnx.ml's LabelEncoder and OneHot. A graph cannot refuse a
+    row: an unseen category encodes as all zeros, and a gap with no fill stays NaN (a number) or
+    all zeros (a category). Returns (the encoded inputs' name, the graph inputs)."""
+    elem = helper.np_dtype_to_tensor_dtype(dtype)
+    inputs, parts = [], []
+    for j, c in enumerate(encoder.columns):
+        name = c.name
+        if c.kind == "number":
+            inputs.append(helper.make_tensor_value_info(name, elem, [None, 1]))
+            part = name
+            if not np.isnan(c.fill):
+                gap = node("IsNaN", [name], f"gap{j}")
+                part = node("Where", [gap, const(f"fill{j}", np.array([c.fill], dtype)), name], f"filled{j}")
+            parts.append(part)
+            continue
+        inputs.append(helper.make_tensor_value_info(name, onnx.TensorProto.STRING, [None, 1]))
+        k = len(c.categories)
+        keys = [str(v) for v in c.categories] + ([""] if c.fill_index >= 0 else [])
+        values = list(range(k)) + ([c.fill_index] if c.fill_index >= 0 else [])
+        # An unseen string maps to k, out of OneHot's range [-k, k-1]: a row of zeros.
+        index = node(
+            "LabelEncoder",
+            [name],
+            f"index{j}",
+            domain="ai.onnx.ml",
+            keys_strings=keys,
+            values_int64s=values,
+            default_int64=k,
+        )
+        hot = node(
+            "OneHot",
+            [index, const(f"depth{j}", np.array(k, np.int64)), const(f"off_on{j}", np.array([0, 1], dtype))],
+            f"hot{j}",
+        )
+        parts.append(node("Reshape", [hot, const(f"shape{j}", np.array([-1, k], np.int64))], f"onehot{j}"))
+    return node("Concat", parts, "encoded", axis=1), inputs
 
 
 def _onnx():
@@ -61,7 +106,10 @@ def to_onnx(model, path) -> Path:
         nodes.append(helper.make_node(op, inputs, [output], **attrs))
         return output
 
-    h = "X"
+    if model.encoder is not None:
+        h, graph_inputs = _encoder_nodes(model.encoder, dtype, node, const, helper, onnx)
+    else:
+        h, graph_inputs = "X", [helper.make_tensor_value_info("X", elem, [None, model.n_inputs])]
     p = model.preprocessing
     if p.kind != "none":
         h = node("Sub", [h, const("offset", p.offset.astype(dtype))], "centred")
@@ -116,13 +164,14 @@ def to_onnx(model, path) -> Path:
     graph = helper.make_graph(
         nodes,
         "fastmlp",
-        [helper.make_tensor_value_info("X", elem, [None, model.n_inputs])],
+        graph_inputs,
         outputs,
         initializer=inits,
     )
-    onnx_model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="fastmlp"
-    )
+    opsets = [helper.make_opsetid("", OPSET)]
+    if model.encoder is not None:
+        opsets.append(helper.make_opsetid("ai.onnx.ml", ML_OPSET))
+    onnx_model = helper.make_model(graph, opset_imports=opsets, producer_name="fastmlp")
     onnx_model.ir_version = IR_VERSION
     if model.feature_names is not None:
         helper.set_model_props(onnx_model, {"feature_names": ",".join(model.feature_names)})

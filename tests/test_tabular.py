@@ -307,3 +307,25 @@ def test_dataframes_train_through_prepare(run):
         np.testing.assert_allclose(ds.X_train, expected_inputs(cols, "mean")[0], rtol=1e-6)
     with pytest.raises(DataError, match="missing value"):
         prepare(frame, cols["label"])
+
+
+def test_onnx_graph_encodes_table_columns_as_the_model_does(run, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    _, result = run
+    model = MLP.load(result.run_dir / "model.npz")
+    model.to_onnx(tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    assert [i.name for i in session.get_inputs()] == ["age", "color", "income"]
+    new = people(40, seed=11)  # gaps in age and color: filled inside the graph
+    feeds = {
+        "age": new["age"].astype(np.float32)[:, None],
+        "color": np.array(["" if c is None else c for c in new["color"]], dtype=object)[:, None],
+        "income": new["income"].astype(np.float32)[:, None],
+    }
+    probabilities, labels = session.run(["probabilities", "label"], feeds)
+    frame = {k: v for k, v in new.items() if k != "label"}
+    import pandas as pd
+
+    np.testing.assert_allclose(probabilities, model.predict_proba(pd.DataFrame(frame)), atol=1e-5)
+    np.testing.assert_array_equal(labels, model.predict(pd.DataFrame(frame)))

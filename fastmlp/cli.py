@@ -421,26 +421,45 @@ def plot(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help="PNG path. Default: RUN_DIR/curves.png for one run, ./curves.png for several."
+            "--out",
+            "-o",
+            help="PNG path. Default: RUN_DIR/curves.png for one run, ./curves.png for several, "
+            "SWEEP_DIR/<metric>_vs_<key or keys>.png for a sweep.",
         ),
     ] = None,
+    scores: Annotated[
+        bool,
+        typer.Option(
+            "--scores/--no-scores",
+            help="One run: evaluate it on its test split (val if none) and draw the scores beside "
+            "the curves; --no-scores draws the curves alone, without loading the data.",
+        ),
+    ] = True,
     key: Annotated[
         str | None,
-        typer.Option("--key", help="Sweep folder: the swept key for the x axis (default: the first)."),
+        typer.Option("--key", help="Sweep folder: plot against this swept key only (default: every one)."),
     ] = None,
     metric: Annotated[
         str | None,
         typer.Option("--metric", help="Sweep folder: the metric on the y axis (default: the sweep's)."),
     ] = None,
 ) -> None:
-    """Plot loss and accuracy curves of runs, or a sweep's metric against a swept key, to a PNG.
+    """Plot runs, or a sweep's metric against its swept keys, to a PNG.
+
+    One run: its loss and accuracy per epoch and, beside them, its scores on the test split
+    (val if it has none): for classification the confusion matrix (normalised by true class)
+    and per-class precision/recall/F1; multilabel, per-label bars; regression, predicted
+    against true values. Several runs: their curves together. A sweep folder: the metric
+    against each swept key, one panel per key (failed runs left out).
 
     Needs matplotlib: pip install 'fastmlp\\[plot]'.
 
     [bold]Examples[/bold]
 
       fastmlp plot runs/default-20250101-120000
+      fastmlp plot runs/default-20250101-120000 --no-scores
       fastmlp plot runs/a runs/b --out compare.png
+      fastmlp plot runs/sweeps/digits_tiny
       fastmlp plot runs/sweeps/digits_tiny --key train.learning_rate
     """
     from .api import plot_runs
@@ -449,7 +468,9 @@ def plot(
     if len(run_dirs) == 1 and is_sweep_dir(run_dirs[0]):
         typer.echo(str(plot_sweep(run_dirs[0], key, metric, out)))
         return
-    typer.echo(str(plot_runs(run_dirs, out)))
+    if key is not None or metric is not None:
+        raise FastMLPError("--key and --metric are for a sweep folder (one holding results.csv)")
+    typer.echo(str(plot_runs(run_dirs, out, scores=scores)))
 
 
 @app.command()

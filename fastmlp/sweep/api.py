@@ -16,12 +16,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .. import runs
-from ..config import dump_yaml
+from .. import runs, tracking
+from ..config import dump_yaml, load_config
 from ..errors import DataError
 from .execute import Task, error_line, make_executor, require_dask, run_one, threads_per_worker, warm_up
 from .results import Group, make_row, rank, read_finished, write_results
@@ -57,7 +57,34 @@ def plan(
 ) -> tuple[SweepSpec, Path, list[Run]]:
     """(spec, sweep folder, every run validated) without running or writing anything."""
     spec = load_sweep(spec_or_path)
-    return spec, Path(out) if out is not None else spec.directory, expand(spec)
+    all_runs = expand(spec)
+    tracking.require(mlflow_settings(spec, all_runs))  # a missing extra is found by --dry-run too
+    return spec, Path(out) if out is not None else spec.directory, all_runs
+
+
+def mlflow_settings(spec: SweepSpec, all_runs: list[Run]):
+    """The sweep's output.mlflow (None: no tracking): its first run's, which is the base
+    config's; with search: optuna no run exists before the sweep starts, so the base's own."""
+    if all_runs:
+        return all_runs[0].config.output.mlflow
+    output = spec.base.get("output")
+    raw = output.get("mlflow") if isinstance(output, Mapping) else None
+    return load_config({"output": {"mlflow": raw}}).output.mlflow
+
+
+def _track(
+    tracker: tracking.Tracker, spec: SweepSpec, all_runs: list[Run], sweep_dir: Path
+) -> tuple[SweepSpec, list[Run]]:
+    """With output.mlflow: start the sweep's parent MLflow run, and build the runs again from a
+    base config that names it (output.mlflow.parent_run_id), so each run logs as its child
+    wherever it executes: here, in a process pool, on Dask workers."""
+    settings = mlflow_settings(spec, all_runs)
+    if settings is None:
+        return spec, all_runs
+    tracker.connect(settings)
+    tracker.start_sweep(spec, sweep_dir, len(all_runs))
+    spec = replace(spec, base=tracking.with_parent(spec.base, tracker.run_id))
+    return spec, expand(spec)
 
 
 def check_data_found(all_runs: list[Run]) -> None:
@@ -102,7 +129,45 @@ def sweep(
     warm: compile the kernels here first (default: when runs go to other processes).
     on_start(total, to_run) and on_result(row) are for progress displays.
     A failed run becomes a row with status "failed" and its error; it never stops the others.
+    With output.mlflow in the base config, the sweep is one MLflow run and each of its runs a
+    child of it (fastmlp/tracking.py).
     """
+    # The tracker ends the sweep's MLflow run FAILED (KILLED on Ctrl-C) when the sweep raises.
+    with tracking.Tracker() as tracker:
+        result = _sweep(
+            spec_or_path,
+            executor,
+            workers,
+            scheduler,
+            tracker=tracker,
+            **dict(
+                out=out,
+                dry_run=dry_run,
+                warm=warm,
+                threads_per_run=threads_per_run,
+                on_start=on_start,
+                on_result=on_result,
+            ),
+        )
+        tracker.finish_sweep(result)
+        return result
+
+
+def _sweep(
+    spec_or_path: str | Path | Mapping | SweepSpec,
+    executor: Executor | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    *,
+    out: str | Path | None = None,
+    dry_run: bool = False,
+    warm: bool | None = None,
+    threads_per_run: int | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    tracker: tracking.Tracker,
+) -> SweepResult:
+    """sweep()'s work; tracker holds the sweep's MLflow run when output.mlflow is set."""
     started = time.perf_counter()
     if scheduler is not None and executor is None:
         require_dask()  # before anything is planned, printed or written
@@ -112,6 +177,18 @@ def sweep(
         return SweepResult(spec, sweep_dir, [], [], dry_run=True, runs=all_runs)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     runs.write_atomic(sweep_dir / SPEC_COPY, dump_yaml(spec.to_dict()))
+    spec, all_runs = _track(tracker, spec, all_runs, sweep_dir)  # output.mlflow: the parent run
+    if spec.search == "optuna":  # trials are proposed as results come in: sweep/optuna_search.py
+        from .optuna_search import run_optuna
+
+        ordered, all_runs, warmup_seconds = run_optuna(
+            spec, sweep_dir, executor, workers, scheduler, check_data=check_data_found, warm=warm,
+            threads_per_run=threads_per_run, on_start=on_start, on_result=on_result,
+        )  # fmt: skip
+        return SweepResult(
+            spec, sweep_dir, ordered, rank(ordered, spec.direction), seconds=time.perf_counter() - started,
+            warmup_seconds=warmup_seconds, runs=all_runs,
+        )  # fmt: skip
 
     rows: dict[int, dict[str, Any]] = {}
     todo: list[Run] = []

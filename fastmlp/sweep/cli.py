@@ -45,14 +45,15 @@ def sweep(
         bool, typer.Option("--dry-run", help="Validate and list the runs; train nothing.")
     ] = False,
 ) -> None:
-    """Train every run of a grid over config keys and rank them.
+    """Train every run of a grid over config keys (or a random or Optuna search) and rank them.
 
-    Each run goes through the same train() as `fastmlp train`, into its own folder under the sweep folder (named from its overrides and seed). Re-running skips runs that finished; failed runs are retried. Writes results.csv (one row per run) and prints a ranked table (mean ± std over seeds). Exits 1 if any run failed.
+    Each run goes through the same train() as `fastmlp train`, into its own folder under the sweep folder (named from its overrides and seed). Re-running skips runs that finished; failed runs are retried. Writes results.csv (one row per run; with cv: one per point, the fold mean and std of each metric) and prints a ranked table (mean ± std over seeds). search: optuna proposes each trial from the results so far and prunes runs whose validation loss lags (status pruned, never ranked). Exits 1 if any run failed.
 
     [bold]Examples[/bold]
 
       fastmlp sweep configs/sweeps/digits_tiny.yaml --dry-run
       fastmlp sweep configs/sweeps/digits_tiny.yaml --workers 2
+      fastmlp sweep configs/sweeps/digits_optuna.yaml --workers 2
       fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler local --workers 2
       fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler tcp://10.0.0.5:8786
     """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
@@ -64,6 +65,9 @@ def sweep(
     if dry_run:
         spec, sweep_dir, all_runs = plan(sweep_file, out)
         check_data_found(all_runs)
+        if spec.search == "optuna":  # its points are proposed while it runs: show the space
+            _print_optuna_plan(stdout, spec, sweep_dir)
+            return
         stdout.print(f"{len(all_runs)} runs -> {sweep_dir}", highlight=False)
         for run in all_runs:
             stdout.print(f"  {run.name}  [dim]{run.point}, seed={run.seed}[/dim]", highlight=False)
@@ -95,6 +99,21 @@ def sweep(
         raise typer.Exit(1)
 
 
+def _print_optuna_plan(stdout, spec, sweep_dir: Path) -> None:
+    """--dry-run for search: optuna: the trials, the sampler and pruner, and the search space."""
+    per_trial = len(spec.seeds or [None]) * (spec.cv or 1)
+    pruner = "no pruning" if spec.pruner is None else f"MedianPruner {spec.pruner}"
+    stdout.print(
+        f"{spec.trials} trials x {per_trial} runs -> {sweep_dir}  "
+        f"(TPE {spec.sampler}, search_seed {spec.search_seed}; {pruner})",
+        highlight=False,
+    )
+    for key, values in spec.grid.items():
+        stdout.print(f"  {key}: {values}", highlight=False)
+    for point in spec.runs:
+        stdout.print(f"  first: {point}", highlight=False)
+
+
 class SweepProgress:
     """A rich bar on stderr counting finished / failed / remaining runs, plus one line per run."""
 
@@ -123,13 +142,18 @@ class SweepProgress:
         self.done += 1
         self.failed += row["status"] == "failed"
         if self.enabled and not row["resumed"]:
-            what = (
-                f"failed: {row['error']}"
-                if row["status"] == "failed"
-                else (f"{row['metric']:.4f}" if row["metric"] is not None else "ok")
-            )
+            if row["status"] == "failed":
+                what = f"failed: {row['error']}"
+            elif row["status"] == "pruned":
+                what = f"pruned after epoch {row.get('epochs_run')}"
+            else:
+                what = f"{row['metric']:.4f}" if row["metric"] is not None else "ok"
             self.progress.console.print(
-                f"  {row['point']}, seed={row['seed']}: {what}", markup=False, highlight=False
+                f"  {row['point']}, seed={row['seed']}"
+                + (f", fold={row['fold']}" if row.get("fold") is not None else "")
+                + f": {what}",
+                markup=False,
+                highlight=False,
             )
         self.progress.update(
             self.task,

@@ -70,15 +70,17 @@ class Task:
     run_dir: str
     threads: int | None = None  # None: this worker's share of its host (see worker_threads)
     host_slots: dict[str, int] | None = None  # Dask: concurrent runs per worker host
+    prune: Any = None  # search: optuna: a pruning.PruneSpec; None: never pruned
 
 
 def run_one(task: Task) -> dict[str, Any]:
     """Train one run with pinned threads; never raises for a failed run.
 
-    Returns {"status": "ok"|"failed", "error", "wall_seconds", "summary", "metrics"}; the
+    Returns {"status": "ok"|"failed"|"pruned", "error", "wall_seconds", "summary", "metrics"}; the
     summary and per-epoch metrics travel back so the caller needs no shared filesystem.
     """
     from ..api import train
+    from .pruning import Pruned, pruned_outcome, pruning_callback
 
     threads = task.threads or worker_threads(task.host_slots)
     started = time.perf_counter()
@@ -87,7 +89,7 @@ def run_one(task: Task) -> dict[str, Any]:
         shutil.rmtree(run_dir)
     try:
         with pinned_threads(threads):
-            result = train(task.config, out=run_dir)
+            result = train(task.config, out=run_dir, callback=pruning_callback(task.prune))
         return {
             "status": "ok",
             "error": "",
@@ -96,6 +98,8 @@ def run_one(task: Task) -> dict[str, Any]:
             "metrics": result.history.rows,
             "threads": threads,
         }
+    except Pruned as stop:  # search: optuna stopped it: status "pruned", its last epoch's metrics
+        return pruned_outcome(stop, run_dir, time.perf_counter() - started, threads)
     except Exception as exc:  # noqa: BLE001 - a failed run is data, not a crash of the sweep
         return {
             "status": "failed",

@@ -1,4 +1,10 @@
-"""A sweep's results: one row per run, results.csv, and the ranking (mean ± std over seeds)."""
+"""A sweep's results: one row per run, results.csv, and the ranking (mean ± std over seeds).
+
+With cv:, results.csv holds one row per point and seed, each metric the mean over the folds
+with its sample standard deviation beside it (val_accuracy, val_accuracy_std); folds.csv holds
+the fold runs' own rows. A pruned run (search: optuna) has status "pruned" and its last epoch's
+metrics; like a failed run, it is never ranked.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from ..tasks import METRICS, SPLITS
 from .spec import Run, point_label
 
 RESULTS = "results.csv"
+FOLDS = "folds.csv"  # cv: one row per fold run; results.csv then has their means and stds
 BEST = (("val_loss", min), ("val_accuracy", max))  # from metrics.csv, over epochs
 
 
@@ -26,16 +33,20 @@ def make_row(
 ) -> dict[str, Any]:
     """A results row from a run_one() outcome (or a finished run read back from disk)."""
     summary, history = outcome.get("summary") or {}, outcome.get("metrics") or []
-    row: dict[str, Any] = {
-        "run": run.name,
-        "point": run.point,
-        "seed": run.seed,
-        "status": outcome["status"],
-        "resumed": resumed,
-        "overrides": json.dumps(run.overrides),
-        **{f"set:{k}": v for k, v in run.overrides.items()},
-        "metric": summary.get(metric),
-    }
+    row: dict[str, Any] = {"run": run.name, "point": run.point, "seed": run.seed}
+    if run.trial is not None:
+        row["trial"] = run.trial
+    if run.fold is not None:
+        row["fold"] = run.fold
+    row.update(
+        {
+            "status": outcome["status"],
+            "resumed": resumed,
+            "overrides": json.dumps(run.overrides),
+            **{f"set:{k}": v for k, v in run.overrides.items()},
+            "metric": summary.get(metric),
+        }
+    )
     for split in SPLITS:
         for name in METRICS:
             key = f"{split}_{name}"
@@ -87,7 +98,59 @@ def results_csv(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 def write_results(sweep_dir: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
-    return runs.write_atomic(Path(sweep_dir) / RESULTS, results_csv(rows))
+    """results.csv from the runs' rows (and, with folds, folds.csv: the rows as they are)."""
+    if any("fold" in row for row in rows):
+        runs.write_atomic(Path(sweep_dir) / FOLDS, results_csv(rows))
+    return runs.write_atomic(Path(sweep_dir) / RESULTS, results_csv(combine_folds(rows)))
+
+
+# Per-run numbers that a cv row averages over its folds (and gives the std of).
+AVERAGED = ("metric", *(f"{s}_{m}" for s in SPLITS for m in METRICS), *(f"best_{k}" for k, _ in BEST))
+
+
+def combine_folds(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """cv: one row per point and seed (and trial) from its fold runs' rows; rows without a fold
+    pass through. See _combined for what each column becomes."""
+    if not any("fold" in row for row in rows):
+        return [dict(row) for row in rows]
+    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+    for i, row in enumerate(rows):
+        key = (row.get("trial"), row["overrides"], row["seed"]) if "fold" in row else (i,)
+        groups.setdefault(key, []).append(row)
+    return [_combined(group) if "fold" in group[0] else dict(group[0]) for group in groups.values()]
+
+
+def _combined(folds: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The point's row: status failed if a fold failed, else pruned if one was, else ok; each
+    AVERAGED number the mean over the folds that have it, with <name>_std their sample standard
+    deviation (n - 1; None for fewer than 2); wall_seconds summed; run and run_dir the point's
+    folder, which holds a fold=i folder per fold."""
+    first, statuses = folds[0], [r["status"] for r in folds]
+    status = "failed" if "failed" in statuses else "pruned" if "pruned" in statuses else "ok"
+    columns: list[str] = []
+    for r in folds:
+        columns += [c for c in r if c not in columns]
+    row: dict[str, Any] = {}
+    for key in columns:
+        if key == "fold":
+            row["folds"] = len(folds)
+        elif key == "status":
+            row[key] = status
+        elif key == "resumed":
+            row[key] = all(r.get(key) for r in folds)
+        elif key in ("run", "run_dir"):
+            row[key] = str(first[key]).rsplit("/fold=", 1)[0]
+        elif key == "wall_seconds":
+            row[key] = sum(r.get(key) or 0.0 for r in folds)
+        elif key == "error":
+            row[key] = "; ".join(f"fold {r['fold']}: {r[key]}" for r in folds if r.get(key))
+        elif key in AVERAGED:
+            values = [float(r[key]) for r in folds if r.get(key) is not None]
+            row[key] = statistics.fmean(values) if values else None
+            row[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else None
+        elif key != "best_epoch":  # differs by fold, and no mean of it means anything
+            row[key] = first.get(key)
+    return row
 
 
 @dataclass
@@ -98,6 +161,8 @@ class Group:
     overrides: dict[str, Any]
     values: list[float] = field(default_factory=list)
     failed: int = 0
+    pruned: int = 0
+    fold_stds: list[float] = field(default_factory=list)  # cv: each seed's std over its folds
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -110,18 +175,27 @@ class Group:
 
     @property
     def std(self) -> float | None:
-        """Sample standard deviation over seeds (0 for one seed)."""
-        return statistics.stdev(self.values) if len(self.values) > 1 else (0.0 if self.values else None)
+        """Sample standard deviation over seeds; for one seed, over its folds with cv: (else 0)."""
+        if len(self.values) > 1:
+            return statistics.stdev(self.values)
+        if not self.values:
+            return None
+        return self.fold_stds[0] if self.fold_stds else 0.0
 
 
 def rank(rows: Sequence[Mapping[str, Any]], direction: str) -> list[Group]:
-    """Grid points best first by mean metric; points with no finished run last."""
+    """Grid points best first by mean metric (with cv: the mean over folds); points with no
+    finished run last. Pruned and failed runs are counted, never ranked."""
     groups: dict[str, Group] = {}
-    for row in rows:
+    for row in combine_folds(rows):
         group = groups.setdefault(row["point"], Group(row["point"], json.loads(row["overrides"])))
         value = row.get("metric")
         if row["status"] == "ok" and value is not None and math.isfinite(value):
             group.values.append(float(value))
+            if row.get("metric_std") is not None:
+                group.fold_stds.append(float(row["metric_std"]))
+        elif row["status"] == "pruned":
+            group.pruned += 1
         else:
             group.failed += 1
             if row.get("error"):
@@ -146,8 +220,15 @@ def ranked_table(groups: Sequence[Group], metric: str, title: str = ""):
     table.add_column(f"{metric} (mean ± std)", justify="right")
     table.add_column("runs", justify="right")
     for i, g in enumerate(groups, 1):
-        value = f"{g.mean:.4f} ± {g.std:.4f}" if g.mean is not None else "[red]failed[/red]"
-        runs_text = f"{g.n}" + (f" [red]+{g.failed} failed[/red]" if g.failed else "")
+        if g.mean is not None:
+            value = f"{g.mean:.4f} ± {g.std:.4f}"
+        else:
+            value = "[red]failed[/red]" if g.failed else "[yellow]pruned[/yellow]"
+        runs_text = (
+            f"{g.n}"
+            + (f" [red]+{g.failed} failed[/red]" if g.failed else "")
+            + (f" [yellow]+{g.pruned} pruned[/yellow]" if g.pruned else "")
+        )
         table.add_row(str(i), *(_cell(g.overrides.get(k)) for k in keys), value, runs_text)
     return table
 

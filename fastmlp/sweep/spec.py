@@ -9,15 +9,30 @@
       - {train.momentum: 0.0}
     seeds: [0, 1, 2]              # or `repeats: 3` (seeds base.seed .. base.seed + 2)
     search: grid                  # grid (every point) | random (`trials` points drawn from grid:)
-    trials: 20                    # random: how many points; search_seed: 0 seeds the draws
+                                  # | optuna (`trials` points proposed by Optuna's TPE, pruned)
+    trials: 20                    # random/optuna: how many points; search_seed: 0 seeds the draws
+    cv: 5                         # optional: each point trained once per fold (k-fold on the
+                                  # training rows, stratified by class); results = fold mean, std
     metric: val_accuracy          # a summary.json key: {train,val,test}_{accuracy,loss,rmse,mae,r2}
     direction: max                # max | min (default: min for loss/rmse/mae, else max)
     output: {dir: runs/sweeps, name: digits_tiny}   # the sweep folder is dir/name
 
 With search: random, each grid key is a list (a uniform choice among its values) or a
 distribution written as text: uniform(a, b), loguniform(a, b) (a > 0; uniform in log space),
-int(a, b) (an integer in a..b inclusive). Draws are rounded to 6 significant digits, repeated
-points are drawn again, and the same search_seed gives the same points.
+int(a, b) (an integer in a..b inclusive), choice(a, b, ...) (the same as the list [a, b, ...]).
+Draws are rounded to 6 significant digits, repeated points are drawn again, and the same
+search_seed gives the same points.
+
+With search: optuna (the optuna extra), the same grid is Optuna's search space and each trial's
+point is proposed by its TPE sampler from the results so far; a trial whose validation loss
+falls behind the median of the finished trials' at the same epoch is pruned (stopped). Its
+settings are Optuna's own parameter names:
+
+    sampler: {n_startup_trials: 10}                 # TPESampler: random trials before TPE
+    pruner: {n_startup_trials: 5, n_warmup_steps: 0, interval_steps: 1}   # MedianPruner; null: off
+
+A runs: list there holds trials to evaluate first (Optuna's enqueue_trial), keys of the grid only.
+See optuna_search.py for how trials run on the executors.
 
 Every run's config is built with config.py's own override parsing and validated
 before anything runs, so an unknown key fails with the same one-line ConfigError
@@ -53,12 +68,20 @@ SWEEP_KEYS = (
     "search",
     "trials",
     "search_seed",
+    "sampler",
+    "pruner",
+    "cv",
     "metric",
     "direction",
     "output",
 )
-SEARCHES = ("grid", "random")
+SEARCHES = ("grid", "random", "optuna")
+DRAWN = ("random", "optuna")  # searches whose grid keys may be distributions, with trials:
 DISTRIBUTION = re.compile(r"^\s*(uniform|loguniform|int)\s*\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)\s*$")
+CHOICE = re.compile(r"^\s*choice\s*\((.*)\)\s*$", re.DOTALL)
+# Optuna's own parameter names and defaults (TPESampler, MedianPruner); only these are accepted.
+SAMPLER_DEFAULTS = {"n_startup_trials": 10}
+PRUNER_DEFAULTS = {"n_startup_trials": 5, "n_warmup_steps": 0, "interval_steps": 1}
 DEFAULT_DIR = "runs/sweeps"
 
 
@@ -80,6 +103,9 @@ class SweepSpec:
     search: str = "grid"
     trials: int | None = None
     search_seed: int = 0
+    sampler: dict[str, int] = field(default_factory=dict)  # search: optuna; Optuna's defaults when empty
+    pruner: dict[str, int] | None = field(default_factory=dict)  # None: no pruning
+    cv: int | None = None  # k folds, or None: data.validation_split as in the base config
 
     @property
     def directory(self) -> Path:
@@ -92,6 +118,10 @@ class SweepSpec:
             out["seeds"] = self.seeds
         if self.search != "grid":
             out.update(search=self.search, trials=self.trials, search_seed=self.search_seed)
+        if self.search == "optuna":
+            out.update(sampler=self.sampler, pruner=self.pruner)
+        if self.cv is not None:
+            out["cv"] = self.cv
         out.update(
             metric=self.metric, direction=self.direction, output={"dir": self.output_dir, "name": self.name}
         )
@@ -107,6 +137,8 @@ class Run:
     seed: int
     config: Config
     name: str
+    fold: int | None = None  # cv: which fold is this run's validation set (the name ends /fold=i)
+    trial: int | None = None  # search: optuna: the trial's number
 
     @property
     def point(self) -> str:
@@ -143,19 +175,29 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
     search = raw.get("search", "grid")
     if search not in SEARCHES:
         raise ConfigError(f"search: expected one of {', '.join(SEARCHES)}, got {kind_of(search)}")
+    if search == "optuna":
+        from .pruning import require_optuna
+
+        require_optuna()  # before anything is planned or run
     grid = _grid(raw.get("grid"), search)
     trials = raw.get("trials")
-    if search == "random":
+    if search in DRAWN:
         if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-            raise ConfigError(f"trials: search random needs trials: an integer >= 1, got {kind_of(trials)}")
+            raise ConfigError(f"trials: search {search} needs trials: an integer >= 1, got {kind_of(trials)}")
     elif trials is not None:
-        raise ConfigError("trials: is for search: random (a grid runs every point)")
+        raise ConfigError("trials: is for search: random or optuna (a grid runs every point)")
+    sampler, pruner = _optuna_settings(raw, search)
+    cv = _cv(raw.get("cv"))
     search_seed = raw.get("search_seed", 0)
     if isinstance(search_seed, bool) or not isinstance(search_seed, int) or search_seed < 0:
         raise ConfigError(f"search_seed: expected an integer >= 0, got {kind_of(search_seed)}")
     explicit = _runs(raw.get("runs"))
     if not grid and not explicit:
         raise ConfigError("grid: empty; give at least one key with a list of values (or a runs: list)")
+    if search == "optuna":
+        _check_enqueued(explicit, grid)
+    if cv is not None and any("data.fold" in o for o in [grid, fixed, *explicit]):
+        raise ConfigError("cv: data.fold is set by cv:; do not set it in grid/set/runs")
     seeds = _seeds(raw, base)
     if seeds is not None and any("seed" in o for o in [grid, fixed, *explicit]):
         raise ConfigError("seeds: the seed is also set in grid/set/runs; use one or the other")
@@ -197,15 +239,25 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
         search=search,
         trials=trials,
         search_seed=search_seed,
+        sampler=sampler,
+        pruner=pruner,
+        cv=cv,
     )
 
 
 def expand(spec: SweepSpec) -> list[Run]:
-    """Every run of the sweep, each config validated: grid points, then explicit runs, times seeds.
+    """Every run of the sweep, each config validated: grid points, then explicit runs, times
+    seeds (times folds with cv:).
 
+    With search: optuna the points are proposed while the sweep runs, so this returns no runs;
+    it still validates a probe point for every list value and every bound of the space.
     Raises ConfigError naming the run and the bad key before anything is trained.
     """
     keys = list(spec.grid)
+    if spec.search == "optuna":
+        probes = [r for i, point in enumerate(probe_points(spec.grid)) for r in point_runs(spec, point, i)]
+        _check_folds(spec, probes)
+        return []
     if spec.search == "random":
         points = random_points(spec.grid, spec.trials, spec.search_seed)
     elif keys:
@@ -215,24 +267,88 @@ def expand(spec: SweepSpec) -> list[Run]:
     for extra in spec.runs:
         if extra not in points:
             points.append(extra)
-    base = apply_overrides(spec.base, _as_strings(spec.fixed))
     runs: list[Run] = []
     for point in points:
-        seeds = spec.seeds if spec.seeds is not None else [None]
-        for seed in seeds:
-            overrides = {**spec.fixed, **point}
+        runs += point_runs(spec, point, len(runs))
+    _check_folds(spec, runs)
+    return runs
+
+
+def point_runs(spec: SweepSpec, point: Mapping[str, Any], index: int, trial: int | None = None) -> list[Run]:
+    """The runs of one point: one per seed (and per fold with cv:), configs validated, numbered
+    from index. trial: an Optuna trial's number, which starts the folder names (two trials may
+    propose the same point)."""
+    base = apply_overrides(spec.base, _as_strings(spec.fixed))
+    overrides = {**spec.fixed, **point}
+    folds = range(spec.cv) if spec.cv is not None else [None]
+    runs: list[Run] = []
+    for seed in spec.seeds if spec.seeds is not None else [None]:
+        for fold in folds:
             texts = _as_strings(point) + ([f"seed={seed}"] if seed is not None else [])
+            if fold is not None:
+                texts.append(f"data.fold=[{spec.cv}, {fold}]")
             try:
                 config = load_config(base, texts)
             except ConfigError as exc:
                 raise ConfigError(f"sweep run {point_label(overrides)}: {exc}") from None
             config.source = spec.base_source
             name = run_name(point, config.seed)
-            config.output.name = name
+            if trial is not None:
+                name = f"trial={trial:03d}_{name}"
+            # The folds of a point share its folder, each in a subfolder: the folder says the fold.
+            config.output.name = name if fold is None else f"fold={fold}"
+            if fold is not None:
+                name = f"{name}/fold={fold}"
             runs.append(
-                Run(index=len(runs), overrides=dict(point), seed=config.seed, config=config, name=name)
+                Run(
+                    index=index + len(runs),
+                    overrides=dict(point),
+                    seed=config.seed,
+                    config=config,
+                    name=name,
+                    fold=fold,
+                    trial=trial,
+                )
             )
     return runs
+
+
+def probe_points(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Points that between them hold every list value and both bounds of every distribution,
+    each varying one key from the first point: enough to validate a search space up front."""
+    options = {
+        key: values if isinstance(values, list) else list(_distribution(values, key)[1:])
+        for key, values in grid.items()
+    }
+    first = {key: values[0] for key, values in options.items()}
+    points = [first]
+    for key, values in options.items():
+        points += [{**first, key: value} for value in values[1:]]
+    return points
+
+
+def _check_folds(spec: SweepSpec, runs: list[Run]) -> None:
+    """cv: every class must have k training rows; found now by loading each distinct data
+    section once (fold 0), as one line, rather than as k failed runs per point."""
+    if spec.cv is None:
+        return
+    from ..data import load_dataset
+    from ..errors import DataError
+
+    seen = set()
+    for run in runs:
+        key = json.dumps(run.config.data, sort_keys=True, default=str)
+        if run.fold != 0 or key in seen:
+            continue
+        seen.add(key)
+        config = run.config
+        try:
+            load_dataset(config.data, seed=config.seed, dtype=config.model.dtype, task=config.model.task)
+        except DataError as exc:
+            text = str(exc)
+            if text.startswith("data.fold:"):
+                raise ConfigError(f"cv: {spec.cv}:{text.removeprefix('data.fold:')}") from None
+            # Any other data problem is reported by the data checks before the runs, or by the runs.
 
 
 def run_name(overrides: Mapping[str, Any], seed: int) -> str:
@@ -297,6 +413,65 @@ def _overrides(value: Any, where: str) -> dict[str, Any]:
     return flat
 
 
+def _optuna_settings(raw: Mapping[str, Any], search: str) -> tuple[dict[str, int], dict[str, int] | None]:
+    """(sampler, pruner) settings: Optuna's parameter names, defaults filled in; pruner None: off."""
+    given = [key for key in ("sampler", "pruner") if key in raw]
+    if search != "optuna":
+        if given:
+            raise ConfigError(f"{given[0]}: is for search: optuna")
+        return {}, {}
+    sampler = _settings(raw.get("sampler") or {}, "sampler", SAMPLER_DEFAULTS)
+    pruner = raw.get("pruner", {})
+    if pruner is None or pruner is False or pruner == "none":
+        return sampler, None
+    return sampler, _settings(pruner or {}, "pruner", PRUNER_DEFAULTS)
+
+
+def _settings(value: Any, where: str, defaults: Mapping[str, int]) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{where}: expected a mapping like {{{', '.join(f'{k}: {v}' for k, v in defaults.items())}}}"
+            f", got {kind_of(value)}"
+        )
+    check_keys(value, tuple(defaults), f"{where}.")
+    for key, number in value.items():
+        low = 1 if key == "interval_steps" else 0
+        if isinstance(number, bool) or not isinstance(number, int) or number < low:
+            raise ConfigError(f"{where}.{key}: expected an integer >= {low}, got {kind_of(number)}")
+    return {**defaults, **value}
+
+
+def _cv(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ConfigError(f"cv: expected an integer >= 2 (the number of folds), got {kind_of(value)}")
+    return value
+
+
+def _check_enqueued(explicit: list[dict[str, Any]], grid: Mapping[str, Any]) -> None:
+    """search: optuna: runs: are trials Optuna evaluates first, so each value must lie in its key's space."""
+    for i, run in enumerate(explicit):
+        for key, value in run.items():
+            if key not in grid:
+                raise ConfigError(
+                    f"runs[{i}].{key}: with search: optuna, runs: are trials evaluated first; "
+                    f"set only keys of grid: ({', '.join(grid)})"
+                )
+            if not in_space(grid[key], value):
+                raise ConfigError(f"runs[{i}].{key}: {_text(value)} lies outside grid.{key}")
+
+
+def in_space(values: Any, value: Any) -> bool:
+    """Whether value is one of a list's values or lies within a distribution's bounds."""
+    if isinstance(values, list):
+        return value in values
+    kind, low, high = _distribution(values, "")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return low <= value <= high and (kind != "int" or float(value).is_integer())
+
+
 def random_points(grid: Mapping[str, Any], trials: int, seed: int) -> list[dict[str, Any]]:
     """trials distinct points, each key drawn from its list (uniformly) or its distribution."""
     rng = np.random.default_rng(seed)
@@ -327,8 +502,8 @@ def _distribution(text: Any, key: str) -> tuple[str, float, float]:
     match = DISTRIBUTION.match(text) if isinstance(text, str) else None
     if match is None:
         raise ConfigError(
-            f"grid.{key}: expected a list of values or a distribution uniform(a, b), loguniform(a, b) "
-            f"or int(a, b), got {kind_of(text)}"
+            f"grid.{key}: expected a list of values or a distribution uniform(a, b), loguniform(a, b), "
+            f"int(a, b) or choice(a, b, ...), got {kind_of(text)}"
         )
     kind = match.group(1)
     try:
@@ -344,17 +519,36 @@ def _distribution(text: Any, key: str) -> tuple[str, float, float]:
     return kind, (int(low) if kind == "int" else low), (int(high) if kind == "int" else high)
 
 
+def _choice(text: str, key: str) -> list[Any]:
+    """choice(a, b, ...) -> [a, b, ...]: the inside read as a YAML flow list, so
+    choice([16], [32, 16]) and choice(relu, tanh) both work."""
+    import yaml
+
+    inside = CHOICE.match(text).group(1)
+    try:
+        values = yaml.safe_load(f"[{inside}]")
+    except yaml.YAMLError:
+        raise ConfigError(
+            f"grid.{key}: cannot read the values of {text!r}; write choice(a, b, ...)"
+        ) from None
+    if not values:
+        raise ConfigError(f"grid.{key}: {text!r} has no values")
+    return values
+
+
 def _grid(value: Any, search: str = "grid") -> dict[str, Any]:
     if value is None:
         return {}
     grid = _overrides(value, "grid")
     for key, values in grid.items():
-        if search == "random" and not isinstance(values, list):
-            _distribution(values, key)  # checked now, drawn in expand
+        if isinstance(values, str) and CHOICE.match(values):
+            values = grid[key] = _choice(values, key)  # a list by another name, for every search
+        if search in DRAWN and not isinstance(values, list):
+            _distribution(values, key)  # checked now, drawn in expand (or proposed by Optuna)
             continue
         if not isinstance(values, list):
             hint = (
-                "; distributions are for search: random"
+                "; distributions are for search: random or optuna"
                 if isinstance(values, str) and DISTRIBUTION.match(values)
                 else ""
             )

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import checkpoint as checkpoint_file
-from . import runs
+from . import runs, tracking
 from .config import Config, ConfigError, load_config
 from .data.features import read_features
 from .errors import FastMLPError
@@ -81,8 +81,8 @@ class _Recorder:
     """Trainer callback: rewrites metrics.csv after every epoch, times the first minibatches
     (JIT compile or cache load lands there), and forwards every call to the user's callback."""
 
-    def __init__(self, run_dir: Path, forward=None, rows=()):
-        self.run_dir, self.forward = run_dir, forward
+    def __init__(self, run_dir: Path, forward=None, rows=(), tracker=None):
+        self.run_dir, self.forward, self.tracker = run_dir, forward, tracker
         self.rows: list[dict] = [dict(r) for r in rows]  # a resumed run's earlier epochs
         self.started = time.perf_counter()
         self.first_batches_seconds: float | None = None
@@ -98,6 +98,8 @@ class _Recorder:
     def on_epoch_end(self, row):
         self.rows.append(row)
         runs.write_metrics(self.run_dir, self.rows)
+        if self.tracker is not None:
+            self.tracker.log_epoch(row)
         self._forward("on_epoch_end", row)
 
     def _forward(self, name, *args):
@@ -125,7 +127,17 @@ def train(
     resume: a run folder that was interrupted: its config.yaml (with `overrides` applied) and
     its checkpoint.npz; the run continues there and, unchanged, ends bit-identical to a run
     that was never interrupted (the seconds column aside).
+    With output.mlflow set, the run is also logged to MLflow (fastmlp/tracking.py).
     """
+    # The tracker ends the run's MLflow run FAILED (KILLED on Ctrl-C) when anything below raises.
+    with tracking.Tracker() as tracker:
+        return _train(
+            config, overrides, out=out, callback=callback, resume=resume, force=force, tracker=tracker
+        )
+
+
+def _train(config, overrides, *, out, callback, resume, force, tracker: tracking.Tracker) -> TrainResult:
+    """train()'s work; tracker logs it to MLflow when the config's output.mlflow says so."""
     from .data import load_dataset
 
     started = time.perf_counter()
@@ -146,6 +158,8 @@ def train(
         state = checkpoint_file.load(run_dir / checkpoint_file.FILE)
     elif not isinstance(config, Config) or overrides:
         config = load_config(config, overrides)
+    tracker.connect(config.output.mlflow)  # before any work: mlflow installed, its store usable
+    data_started = time.perf_counter()  # importing mlflow and opening its store is not loading data
     ds = load_dataset(config.data, seed=config.seed, dtype=config.model.dtype, task=config.model.task)
     loaded = time.perf_counter()
     if config.train.early_stopping is not None and ds.split("val")[0] is None:
@@ -159,7 +173,8 @@ def train(
     if state is None:
         run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out, force=force)
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())
-    recorder = _Recorder(run_dir, callback, rows=state.rows if state is not None else ())
+    recorder = _Recorder(run_dir, callback, rows=state.rows if state is not None else (), tracker=tracker)
+    tracker.start_training(config, run_dir, earlier_rows=recorder.rows)
     notify(callback, "on_run_start", run_dir)
     t = config.train
     # L-BFGS runs in one SciPy call: no checkpoint between its iterations.
@@ -215,7 +230,7 @@ def train(
     )
     if history.notes:  # e.g. L-BFGS: whether it converged, SciPy's message, the evaluations
         summary["optimizer_notes"] = history.notes
-    summary["timings"] = _timings(history, recorder, started, loaded, trained, len(ds.X_train))
+    summary["timings"] = _timings(history, recorder, started, data_started, loaded, trained, len(ds.X_train))
     summary["versions"] = versions()
     summary["config_file"] = str(config.source) if config.source is not None else None
     if state is not None:
@@ -224,6 +239,7 @@ def train(
     if checkpoint is not None:
         # The run is whole (model.npz, summary.json): its checkpoint has done its job.
         checkpoint.unlink(missing_ok=True)
+    tracker.finish_training(summary, run_dir)
     return TrainResult(
         model=model, history=history, run_dir=run_dir, summary=summary, config=config, dataset=ds
     )
@@ -270,14 +286,14 @@ def model_for(config: Config, ds, dtype: str | None = None) -> MLP:
     )
 
 
-def _timings(history, recorder, started, loaded, trained, n_train) -> dict[str, float | None]:
+def _timings(history, recorder, started, data_started, loaded, trained, n_train) -> dict[str, float | None]:
     """Wall times; compile_seconds is epoch 1's excess over the median later epoch."""
     epochs = [row["seconds"] for row in history.rows]
     later = statistics.median(epochs[1:]) if len(epochs) > 1 else None
     epoch_seconds = sum(epochs)
     return {
         "wall_seconds": time.perf_counter() - started,
-        "load_data_seconds": loaded - started,
+        "load_data_seconds": loaded - data_started,
         "fit_seconds": trained - loaded,
         "epoch_seconds_total": epoch_seconds,
         "first_epoch_seconds": epochs[0] if epochs else None,

@@ -14,7 +14,8 @@ known one.
     train:  {epochs: 20, batch_size: 128, learning_rate: 0.1, l2: 0.0001,
              optimizer: {name: sgd, momentum: 0.0, nesterov: false}, shuffle: true,
              lr_schedule: {name: constant}, early_stopping: null, class_weight: null}
-    output: {dir: runs, name: null}
+    output: {dir: runs, name: null,
+             mlflow: null}    # or {tracking_uri: sqlite:///mlflow.db, experiment: mine}: see tracking.py
 """
 
 from __future__ import annotations
@@ -99,9 +100,25 @@ class TrainConfig:
 
 
 @dataclass
+class MlflowConfig:
+    """output.mlflow: where fastmlp.tracking logs runs. tracking_uri, experiment None: MLflow's own default
+    (MLFLOW_TRACKING_URI, else sqlite:///mlflow.db; MLFLOW_EXPERIMENT_NAME, else "Default").
+    A relative path in the URI (sqlite:///mlflow.db) is kept as written: MLflow reads it against
+    the current directory, as it does everywhere else, not against the config file's folder."""
+
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    parent_run_id: str | None = None  # log as a child of this MLflow run (a sweep sets its own)
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
 class OutputConfig:
     dir: str = "runs"
     name: str | None = None  # None: the config file's stem, or "default"
+    mlflow: MlflowConfig | None = None  # None: no experiment tracking
 
 
 @dataclass
@@ -134,7 +151,11 @@ class Config:
                 "optimizer": self.train.optimizer.to_dict(),
                 "class_weight": copy.deepcopy(self.train.class_weight),
             },
-            "output": {"dir": self.output.dir, "name": self.output.name},
+            "output": {
+                "dir": self.output.dir,
+                "name": self.output.name,
+                "mlflow": None if self.output.mlflow is None else self.output.mlflow.to_dict(),
+            },
         }
 
     def to_yaml(self) -> str:
@@ -499,7 +520,23 @@ def _output(raw: Mapping[str, Any]) -> OutputConfig:
         name = text(name, "output.name")
         if "/" in name or "\\" in name or name in (".", ".."):
             raise ConfigError(f"output.name: expected a plain name without path separators, got {echo(name)}")
-    return OutputConfig(dir=directory, name=name)
+    return OutputConfig(dir=directory, name=name, mlflow=_mlflow(raw.get("mlflow")))
+
+
+def _mlflow(value: Any) -> MlflowConfig | None:
+    """output.mlflow: null/false (off), true or {} (on, MLflow's defaults), or a mapping."""
+    path = "output.mlflow"
+    if value is None or value is False:
+        return None
+    if value is True:
+        return MlflowConfig()
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{path}: expected a mapping like {{tracking_uri: sqlite:///mlflow.db, experiment: mine}} "
+            f"(or null to turn tracking off), got {kind_of(value)}"
+        )
+    check_keys(value, [f.name for f in fields(MlflowConfig)], f"{path}.")
+    return MlflowConfig(**{k: None if value.get(k) is None else text(value[k], f"{path}.{k}") for k in value})
 
 
 # ---------------------------------------------------------------- checks

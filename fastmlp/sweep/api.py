@@ -58,11 +58,11 @@ def plan(
     """(spec, sweep folder, every run validated) without running or writing anything."""
     spec = load_sweep(spec_or_path)
     all_runs = expand(spec)
-    tracking.require(mlflow_settings(spec, all_runs))  # a missing extra is found by --dry-run too
+    tracking.require(_mlflow_settings(spec, all_runs))  # a missing extra is found by --dry-run too
     return spec, Path(out) if out is not None else spec.directory, all_runs
 
 
-def mlflow_settings(spec: SweepSpec, all_runs: list[Run]):
+def _mlflow_settings(spec: SweepSpec, all_runs: list[Run]):
     """The sweep's output.mlflow (None: no tracking): its first run's, which is the base
     config's; with search: optuna no run exists before the sweep starts, so the base's own."""
     if all_runs:
@@ -78,7 +78,7 @@ def _track(
     """With output.mlflow: start the sweep's parent MLflow run, and build the runs again from a
     base config that names it (output.mlflow.parent_run_id), so each run logs as its child
     wherever it executes: here, in a process pool, on Dask workers."""
-    settings = mlflow_settings(spec, all_runs)
+    settings = _mlflow_settings(spec, all_runs)
     if settings is None:
         return spec, all_runs
     tracker.connect(settings)
@@ -139,15 +139,13 @@ def sweep(
             executor,
             workers,
             scheduler,
+            out=out,
+            dry_run=dry_run,
+            warm=warm,
+            threads_per_run=threads_per_run,
+            on_start=on_start,
+            on_result=on_result,
             tracker=tracker,
-            **dict(
-                out=out,
-                dry_run=dry_run,
-                warm=warm,
-                threads_per_run=threads_per_run,
-                on_start=on_start,
-                on_result=on_result,
-            ),
         )
         tracker.finish_sweep(result)
         return result

@@ -258,7 +258,9 @@ def warm_up(configs) -> float:
             continue
         seen.add(key)
         rows = max(64, 2 * config.train.batch_size)
-        tiny = load_config(config, ["train.epochs=1", f"data.limit={rows}", "train.early_stopping=null"])
+        # output.mlflow=null: a warm-up is no run of the sweep's, so it logs nothing to MLflow.
+        off = ["train.early_stopping=null", "output.mlflow=null"]
+        tiny = load_config(config, ["train.epochs=1", f"data.limit={rows}", *off])
         with tempfile.TemporaryDirectory(prefix="fastmlp-warmup-") as tmp:
             try:
                 train(tiny, out=Path(tmp) / "run")

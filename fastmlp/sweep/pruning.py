@@ -35,6 +35,8 @@ def require_optuna():
 class Pruned(Exception):
     """Raised from the training callback to stop a run the pruner gave up on."""
 
+    mlflow_status = "KILLED"  # stopped on purpose, not broken: MLflow's status for a run ended early
+
     def __init__(self, epoch: int, rows: list[dict[str, Any]]):
         super().__init__(f"pruned at epoch {epoch}")
         self.epoch, self.rows = epoch, rows

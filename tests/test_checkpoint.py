@@ -116,15 +116,26 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
             time.sleep(0.005)
         return process, time.monotonic()
 
-    process, began = start(tmp_path / "timing")  # how long a run lasts once its folder exists
-    process.wait()
-    span = time.monotonic() - began
+    # When, after its folder appears, a run writes its first checkpoint and when it ends: most kills
+    # land between the two (the machine's speed drifts, so the window is measured, not assumed).
+    timing = tmp_path / "timing"
+    process, began = start(timing)
+    first_checkpoint = finished = None
+    while process.poll() is None:
+        if first_checkpoint is None and (timing / checkpoint.FILE).exists():
+            first_checkpoint = time.monotonic() - began
+        if finished is None and (timing / runs.MODEL).exists():
+            finished = time.monotonic() - began  # the process still exits after this
+        time.sleep(0.002)
+    span = finished if finished is not None else time.monotonic() - began
+    first_checkpoint = first_checkpoint if first_checkpoint is not None else span / 2
     rng = random.Random(0)
     resumed = 0
     for trial in range(20):
         run_dir = tmp_path / f"run{trial}"
         process, _ = start(run_dir)
-        time.sleep(rng.uniform(0.0, span))
+        # Trials 0-4 anywhere in the run (before any checkpoint too), the rest after the first one.
+        time.sleep(rng.uniform(0.0 if trial < 5 else first_checkpoint, span))
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         # Every file in the folder is whole: a write cut short leaves at most a hidden temp file.

@@ -24,6 +24,7 @@ from .errors import DataError, FastMLPError
 
 MISSING = ("error", "mean", "median", "most_frequent")
 SHOWN = 10  # categories listed in a message
+BLOCK = 4096  # rows encoded at a time
 
 
 @dataclass
@@ -97,26 +98,27 @@ class TableEncoder:
         """(len(rows), n_outputs) array in dtype: each number filled, each category one-hot.
 
         X must hold the encoder's columns in its order (conform() lines them up). rows None: all.
+        Written BLOCK rows at a time, so each column's strided writes land in a block that stays
+        in cache (column by column over the whole array took 4x longer on 2.5 million rows).
         """
-        n = len(X) if rows is None else len(rows)
-        out = np.empty((n, self.n_outputs), dtype)
-        at = 0
-        for fitted, c in zip(self.columns, X.columns, strict=True):
-            if fitted.kind == NUMBER:
-                v = c.values if rows is None else c.values[rows]
-                gaps = np.isnan(v)
-                if gaps.any():
-                    if np.isnan(fitted.fill):
-                        i = int(np.argmax(gaps))
-                        raise DataError(
-                            f"{X.source}: {X.row(_original(rows, i))}, column {c.label}: missing value "
-                            "(the model was trained with data.missing: error)"
-                        )
-                    v = np.where(gaps, fitted.fill, v)
-                out[:, at] = v
-            else:
-                out[:, at : at + fitted.width] = _one_hot(fitted, c, rows, X, unseen, dtype)
-            at += fitted.width
+        rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+        out = np.empty((len(rows), self.n_outputs), dtype)
+        lookups = [
+            _lookup(f, c) if f.kind == CATEGORY else None
+            for f, c in zip(self.columns, X.columns, strict=True)
+        ]
+        for start in range(0, len(rows), BLOCK):
+            block, at = rows[start : start + BLOCK], 0
+            for fitted, c, lookup in zip(self.columns, X.columns, lookups, strict=True):
+                if fitted.kind == NUMBER:
+                    out[start : start + len(block), at] = _filled(fitted, c, block, X)
+                else:
+                    index = _category_index(fitted, c, lookup, block, X, unseen)
+                    part = out[start : start + len(block), at : at + fitted.width]
+                    part[...] = 0
+                    seen = np.flatnonzero(index >= 0)
+                    part[seen, index[seen]] = 1
+                at += fitted.width
         return out
 
     def conform(self, X: Columns, source: str | None = None) -> Columns:
@@ -243,19 +245,38 @@ def _fit_column(c: Column, rows: np.ndarray, missing: str, source: str) -> Encod
     return Encoded(c.name, CATEGORY, categories=categories, fill_index=fill_index)
 
 
-def _one_hot(fitted: Encoded, c: Column, rows, X: Columns, unseen: str, dtype) -> np.ndarray:
-    """(n, k) 0/1 block of the category column c for rows; DataError for an unseen category when
-    unseen is "error" or a missing one with no fill."""
+def _filled(fitted: Encoded, c: Column, rows: np.ndarray, X: Columns) -> np.ndarray:
+    """The number column c at rows, gaps filled; DataError for a gap when the model has no fill."""
+    v = c.values[rows]
+    gaps = np.isnan(v)
+    if gaps.any():
+        if np.isnan(fitted.fill):
+            i = int(np.argmax(gaps))
+            raise DataError(
+                f"{X.source}: {X.row(int(rows[i]))}, column {c.label}: missing value "
+                "(the model was trained with data.missing: error)"
+            )
+        v[gaps] = fitted.fill
+    return v
+
+
+def _lookup(fitted: Encoded, c: Column) -> np.ndarray:
+    """For each of c's distinct strings, its index among the fitted categories (-1: unseen)."""
     where = {s: i for i, s in enumerate(fitted.categories)}
-    lookup = np.array([where.get(s, -1) for s in c.strings], np.int64)  # code -> category index
-    codes = c.codes if rows is None else c.codes[rows]
+    return np.array([where.get(s, -1) for s in c.strings], np.int64)
+
+
+def _category_index(fitted: Encoded, c: Column, lookup, rows, X: Columns, unseen: str) -> np.ndarray:
+    """The category index of each row (-1: unseen, encoded as zeros); a missing value takes the
+    fill category. DataError for an unseen category when unseen is "error", or a gap with no fill."""
+    codes = c.codes[rows]
     index = np.where(codes >= 0, lookup[np.maximum(codes, 0)] if len(lookup) else -1, -2)
     gaps = index == -2
     if gaps.any():
         if fitted.fill_index < 0:
             i = int(np.argmax(gaps))
             raise DataError(
-                f"{X.source}: {X.row(_original(rows, i))}, column {c.label}: missing value "
+                f"{X.source}: {X.row(int(rows[i]))}, column {c.label}: missing value "
                 "(the model was trained with data.missing: error)"
             )
         index[gaps] = fitted.fill_index
@@ -265,14 +286,7 @@ def _one_hot(fitted: Encoded, c: Column, rows, X: Columns, unseen: str, dtype) -
         value = c.strings[codes[i]]
         shown = ", ".join(fitted.categories[:SHOWN]) + ("..." if len(fitted.categories) > SHOWN else "")
         raise DataError(
-            f"{X.source}: {X.row(_original(rows, i))}, column {c.label}: category {str(value)!r} was not in "
+            f"{X.source}: {X.row(int(rows[i]))}, column {c.label}: category {str(value)!r} was not in "
             f"the training data (known: {shown})"
         )
-    block = np.zeros((len(index), fitted.width), dtype)
-    seen = np.flatnonzero(index >= 0)
-    block[seen, index[seen]] = 1
-    return block
-
-
-def _original(rows, i: int) -> int:
-    return int(i) if rows is None else int(rows[i])
+    return index

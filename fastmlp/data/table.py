@@ -112,7 +112,6 @@ def _read_arrow_file(path: Path, what: str):
 
 def read_csv_table(path: Path, delimiter: str | None, header: bool | None, named_target: bool = False):
     """(Table, named, row) for a CSV file, plain or gzip; every value as Arrow infers its type."""
-    import pyarrow.csv as pacsv
 
     pyarrow = pa()
     head = _head_text(path)
@@ -124,14 +123,13 @@ def read_csv_table(path: Path, delimiter: str | None, header: bool | None, named
         from .csvfile import looks_like_header
 
         header = named_target or looks_like_header(records)
-    stream = pyarrow.input_stream(str(path), compression="gzip" if _is_gzip(path) else None)
     try:
-        table = pacsv.read_csv(
-            stream,
-            read_options=pacsv.ReadOptions(autogenerate_column_names=not header, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
-        )
+        table = _arrow_csv(path, delimiter, header, newlines_in_values=False)
+    except pyarrow.ArrowInvalid:
+        try:  # a quoted cell with a newline in it: the slower parse that allows them
+            table = _arrow_csv(path, delimiter, header, newlines_in_values=True)
+        except (pyarrow.ArrowException, OSError, EOFError) as e:
+            _explain(path, delimiter, e)
     except (pyarrow.ArrowException, OSError, EOFError) as e:
         _explain(path, delimiter, e)
     if header:
@@ -143,6 +141,19 @@ def read_csv_table(path: Path, delimiter: str | None, header: bool | None, named
     if table.num_rows == 0:
         raise DataError(f"{path}: the dataset is empty (no data rows)")
     return table, header, CsvLines(path, delimiter, header)
+
+
+def _arrow_csv(path: Path, delimiter: str, header: bool, newlines_in_values: bool):
+    import pyarrow.csv as pacsv
+
+    pyarrow = pa()
+    stream = pyarrow.input_stream(str(path), compression="gzip" if _is_gzip(path) else None)
+    return pacsv.read_csv(
+        stream,
+        read_options=pacsv.ReadOptions(autogenerate_column_names=not header),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=newlines_in_values),
+        convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+    )
 
 
 def _is_gzip(path: Path) -> bool:

@@ -4,6 +4,7 @@ NumPy loop, and JAX (jit + scan) when installed, all in one run, same model and 
     python scripts/bench.py                      # all peers, batch sizes 8 32 128 512
     python scripts/bench.py --batch-sizes 128 --peers torch numpy --repeats 5
     python scripts/bench.py --adam --peers --no-start     # fastmlp SGD vs fastmlp Adam only
+    python scripts/bench.py --peers --no-start --threads-compare --predict   # 1 vs 2 threads; predict rows/s
 
 Model: 784-256-128-10, relu, softmax cross-entropy, SGD lr 0.1, L2 1e-4, float32.
 Data: Fashion-MNIST's 60,000 training images when installed, else random data of the same shape
@@ -12,6 +13,11 @@ slice; ratios are fastmlp / peer (below 1 means fastmlp is faster). Peers need t
 extra (torch==2.13.0, scikit-learn); a missing one is reported and skipped.
 --adam adds fastmlp with Adam (lr 1e-3, betas 0.9/0.999, same L2) beside fastmlp's SGD: its
 seconds and the ratio adam/sgd, the two optimizers' epochs timed alternately.
+--threads-compare adds fastmlp's seconds per epoch on one thread (BLAS and Numba limited to 1)
+beside the run's thread count, epochs timed alternately: the speed-up from the second core.
+--predict times predict_proba on 10,000 rows (rows per second, median of --repeats): fastmlp's
+MLP.predict_proba, PyTorch's module under torch.inference_mode, scikit-learn's
+MLPClassifier.predict_proba, the same 784-256-128-10 network shape.
 """
 
 from __future__ import annotations
@@ -223,6 +229,54 @@ def jax_epoch(X, y, batch):
     return run
 
 
+def predict_rates(X, y, repeats, peers, threads):
+    """Rows per second of predict_proba on the first 10,000 rows, for fastmlp and each peer."""
+    from fastmlp import MLP, fit
+
+    rows = X[:10_000]
+    model = MLP(SIZES, seed=0)
+    fit(model, X[:2048], y[:2048], epochs=1, batch_size=128, learning_rate=LR)
+
+    def rate(f):
+        f()  # warm
+        times = []
+        for _ in range(max(repeats, 5)):
+            t = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t)
+        return len(rows) / statistics.median(times)
+
+    rates = {"fastmlp": rate(lambda: model.predict_proba(rows))}
+    if "torch" in peers:
+        import torch
+
+        torch.set_num_threads(threads)
+        net = torch.nn.Sequential(
+            torch.nn.Linear(784, 256),
+            torch.nn.ReLU(),
+            torch.nn.Linear(256, 128),
+            torch.nn.ReLU(),
+            torch.nn.Linear(128, 10),
+            torch.nn.Softmax(dim=1),
+        )
+        rt = torch.from_numpy(rows)
+
+        def torch_predict():
+            with torch.inference_mode():
+                return net(rt).numpy()
+
+        rates["torch"] = rate(torch_predict)
+    if "sklearn" in peers:
+        from sklearn.neural_network import MLPClassifier
+
+        clf = MLPClassifier(hidden_layer_sizes=(256, 128), max_iter=1, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.partial_fit(X[:2048], y[:2048], classes=np.unique(y))
+        rates["sklearn"] = rate(lambda: clf.predict_proba(rows))
+    return rates
+
+
 # -- machine-level figures -------------------------------------------------------------------
 
 
@@ -271,6 +325,20 @@ def start_times(batch):
         ]
 
 
+def one_thread(run):
+    """run() with BLAS and Numba limited to one thread."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            return run()
+    finally:
+        numba.set_num_threads(before)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32, 128, 512])
@@ -286,6 +354,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3, help="epochs timed per (peer, batch size); median kept")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--rows", type=int, default=None, help="use only the first N training rows")
+    ap.add_argument("--threads-compare", action="store_true", help="also time fastmlp on one thread")
+    ap.add_argument("--predict", action="store_true", help="predict_proba rows/s on 10,000 rows")
     args = ap.parse_args()
 
     import numba
@@ -324,6 +394,7 @@ def main():
     print(
         f"\n{'batch':>5} {'fastmlp s':>10} {'GFLOP/s':>8} {'%GEMM':>6}  "
         + (f"{'adam s':>8} {'adam/sgd':>8}  " if args.adam else "")
+        + (f"{'1-thr s':>8} {'speed-up':>8}  " if args.threads_compare else "")
         + "  ".join(f"{p + ' s':>10} {'ratio':>6}" for p in args.peers)
     )
     for b in args.batch_sizes:
@@ -337,6 +408,9 @@ def main():
             ours = statistics.median(sgd_run() for _ in range(args.repeats))
         gflops = flops / ours / 1e9
         cells = [f"{adam:8.3f} {adam / ours:8.2f}"] if args.adam else []
+        if args.threads_compare:
+            one = statistics.median(one_thread(sgd_run) for _ in range(args.repeats))
+            cells.append(f"{one:8.3f} {one / ours:8.2f}")
         for p in args.peers:
             run = peers[p](b)
             theirs = statistics.median(run() for _ in range(args.repeats))
@@ -348,6 +422,14 @@ def main():
             flush=True,
         )
 
+    if args.predict:
+        rates = predict_rates(X, y, args.repeats, args.peers, args.threads)
+        best_peer = max((r for p, r in rates.items() if p != "fastmlp"), default=None)
+        print(
+            "\npredict_proba, 10,000 rows: "
+            + ", ".join(f"{p} {r:,.0f} rows/s" for p, r in rates.items())
+            + (f"; fastmlp / fastest peer {rates['fastmlp'] / best_peer:.2f}" if best_peer else "")
+        )
     end = numpy_gemm_gflops()
     print("NumPy float32 GEMM at the end: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in end.items()))
     for b in [] if args.no_start else sorted({min(args.batch_sizes), max(args.batch_sizes)}):

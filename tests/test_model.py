@@ -133,6 +133,12 @@ def test_non_finite_inputs_are_named(rng):
     X[3, 2] = np.inf
     with pytest.raises(FastMLPError, match="X row 3, column 2 is not finite"):
         model.predict(X)
+    X[3, 2] = 3e38  # finite, but the column's sum overflows float32: still accepted
+    X[4, 2] = 3e38
+    assert model.predict(X).shape == (5,)
+    X[4, 1] = np.nan  # NaN in a block whose column sums overflow elsewhere: still named
+    with pytest.raises(FastMLPError, match="X row 4, column 1 is not finite"):
+        model.predict(X)
 
 
 def test_class_names_round_trip(tmp_path):

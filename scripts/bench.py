@@ -88,18 +88,20 @@ def fastmlp_epoch(X, y, batch, optimizer="sgd", lr=LR):
     return run
 
 
-def torch_epoch(X, y, batch, threads):
+def torch_net(threads, *tail):
+    """784-256-128-10 with ReLU as a torch Sequential (tail: layers after the last Linear)."""
     import torch
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    net = torch.nn.Sequential(
-        torch.nn.Linear(784, 256),
-        torch.nn.ReLU(),
-        torch.nn.Linear(256, 128),
-        torch.nn.ReLU(),
-        torch.nn.Linear(128, 10),
-    )
+    layers = [torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers, torch.nn.Linear(128, 10), *tail)
+
+
+def torch_epoch(X, y, batch, threads):
+    import torch
+
+    net = torch_net(threads)
     opt = torch.optim.SGD(net.parameters(), lr=LR, weight_decay=L2)
     loss_fn = torch.nn.CrossEntropyLoss()
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
@@ -250,15 +252,7 @@ def predict_rates(X, y, repeats, peers, threads):
     if "torch" in peers:
         import torch
 
-        torch.set_num_threads(threads)
-        net = torch.nn.Sequential(
-            torch.nn.Linear(784, 256),
-            torch.nn.ReLU(),
-            torch.nn.Linear(256, 128),
-            torch.nn.ReLU(),
-            torch.nn.Linear(128, 10),
-            torch.nn.Softmax(dim=1),
-        )
+        net = torch_net(threads, torch.nn.Softmax(dim=1))
         rt = torch.from_numpy(rows)
 
         def torch_predict():

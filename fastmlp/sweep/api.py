@@ -134,38 +134,16 @@ def sweep(
     """
     # The tracker ends the sweep's MLflow run FAILED (KILLED on Ctrl-C) when the sweep raises.
     with tracking.Tracker() as tracker:
-        result = _sweep(
-            spec_or_path,
-            executor,
-            workers,
-            scheduler,
-            out=out,
-            dry_run=dry_run,
-            warm=warm,
-            threads_per_run=threads_per_run,
-            on_start=on_start,
-            on_result=on_result,
-            tracker=tracker,
-        )
+        options = (out, dry_run, warm, threads_per_run, on_start, on_result)
+        result = _sweep(spec_or_path, executor, workers, scheduler, options, tracker)
         tracker.finish_sweep(result)
         return result
 
 
-def _sweep(
-    spec_or_path: str | Path | Mapping | SweepSpec,
-    executor: Executor | None = None,
-    workers: int = 1,
-    scheduler: str | None = None,
-    *,
-    out: str | Path | None = None,
-    dry_run: bool = False,
-    warm: bool | None = None,
-    threads_per_run: int | None = None,
-    on_start: Callable[[int, int], None] | None = None,
-    on_result: Callable[[dict[str, Any]], None] | None = None,
-    tracker: tracking.Tracker,
-) -> SweepResult:
-    """sweep()'s work; tracker holds the sweep's MLflow run when output.mlflow is set."""
+def _sweep(spec_or_path, executor, workers, scheduler, options, tracker: tracking.Tracker) -> SweepResult:
+    """sweep()'s work (options: its keyword arguments, in order); tracker holds the sweep's MLflow
+    run when output.mlflow is set."""
+    out, dry_run, warm, threads_per_run, on_start, on_result = options
     started = time.perf_counter()
     if scheduler is not None and executor is None:
         require_dask()  # before anything is planned, printed or written

@@ -30,10 +30,13 @@ PROGRESS_STEPS = 50
 # BLAS spends more time packing W than multiplying. Measured by scripts/bench.py.
 SMALL_BATCH = 16
 
-# Below this many rows a minibatch's GEMMs run on one BLAS thread: waking a second thread costs
-# more than it saves, and idle OpenBLAS threads spin against whatever else runs. Measured by
-# scripts/bench.py: batch 32, 0.66 s/epoch on one thread vs 0.74 on two; batch 128, 0.51 vs 0.42.
-BLAS_THREADED_BATCH = 64
+# Below this many rows a minibatch runs on one thread: the row-streaming kernels make no BLAS
+# call, and an idle OpenBLAS pool would only spin. Every minibatch that goes through BLAS keeps
+# the process's threads: re-measured (784-256-128-10, Fashion-MNIST, median of 3 alternated
+# epochs, 2 cores), two BLAS threads against one: batch 17 1.67 vs 1.98 s/epoch, 24 1.25 vs 1.41,
+# 32 1.08 vs 1.37, 48 0.78 vs 1.04. (An earlier limit of 64 rows, from an older machine state
+# and kernels, measured batch 32 faster on one thread; no longer so.)
+BLAS_THREADED_BATCH = SMALL_BATCH + 1
 
 
 def blas_threads_limit(threads):

@@ -379,7 +379,8 @@ def test_fit_off_the_main_thread_uses_one_blas_thread():
     thread.start()
     thread.join()
     assert seen["threads"] == 1 and clf._blas_threads(1000) is None
-    assert MLPClassifier(batch_size=32)._blas_threads(1000) == 1
+    assert MLPClassifier(batch_size=16)._blas_threads(1000) == 1
+    assert MLPClassifier(batch_size=32)._blas_threads(1000) is None
 
 
 def test_imports_from_the_package_root():

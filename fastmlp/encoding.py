@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data.table import CATEGORY, NUMBER, Column, Columns
+from .data.table import CATEGORY, NUMBER, Column, Columns, _row_index
 from .errors import DataError, FastMLPError
 
 MISSING = ("error", "mean", "median", "most_frequent")
@@ -138,8 +138,6 @@ class TableEncoder:
 
     def table_columns(self, table, source: str, row=None) -> Columns:
         """A table's columns (those the encoder takes) analysed as the encoder's kinds say."""
-        from .data.table import _row_index
-
         if self.named:
             missing = [n for n in self.names if n not in table.column_names]
             if missing:

@@ -3,8 +3,8 @@
 Training files are read through Arrow (table.py); this reader serves feature-only CSV
 files for prediction (features.py) and explains what Arrow refused (a ragged row, text
 that is not UTF-8) with the file's line. A header is detected when the first row has a
-non-number in a column where the second row has a number. Errors name the file's line
-and the column (0-based, with its header name).
+name in a column where a later row has a number (looks_like_header). Errors name the
+file's line and the column (0-based, with its header name).
 """
 
 from __future__ import annotations
@@ -22,15 +22,7 @@ from .source import read_bytes
 def rows(path, delimiter: str = ",", keep_blank_records: bool = False) -> tuple[list[list[str]], list[int]]:
     """The non-blank records of the file and the line each starts on. keep_blank_records: skip only
     empty lines, as Arrow's reader does (a record of empty cells is then a row of missing values)."""
-    data = read_bytes(path)
-    if data[:4] == b"PK\x03\x04":  # a zip archive: the usual mix-up is an .npz (or a model.npz)
-        raise DataError(f"{path}: is a zip archive (an .npz file?), not CSV text")
-    if data[:6] == b"\x93NUMPY":
-        raise DataError(f"{path}: is a NumPy .npy file, not CSV text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start}); is this a CSV file?") from None
+    text = csv_text(path, read_bytes(path))
     records, lines = [], []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     line = 1
@@ -43,6 +35,21 @@ def rows(path, delimiter: str = ",", keep_blank_records: bool = False) -> tuple[
     except csv.Error as e:
         raise DataError(f"{path}: line {reader.line_num}: malformed CSV ({e})") from None
     return records, lines
+
+
+def csv_text(path, data: bytes, cut: bool = False) -> str:
+    """data decoded as UTF-8 CSV text; DataError for what is plainly another format or not UTF-8.
+    cut: data is the file's first bytes only, so a character split at its end is dropped."""
+    if data[:4] == b"PK\x03\x04":  # a zip archive: the usual mix-up is an .npz (or a model.npz)
+        raise DataError(f"{path}: is a zip archive (an .npz file?), not CSV text")
+    if data[:6] == b"\x93NUMPY":
+        raise DataError(f"{path}: is a NumPy .npy file, not CSV text")
+    if data[:4] == b"PAR1":
+        raise DataError(f"{path}: is a Parquet file; name it *.parquet")
+    try:
+        return data.decode("utf-8-sig", errors="ignore" if cut else "strict")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text (byte {e.start}); is this a CSV file?") from None
 
 
 def check_widths(path, records: list[list[str]], lines: list[int], width: int) -> None:

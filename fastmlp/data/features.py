@@ -21,8 +21,8 @@ import numpy as np
 
 from ..errors import DataError
 from .csvfile import check_widths, column_name, looks_like_header, numbers, rows
-from .files import npz_feature_names, reason
-from .source import existing_file
+from .files import npz_feature_names
+from .source import existing_file, reason
 from .table import Columns, read_table, table_kind
 
 NPY_MAGIC = b"\x93NUMPY"

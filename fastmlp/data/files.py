@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import DataError
 from .idx import read_idx
 from .raw import Raw
-from .source import existing_file
+from .source import existing_file, reason
 from .table import table_kind
 from .tabular import read_tabular
 
@@ -136,10 +136,3 @@ def read_mnist_dir(directory) -> tuple[Raw, Raw]:
         names = ", ".join(f"{s}[.gz]" for stems in MNIST_FILES.values() for s in stems)
         raise DataError(f"{directory}: expected the IDX files {names}")
     return tuple(read_pair(images, labels, read_idx) for images, labels in files.values())
-
-
-def reason(e: Exception) -> str:
-    """The first line of an exception's message, for a one-line DataError."""
-    if "allow_pickle" in str(e):  # an array of Python objects; loading it would run code
-        return "it holds Python objects, not numbers"
-    return str(e).splitlines()[0] if str(e) else type(e).__name__

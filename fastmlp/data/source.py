@@ -36,6 +36,14 @@ def read_bytes(path) -> bytes:
     return data
 
 
+def reason(e: Exception) -> str:
+    """The first line of an exception's message, for a one-line DataError."""
+    if "allow_pickle" in str(e):  # an array of Python objects; loading it would run code
+        return "it holds Python objects, not numbers"
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def gunzip(data: bytes, path) -> bytes:
     """All gzip members of data, decompressed and CRC-checked; DataError naming path if corrupt."""
     parts = []

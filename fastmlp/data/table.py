@@ -26,13 +26,15 @@ import csv
 import difflib
 import gzip
 import io
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
-from .source import GZIP_MAGIC, existing_file
+from .csvfile import check_widths, csv_text, is_number, looks_like_header, rows
+from .source import GZIP_MAGIC, existing_file, reason
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -102,7 +104,7 @@ def _read_arrow_file(path: Path, what: str):
 
             table = feather.read_table(path)
     except (pyarrow.ArrowException, OSError, ValueError) as e:
-        raise DataError(f"{path}: not a readable {what} file ({_first_line(e)})") from None
+        raise DataError(f"{path}: not a readable {what} file ({reason(e)})") from None
     if table.num_columns == 0:
         raise DataError(f"{path}: the {what} file has no columns")
     if table.num_rows == 0:
@@ -114,40 +116,37 @@ def read_csv_table(path: Path, delimiter: str | None, header: bool | None, named
     """(Table, named, row) for a CSV file, plain or gzip; every value as Arrow infers its type."""
 
     pyarrow = pa()
-    head = _head_text(path)
+    gzipped = _is_gzip(path)
+    head = _head_text(path, gzipped)
     delimiter = delimiter or sniff_delimiter(head)
     records = _records(head, delimiter)
     if not records:
         raise DataError(f"{path}: the dataset is empty (no rows)")
     if header is None:
-        from .csvfile import looks_like_header
-
         header = named_target or looks_like_header(records)
     try:
-        table = _arrow_csv(path, delimiter, header, newlines_in_values=False)
+        table = _arrow_csv(path, gzipped, delimiter, header, newlines_in_values=False)
     except pyarrow.ArrowInvalid:
         try:  # a quoted cell with a newline in it: the slower parse that allows them
-            table = _arrow_csv(path, delimiter, header, newlines_in_values=True)
+            table = _arrow_csv(path, gzipped, delimiter, header, newlines_in_values=True)
         except (pyarrow.ArrowException, OSError, EOFError) as e:
             _explain(path, delimiter, e)
     except (pyarrow.ArrowException, OSError, EOFError) as e:
         _explain(path, delimiter, e)
     if header:
         names = [n.strip() for n in table.column_names]
-        doubled = sorted({n for n in names if names.count(n) > 1})
-        if doubled:
-            raise DataError(f"{path}: the header names column {doubled[0]!r} more than once")
+        _check_unique(names, f"{path}: the header names column {{!r}} more than once")
         table = table.rename_columns(names)
     if table.num_rows == 0:
         raise DataError(f"{path}: the dataset is empty (no data rows)")
     return table, header, CsvLines(path, delimiter, header)
 
 
-def _arrow_csv(path: Path, delimiter: str, header: bool, newlines_in_values: bool):
+def _arrow_csv(path: Path, gzipped: bool, delimiter: str, header: bool, newlines_in_values: bool):
     import pyarrow.csv as pacsv
 
     pyarrow = pa()
-    stream = pyarrow.input_stream(str(path), compression="gzip" if _is_gzip(path) else None)
+    stream = pyarrow.input_stream(str(path), compression="gzip" if gzipped else None)
     return pacsv.read_csv(
         stream,
         read_options=pacsv.ReadOptions(autogenerate_column_names=not header),
@@ -157,33 +156,22 @@ def _arrow_csv(path: Path, delimiter: str, header: bool, newlines_in_values: boo
 
 
 def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as f:
-        return f.read(2) == GZIP_MAGIC
-
-
-def _head_text(path: Path) -> str:
-    """The first SNIFF_BYTES of the file as text (gunzipped); DataError for what is not CSV text."""
+    """Told by the magic bytes, as source.read_bytes tells it, not by the name."""
     try:
         with path.open("rb") as f:
-            raw = f.read(8)
-        if raw[:2] == GZIP_MAGIC:
-            with gzip.open(path, "rb") as f:
-                data = f.read(SNIFF_BYTES)
-        else:
-            with path.open("rb") as f:
-                data = f.read(SNIFF_BYTES)
-    except (OSError, EOFError) as e:
-        raise DataError(f"{path}: cannot read ({_first_line(e)})") from None
-    if data[:4] == b"PK\x03\x04":
-        raise DataError(f"{path}: is a zip archive (an .npz file?), not CSV text")
-    if data[:6] == b"\x93NUMPY":
-        raise DataError(f"{path}: is a NumPy .npy file, not CSV text")
-    if data[:4] == b"PAR1":
-        raise DataError(f"{path}: is a Parquet file; name it *.parquet")
+            return f.read(2) == GZIP_MAGIC
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({reason(e)})") from None
+
+
+def _head_text(path: Path, gzipped: bool) -> str:
+    """The first SNIFF_BYTES of the file as text (gunzipped); DataError for what is not CSV text."""
     try:
-        text = data.decode("utf-8-sig", errors="ignore" if len(data) == SNIFF_BYTES else "strict")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start}); is this a CSV file?") from None
+        with gzip.open(path, "rb") if gzipped else path.open("rb") as f:
+            data = f.read(SNIFF_BYTES)
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: cannot read ({reason(e)})") from None
+    text = csv_text(path, data, cut=len(data) == SNIFF_BYTES)
     if len(data) == SNIFF_BYTES:
         text = text[: text.rfind("\n") + 1] or text  # drop the last, cut-off line
     return text
@@ -218,13 +206,11 @@ def sniff_delimiter(text: str) -> str:
 def _explain(path: Path, delimiter: str, error: Exception):
     """Arrow refused the file: the line-naming message of the careful Python reader, when it finds
     the fault; else Arrow's own first line."""
-    from .csvfile import check_widths, rows
-
     records, lines = rows(path, delimiter)
     if not records:
         raise DataError(f"{path}: the dataset is empty (no rows)") from None
     check_widths(path, records, lines, len(records[0]))
-    raise DataError(f"{path}: malformed CSV ({_first_line(error)})") from None
+    raise DataError(f"{path}: malformed CSV ({reason(error)})") from None
 
 
 class CsvLines:
@@ -240,16 +226,16 @@ class CsvLines:
 
     def __getitem__(self, i: int) -> int:
         if self._lines is None:
-            from .csvfile import rows
-
             _, lines = rows(self.path, self.delimiter, keep_blank_records=True)
             self._lines = lines[1:] if self.header else lines
         return int(self._lines[i]) if 0 <= i < len(self._lines) else int(i) + 1 + int(self.header)
 
 
-def _first_line(e: Exception) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+def _check_unique(names: list[str], message: str) -> None:
+    """DataError (message with the first doubled name) when a name appears more than once."""
+    doubled = sorted(n for n, k in Counter(names).items() if k > 1)
+    if doubled:
+        raise DataError(message.format(doubled[0]))
 
 
 # ---------------------------------------------------------------- DataFrames
@@ -275,11 +261,9 @@ def frame_table(X, source: str = "X"):
         else:
             table = pyarrow.Table.from_pandas(X, preserve_index=False)
     except (pyarrow.ArrowException, TypeError, ValueError) as e:
-        raise DataError(f"{source}: cannot read the DataFrame's columns ({_first_line(e)})") from None
+        raise DataError(f"{source}: cannot read the DataFrame's columns ({reason(e)})") from None
     names = [str(n) for n in table.column_names]
-    doubled = sorted({n for n in names if names.count(n) > 1})
-    if doubled:
-        raise DataError(f"{source}: column {doubled[0]!r} appears more than once")
+    _check_unique(names, f"{source}: column {{!r}} appears more than once")
     return table.rename_columns(names)
 
 
@@ -391,7 +375,7 @@ def _column(array, name: str, label: str, want: str | None, source: str, row, ex
     except pyarrow.ArrowInvalid:
         pass
     distinct = pc.unique(pc.drop_null(text)).to_pylist()
-    numeric = sum(_is_number(v) for v in distinct)
+    numeric = sum(is_number(v) for v in distinct)
     if want is None and numeric * 2 < len(distinct):
         n = len(array)
         if len(distinct) > MAX_AUTO_CATEGORIES or (n >= 100 and len(distinct) > n / 2):
@@ -402,7 +386,7 @@ def _column(array, name: str, label: str, want: str | None, source: str, row, ex
             )
         return _categories(text, name, label)
     values = text.to_numpy(zero_copy_only=False)
-    i = next(i for i, v in enumerate(values) if v is not None and not _is_number(v))
+    i = next(i for i, v in enumerate(values) if v is not None and not is_number(v))
     hint = (
         "the model was trained with numbers in this column"
         if not explicit
@@ -437,11 +421,3 @@ def _categories(text, name: str, label: str) -> Column:
     codes = np.where(np.isnan(codes), -1, codes).astype(np.int64) if codes.dtype.kind == "f" else codes
     strings = np.array(encoded.dictionary.to_pylist(), dtype=str)
     return Column(name, CATEGORY, codes=codes.astype(np.int64, copy=False), strings=strings, label=label)
-
-
-def _is_number(v: str) -> bool:
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return True

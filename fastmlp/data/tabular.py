@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from .csvfile import column_index
+from .csvfile import column_index, is_number
 from .raw import Raw
-from .table import Columns, frame_table, read_table
+from .table import Columns, _row_index, frame_table, read_table
 
 
 def read_tabular(path, spec) -> Raw:
@@ -57,8 +57,6 @@ def table_raw(table, source: str, named: bool, row, spec, targets) -> Raw:
 
 def _columns(inputs, source: str, named: bool, row, spec, positions=None) -> Columns:
     """The input columns, data.features applied, analysed as data.categorical says."""
-    from .table import _row_index
-
     if spec.features is not None:
         if not named:
             raise DataError(f"{source}: data.features names columns, but the file has no header")
@@ -135,9 +133,7 @@ def _refuse_a_hidden_header(path, table, targets) -> None:
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         return
     first, second = (str(v).strip() if v is not None else "" for v in array.slice(0, 2).to_pylist())
-    from .table import _is_number
-
-    if first and not _is_number(first) and not _is_number(second):
+    if first and not is_number(first) and not is_number(second):
         rest = {str(v).strip() for v in array.slice(1).to_pylist() if v is not None}
         if first not in rest:
             raise DataError(

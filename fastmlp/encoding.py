@@ -19,10 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data.table import CATEGORY, NUMBER, Column, Columns, _row_index
+from .data.table import CATEGORY, MISSING, NUMBER, Column, Columns, _row_index
 from .errors import DataError, FastMLPError
 
-MISSING = ("error", "mean", "median", "most_frequent")
 SHOWN = 10  # categories listed in a message
 BLOCK = 4096  # rows encoded at a time
 

@@ -16,6 +16,7 @@ from ..errors import DataError
 from ..preprocessing import KINDS, TARGET_SCALINGS
 from ..schema import choice, echo, integer, kind_of, number, text
 from .labels import MAX_CLASSES
+from .table import MISSING
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ FIELDS: dict[str, tuple] = {
     "preprocessing": (choice, {"choices": KINDS}),
     "scale": (number, {}),
     "target_scaling": (choice, {"choices": TARGET_SCALINGS}),
-    "missing": (choice, {"choices": ("error", "mean", "median", "most_frequent")}),
+    "missing": (choice, {"choices": MISSING}),
     "x_key": (text, {}),
     "y_key": (text, {}),
     "n_samples": (integer, {"low": 1}),

@@ -47,6 +47,7 @@ SNIFF_RECORDS = 20
 MAX_AUTO_CATEGORIES = 1000
 NUMBER = "number"
 CATEGORY = "category"
+MISSING = ("error", "mean", "median", "most_frequent")  # data.missing: how a missing value is met
 
 
 def pa():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import re
 import reprlib
 from collections.abc import Iterable, Mapping
@@ -90,6 +91,12 @@ def kind_of(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return type(value).__name__
+
+
+def is_real(value: Any) -> bool:
+    """An int or float (NumPy's too), not a bool (a subclass of int, but a category, not a scale)
+    and not None."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def integer(

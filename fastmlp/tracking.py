@@ -30,7 +30,6 @@ import copy
 import importlib.util
 import json
 import logging
-import numbers
 import os
 import re
 import time
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, FastMLPError
+from .schema import is_real
 
 MISSING = "output.mlflow needs mlflow: pip install 'fastmlp[mlflow]'"
 PARENT_TAG = "mlflow.parentRunId"  # mlflow.utils.mlflow_tags.MLFLOW_PARENT_RUN_ID, the UI's nesting
@@ -171,7 +171,7 @@ class Tracker:
         if self.run_id is None or self._epochs_broken:
             return
         step = int(row.get("epoch") or 0)
-        values = {k: v for k, v in row.items() if k != "epoch" and _is_number(v)}
+        values = {k: v for k, v in row.items() if k != "epoch" and is_real(v)}
         try:
             self._log_metrics(values, step)
         except Exception as exc:  # noqa: BLE001 - tracking must not end a training run
@@ -220,7 +220,7 @@ class Tracker:
                 values[f"best.{metric}"] = best.mean
                 values[f"best.{metric}.std"] = best.std
                 self.client.set_tag(self.run_id, "fastmlp.best_point", _cut(str(best.point), TAG_CHARS))
-            self._log_metrics({k: v for k, v in values.items() if _is_number(v)})
+            self._log_metrics({k: v for k, v in values.items() if is_real(v)})
             for path in sorted(Path(result.sweep_dir).iterdir()):
                 if path.is_file():
                     self.client.log_artifact(self.run_id, str(path))
@@ -319,7 +319,7 @@ def flat_numbers(
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             flat.update(flat_numbers(value, f"{name}."))
-        elif _is_number(value):
+        elif is_real(value):
             flat[name] = float(value)
     return flat
 
@@ -334,11 +334,6 @@ def _param_text(value: Any) -> str:
     if isinstance(value, (list, tuple, Mapping)):
         return json.dumps(value, default=str)
     return str(value)
-
-
-def _is_number(value: Any) -> bool:
-    """An int or float (NumPy's too), not a bool and not None."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import FastMLPError
 from ..plot import pyplot, save_figure
+from ..schema import is_real
 from .results import read_results
 
 MAX_LINES = 8  # lines per panel, one per combination of the other keys, before points replace them
@@ -116,7 +117,7 @@ def _draw_key(ax, rows: list[dict], key: str, metric: str) -> None:
         for r in rows
         if key in r["_overrides"]
     ]
-    numeric = all(_is_number(x) for x, _, _ in points)
+    numeric = all(is_real(x) for x, _, _ in points)
     categories = [] if numeric else _ordered({_identity(x): x for x, _, _ in points})
     position = (lambda x: x) if numeric else (lambda x: categories.index(_identity(x)))
     lines = _by_combination(points)
@@ -206,11 +207,6 @@ def _numeric_scale(ax, values: Sequence[float]) -> None:
 def _rest(overrides: Mapping[str, Any], key: str) -> str:
     """The other swept keys' values as one label, e.g. 'hidden=[16], l2=0.001'."""
     return ", ".join(f"{k.rsplit('.', 1)[-1]}={json.dumps(v)}" for k, v in overrides.items() if k != key)
-
-
-def _is_number(value: Any) -> bool:
-    # JSON true/false load as bool, a subclass of int, but they are two categories, not a scale.
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _identity(value: Any) -> str:

@@ -20,7 +20,7 @@ from ..errors import DataError
 from ..preprocessing import Preprocessing
 from ..tasks import DTYPES, TASKS
 from .dataset import Dataset
-from .features import align_features, frame_to_array
+from .features import align_features, frame_to_array, is_frame
 from .labels import (
     check_task,
     check_two_classes,
@@ -122,7 +122,7 @@ def _needs_encoding(X, spec: DataSpec) -> bool:
     """True unless X is a pandas DataFrame of number columns and no data key asks for encoding."""
     if spec.missing != "error" or isinstance(spec.categorical, list) or spec.features is not None:
         return True
-    if type(X).__module__.split(".")[0] != "pandas":
+    if not is_frame(X):
         return True  # polars and pyarrow tables are read through Arrow
     return any(getattr(d, "kind", "O") not in "biuf" for d in X.dtypes)
 

@@ -393,6 +393,7 @@ class MLP:
             float(dropout),
             key,
             masks,
+            None,
         )
         grads = []
         for w0, b0, fan_in, fan_out, _ in self.layout:

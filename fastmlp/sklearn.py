@@ -60,12 +60,12 @@ Outputs, as scikit-learn's: more than two classes, softmax units with the cross-
 two classes, one logistic unit (coefs_[-1] has one column) with the binary cross-entropy;
 multilabel indicator targets, one logistic unit per label.
 
-Threads: the GEMMs run on OpenBLAS through SciPy. Minibatches of 16 rows or fewer take the
-row-streaming kernels on one thread (no BLAS call); larger ones use the process's BLAS threads
-as they are set. GridSearchCV(n_jobs=k) and cross_val_score run fits in joblib's worker processes,
-which joblib starts with the BLAS threads limited to cores // k, and fit never raises that
-limit; a fit called from a thread other than the main one (joblib's threading backend) runs its
-BLAS on one thread. Either way cores are shared, not oversubscribed.
+Threads: the GEMMs run on OpenBLAS through SciPy. Minibatches of 8 rows or fewer take the
+row-streaming forward kernel and run their BLAS calls on one thread; larger ones use the
+process's BLAS threads as they are set. GridSearchCV(n_jobs=k) and cross_val_score run fits in
+joblib's worker processes, which joblib starts with the BLAS threads limited to cores // k, and
+fit never raises that limit; a fit called from a thread other than the main one (joblib's
+threading backend) runs its BLAS on one thread. Either way cores are shared, not oversubscribed.
 
 Where this differs from scikit-learn, on purpose:
 - loss_ and loss_curve_ of sgd/adam count the L2 term with ||W||^2 averaged over the epoch's

@@ -26,16 +26,19 @@ from .kernels.rows import dense_or_csr
 # How many progress reports per epoch when a callback wants them.
 PROGRESS_STEPS = 50
 
-# Minibatches of at most this many rows take the row-streaming kernels (dense.py): below it,
-# BLAS spends more time packing W than multiplying. Measured by scripts/bench.py.
-SMALL_BATCH = 16
+# Minibatches of at most this many rows take the row-streaming forward kernel (dense.py): there
+# BLAS spends more time packing W than multiplying. Measured (`scripts/bench.py --paths-compare`;
+# 784-256-128-10, Fashion-MNIST, median of 5 alternated epochs on 20,000 rows, 2 cores),
+# row-streaming forward against BLAS forward: batch 8 1.11 vs 1.17 s (0.84 vs 1.10 on one thread), batch 16
+# 0.81 vs 0.75, batch 24 0.82 vs 0.58. (At batch 2 and 4 the two measured within 10% either way:
+# BLAS's matrix-vector path has no packing to lose.)
+SMALL_BATCH = 8
 
-# Below this many rows a minibatch runs on one thread: the row-streaming kernels make no BLAS
-# call, and an idle OpenBLAS pool would only spin. Every minibatch that goes through BLAS keeps
-# the process's threads: re-measured (784-256-128-10, Fashion-MNIST, median of 3 alternated
-# epochs, 2 cores), two BLAS threads against one: batch 17 1.67 vs 1.98 s/epoch, 24 1.25 vs 1.41,
-# 32 1.08 vs 1.37, 48 0.78 vs 1.04. (An earlier limit of 64 rows, from an older machine state
-# and kernels, measured batch 32 faster on one thread; no longer so.)
+# Below this many rows a minibatch runs its BLAS calls (the backward products) on one thread:
+# two threads measured no faster at batch 2 and 8, and an idle OpenBLAS pool would only spin.
+# Every larger minibatch keeps the process's threads: measured (same model and data, median of 3
+# alternated epochs, 2 cores), two BLAS threads against one: batch 12 0.67 vs 0.75 s, 16 0.50 vs
+# 0.63, 17 1.67 vs 1.98 (full epoch), 24 1.25 vs 1.41, 32 1.08 vs 1.37, 48 0.78 vs 1.04.
 BLAS_THREADED_BATCH = SMALL_BATCH + 1
 
 
@@ -146,11 +149,9 @@ class Epochs:
         # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
         self.l2, self.l2_per_weight = dtype.type(l2), bool(l2_per_weight)
         self.dropout, self.seed = float(dropout), int(seed)
-        if batch_size <= SMALL_BATCH:
-            # The row-streaming kernels fold dW into the update: one scratch row, no gradient buffer.
-            self.rows_scratch, grad = np.zeros(int(max(model.layer_sizes[1:])), dtype), np.zeros(0, dtype)
-        else:
-            self.rows_scratch, grad = None, np.zeros_like(model.params)
+        # An empty array selects the row-streaming forward; None, BLAS (kernels/network.py).
+        self.rows = np.zeros(0, dtype) if batch_size <= SMALL_BATCH else None
+        grad = np.zeros_like(model.params)
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
         self.buffers = (
             np.empty(batch_size * model.n_inputs, dtype),
@@ -190,7 +191,7 @@ class Epochs:
             self.dropout,
             self.seed,
             step0,
-            self.rows_scratch,
+            self.rows,
         )
 
 

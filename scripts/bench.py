@@ -5,6 +5,7 @@ NumPy loop, and JAX (jit + scan) when installed, all in one run, same model and 
     python scripts/bench.py --batch-sizes 128 --peers torch numpy --repeats 5
     python scripts/bench.py --adam --peers --no-start     # fastmlp SGD vs fastmlp Adam only
     python scripts/bench.py --peers --no-start --threads-compare --predict   # 1 vs 2 threads; predict rows/s
+    python scripts/bench.py --peers --no-start --paths-compare --batch-sizes 4 8 16 24   # SMALL_BATCH
 
 Model: 784-256-128-10, relu, softmax cross-entropy, SGD lr 0.1, L2 1e-4, float32.
 Data: Fashion-MNIST's 60,000 training images when installed, else random data of the same shape
@@ -15,6 +16,9 @@ extra (torch==2.13.0, scikit-learn); a missing one is reported and skipped.
 seconds and the ratio adam/sgd, the two optimizers' epochs timed alternately.
 --threads-compare adds fastmlp's seconds per epoch on one thread (BLAS and Numba limited to 1)
 beside the run's thread count, epochs timed alternately: the speed-up from the second core.
+--paths-compare times fastmlp's two kernel paths at every batch size, whichever the trainer would
+pick: the row-streaming forward (forced) against BLAS forward (forced), epochs alternated; the
+evidence for trainer.SMALL_BATCH.
 --predict times predict_proba on 10,000 rows (rows per second, median of --repeats): fastmlp's
 MLP.predict_proba, PyTorch's module under torch.inference_mode, scikit-learn's
 MLPClassifier.predict_proba, the same 784-256-128-10 network shape.
@@ -75,17 +79,25 @@ def timed(epoch, n):
     return run
 
 
-def fastmlp_epoch(X, y, batch, optimizer="sgd", lr=LR):
-    from fastmlp import MLP, fit
+def fastmlp_epoch(X, y, batch, optimizer="sgd", lr=LR, path=None):
+    """path None: the trainer's choice; "rows" or "blas" forces that kernel path."""
+    from fastmlp import MLP, fit, trainer
 
-    model = MLP(SIZES, seed=0)
-    fit(model, X[:2048], y[:2048], epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer)
-
-    def run():
-        h = fit(model, X, y, epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer)
+    def one(n):
+        chosen = trainer.SMALL_BATCH
+        if path is not None:
+            trainer.SMALL_BATCH = 1 << 30 if path == "rows" else 0
+        try:
+            h = fit(
+                model, X[:n], y[:n], epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer
+            )
+        finally:
+            trainer.SMALL_BATCH = chosen
         return h.rows[0]["seconds"]
 
-    return run
+    model = MLP(SIZES, seed=0)
+    one(2048)
+    return lambda: one(len(X))
 
 
 def torch_net(threads, *tail):
@@ -350,6 +362,7 @@ def main():
     ap.add_argument("--rows", type=int, default=None, help="use only the first N training rows")
     ap.add_argument("--threads-compare", action="store_true", help="also time fastmlp on one thread")
     ap.add_argument("--predict", action="store_true", help="predict_proba rows/s on 10,000 rows")
+    ap.add_argument("--paths-compare", action="store_true", help="also time row-streaming vs BLAS forward")
     args = ap.parse_args()
 
     import numba
@@ -389,6 +402,7 @@ def main():
         f"\n{'batch':>5} {'fastmlp s':>10} {'GFLOP/s':>8} {'%GEMM':>6}  "
         + (f"{'adam s':>8} {'adam/sgd':>8}  " if args.adam else "")
         + (f"{'1-thr s':>8} {'speed-up':>8}  " if args.threads_compare else "")
+        + (f"{'rows s':>8} {'blas s':>8} {'rows/blas':>9}  " if args.paths_compare else "")
         + "  ".join(f"{p + ' s':>10} {'ratio':>6}" for p in args.peers)
     )
     for b in args.batch_sizes:
@@ -405,6 +419,11 @@ def main():
         if args.threads_compare:
             one = statistics.median(one_thread(sgd_run) for _ in range(args.repeats))
             cells.append(f"{one:8.3f} {one / ours:8.2f}")
+        if args.paths_compare:
+            rows_run, blas_run = fastmlp_epoch(X, y, b, path="rows"), fastmlp_epoch(X, y, b, path="blas")
+            pairs = [(rows_run(), blas_run()) for _ in range(args.repeats)]
+            r, bl = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+            cells.append(f"{r:8.3f} {bl:8.3f} {r / bl:9.2f}")
         for p in args.peers:
             run = peers[p](b)
             theirs = statistics.median(run() for _ in range(args.repeats))

@@ -40,20 +40,15 @@ OPTIMIZERS = [
 ]
 
 
-@pytest.mark.parametrize("activation", ["leaky_relu", "relu"])
-@pytest.mark.parametrize("path", ["blas", "rows"])
-@pytest.mark.parametrize("task", ["classification", "multilabel", "regression"])
-@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: "-".join(map(str, o.values())))
-@pytest.mark.parametrize("l2", [0.0, 0.01])
-def test_epoch_kernel_equals_the_published_update_rules(
-    task, optimizer, l2, path, activation, rng, monkeypatch
+def assert_epochs_follow_the_published_rules(
+    rng, monkeypatch, task, optimizer, l2, path, activation, batch, n_rows
 ):
-    """The fused epoch kernel (both its BLAS path and its small-batch row-streaming path) against
-    a plain-NumPy loop: per minibatch, loss_and_gradients, then the optimizer's published rule."""
+    """The fused epoch kernel on the kernel path `path` against a plain-NumPy loop: per
+    minibatch, loss_and_gradients, then the optimizer's published rule (float64, 3 epochs)."""
     monkeypatch.setattr(trainer, "SMALL_BATCH", 0 if path == "blas" else 1 << 30)
-    X, y = make_problem(rng, 53, 6, 3, task)  # 53 rows, batch 8: a short last batch
-    X[:, :4] *= rng.random((53, 4)) < 0.5  # zero inputs, as blank pixels are: the kernels skip them
-    lr, batch = (0.01 if optimizer["name"] == "adam" else 0.05), 8
+    X, y = make_problem(rng, n_rows, 6, 3, task)
+    X[:, :4] *= rng.random((n_rows, 4)) < 0.5  # zero inputs, as blank pixels are: the kernels skip them
+    lr = 0.01 if optimizer["name"] == "adam" else 0.05
     fused = MLP([6, 9, 7, 3], activation=activation, task=task, dtype="float64", seed=1)
     stepped = fused.copy()
     fit(fused, X, y, epochs=3, batch_size=batch, learning_rate=lr, l2=l2, optimizer=optimizer, seed=4)
@@ -69,6 +64,32 @@ def test_epoch_kernel_equals_the_published_update_rules(
             g = np.concatenate([np.concatenate([dW.ravel(), db.ravel()]) for dW, db in grads])
             stepped.params[...] = reference_step(optimizer["name"], stepped.params, g, state, lr, hp)
     np.testing.assert_allclose(fused.params, stepped.params, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "relu"])
+@pytest.mark.parametrize("path", ["blas", "rows"])
+@pytest.mark.parametrize("task", ["classification", "multilabel", "regression"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: "-".join(map(str, o.values())))
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_epoch_kernel_equals_the_published_update_rules(
+    task, optimizer, l2, path, activation, rng, monkeypatch
+):
+    """Both kernel paths (BLAS, and the small-batch row-streaming forward), every optimizer and
+    loss; 53 rows in minibatches of 8: a short last minibatch."""
+    assert_epochs_follow_the_published_rules(rng, monkeypatch, task, optimizer, l2, path, activation, 8, 53)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 33, 128])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("path", ["blas", "rows"])
+@pytest.mark.parametrize("optimizer", [OPTIMIZERS[2], OPTIMIZERS[3]], ids=["nesterov", "adam"])
+def test_epoch_kernel_at_every_batch_size(batch, activation, path, optimizer, rng, monkeypatch):
+    """The same check at more batch sizes, on 70 rows: 1, 7, 33 (a last minibatch of 4 rows) and
+    128 (one minibatch larger than the data). Layer widths 6, 9, 7 leave remainders after the
+    row-streaming kernel's blocks of 4 rows of W."""
+    assert_epochs_follow_the_published_rules(
+        rng, monkeypatch, "classification", optimizer, 0.01, path, activation, batch, 70
+    )
 
 
 @pytest.mark.parametrize("path", ["blas", "rows"])

@@ -9,9 +9,13 @@ backward:  dW = h_prev^T delta                      (GEMM: the sum over the batc
 The L2 term lambda W is not added here: the optimizer fuses it into the update,
 and MLP.loss_and_gradients adds it for callers who want dW itself.
 
-Small minibatches get a second form of the same math (`*_rows`): with a handful of rows,
-BLAS spends its time packing W, not multiplying, so these kernels stream W once, row by
-row, and fold dW straight into the SGD update so no gradient buffer is written or read.
+Small minibatches get a second form of the forward product (`dense_forward_rows`): with a
+handful of rows, BLAS spends its time packing W, not multiplying, so that kernel streams W once,
+row by row, and skips the rows of W that meet a zero input (blank pixels, relu zeros). Measured
+on one thread, 784x256, 8 Fashion-MNIST rows: 62 us against 209 us for BLAS. The backward
+products stay with BLAS at every batch size: a kernel that folded dW row by row into the update
+measured slower than BLAS's dW plus one update pass (197 against 140 us at 8 rows), the
+update's pass being cheap next to BLAS's dW.
 """
 
 import numpy as np
@@ -19,7 +23,6 @@ from numba import njit
 
 from .activations import add_bias_activate, mul_derivative
 from .dropout import mul_mask, undo_dropout
-from .optim import update
 
 # Let LLVM reorder float sums so dot products vectorise; NaN/inf semantics stay intact.
 REASSOC = {"reassoc", "contract"}
@@ -86,44 +89,3 @@ def dense_forward_rows(h_prev, W, b, code, h):
             for j in range(fan_out):
                 h[i, j] += a * W[k, j]
     add_bias_activate(h, b, code)
-
-
-@njit(cache=True, fastmath=REASSOC)
-def dense_backward_update(h_prev, delta, W, b, w0, b0, opt, alpha, c, l2, code, mask_prev, delta_prev, g):
-    """One pass over the rows k of W (small batches):
-      delta_prev[:, k] = (delta W^T)[:, k]                     (with W before its update)
-      dW[k, :] = sum_i h_prev[i, k] delta[i, :]                (into the scratch row g)
-      W[k, :] <- update(W[k, :], dW[k, :] + l2 W[k, :])        (optim.update, state at w0 + k fan_out)
-    then delta_prev *= g'(z_prev) [* mask_prev], db = colsum(delta) and the bias step (state at b0).
-    delta_prev may have 0 columns (the first layer needs none)."""
-    n, fan_in = h_prev.shape
-    fan_out = delta.shape[1]
-    want_prev = delta_prev.shape[1] > 0
-    n4 = n - n % 4
-    for k in range(fan_in):
-        w = W[k]
-        if want_prev:
-            for i in range(n):
-                s = delta.dtype.type(0.0)
-                for j in range(fan_out):
-                    s += delta[i, j] * w[j]
-                delta_prev[i, k] = s
-        g[:] = 0
-        for i in range(0, n4, 4):
-            a0, a1, a2, a3 = h_prev[i, k], h_prev[i + 1, k], h_prev[i + 2, k], h_prev[i + 3, k]
-            if a0 == 0 and a1 == 0 and a2 == 0 and a3 == 0:
-                continue
-            for j in range(fan_out):
-                g[j] += a0 * delta[i, j] + a1 * delta[i + 1, j] + a2 * delta[i + 2, j] + a3 * delta[i + 3, j]
-        for i in range(n4, n):
-            a = h_prev[i, k]
-            for j in range(fan_out):
-                g[j] += a * delta[i, j]
-        update(opt, w, g, w0 + k * fan_out, l2, alpha, c)
-    if want_prev:
-        activation_backward(delta_prev, h_prev, mask_prev, code)
-    g[:] = 0
-    for i in range(n):
-        for j in range(fan_out):
-            g[j] += delta[i, j]
-    update(opt, b, g, b0, delta.dtype.type(0.0), alpha, c)

@@ -41,7 +41,7 @@ def train_batches(
     dropout,
     seed,
     step0,
-    rows_scratch,
+    rows,
 ):
     """Run minibatches first..last-1 of the epoch given by `order`; minibatch t is the run's step
     step0 + t - first (it keys the dropout masks). Returns (sum over minibatches of J_data times
@@ -93,7 +93,7 @@ def train_batches(
             dropout,
             key,
             masks,
-            rows_scratch,
+            rows,
         )
         total += value * batch_weight
         total_weight += batch_weight

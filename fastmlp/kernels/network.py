@@ -7,21 +7,21 @@ Arguments every kernel here shares:
     opt                the optimizer unit (code, hyper, state) (optim.py)
     acts, deltas       per-row buffers for h^1..h^L and delta^1..delta^L (layout's COL_OFF)
     masks              dropout masks, laid out like acts; None when there is no dropout (Numba
-                       prunes the dropout code a None rules out, as for rows_scratch)
-    rows_scratch       None: BLAS products; an array (one row of the widest layer): the
-                       row-streaming products of small batches. Numba prunes the branch a None
-                       rules out, so each path compiles only what it runs.
+                       prunes the dropout code a None rules out, as for rows)
+    rows               None: every product through BLAS; an empty array: the forward products
+                       of small batches through the row-streaming kernel (dense.py). Numba
+                       prunes the branch a None rules out, so each path compiles only what it runs.
 """
 
 import numpy as np
 from numba import njit
 
 from .activations import IDENTITY
-from .dense import delta_backward, dense_backward, dense_backward_update, dense_forward, dense_forward_rows
+from .dense import delta_backward, dense_backward, dense_forward, dense_forward_rows
 from .dropout import dropout_forward
 from .layout import COL_OFF, layer_params, layer_rows
 from .losses import output_loss, weight_total
-from .optim import begin_step, update_all
+from .optim import update_all
 from .rows import n_rows, row_block
 
 
@@ -34,7 +34,7 @@ def mask_rows(masks, deltas, layout, n, k):
 
 
 @njit(cache=True)
-def forward(params, layout, act, x, acts, rows_scratch, dropout, key, masks):
+def forward(params, layout, act, x, acts, rows, dropout, key, masks):
     """h^k = g(h^(k-1) W^k + b^k) [* mask^k] for k < L, z^L = h^(L-1) W^L + b^L; h^0 = x.
     Returns z^L. masks not None (training with dropout) applies inverted dropout at rate `dropout`
     to the hidden layers."""
@@ -45,7 +45,7 @@ def forward(params, layout, act, x, acts, rows_scratch, dropout, key, masks):
         W, b = layer_params(params, layout, k)
         out = layer_rows(acts, layout, n, k)
         code_k = act if k < L - 1 else IDENTITY  # softmax/sigmoid/MSE belong to the loss
-        if rows_scratch is None:
+        if rows is None:
             dense_forward(h, W, b, code_k, out)
         else:
             dense_forward_rows(h, W, b, code_k, out)
@@ -88,44 +88,17 @@ def backward(params, layout, act, x, acts, deltas, masks, grad):
 
 @njit(cache=True)
 def loss_and_grad(
-    params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks
+    params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks, rows
 ):
     """Data part of J on the batch x and its gradient into grad (no L2 term).
     Returns (J_data, n_correct)."""
     n = x.shape[0]
-    out = forward(params, layout, act, x, acts, None, dropout, key, masks)
+    out = forward(params, layout, act, x, acts, rows, dropout, key, masks)
     value, correct = output_loss(
         loss, out, y_class, y_target, w, layer_rows(deltas, layout, n, layout.shape[0] - 1)
     )
     backward(params, layout, act, x, acts, deltas, masks, grad)
     return value, correct
-
-
-@njit(cache=True)
-def backward_update(params, layout, act, opt, l2, x, acts, deltas, masks, g):
-    """From delta^L, layer by layer down: delta^(k-1) from the old W^k, then W^k, b^k stepped
-    with dW^k = h^(k-1)^T delta^k + l2 W^k folded in (no gradient buffer; small batches)."""
-    n = x.shape[0]
-    alpha, c = begin_step(opt)
-    for k in range(layout.shape[0] - 1, -1, -1):
-        W, b = layer_params(params, layout, k)
-        h_prev, delta, delta_prev, mask_prev = backward_views(x, acts, deltas, masks, layout, n, k)
-        dense_backward_update(
-            h_prev,
-            delta,
-            W,
-            b,
-            layout[k, 0],
-            layout[k, 1],
-            opt,
-            alpha,
-            c,
-            l2,
-            act,
-            mask_prev,
-            delta_prev,
-            g[: layout[k, 3]],
-        )
 
 
 @njit(cache=True)
@@ -146,24 +119,14 @@ def train_step(
     dropout,
     key,
     masks,
-    rows_scratch,
+    rows,
 ):
-    """One optimizer step on the minibatch x: forward, output delta, backward, update.
-    Returns (J_data, n_correct). rows_scratch None: BLAS products, gradient into grad, then
-    update_all. rows_scratch an array: the row-streaming kernels, dW folded into the update
-    (grad unused)."""
-    if rows_scratch is None:
-        value, correct = loss_and_grad(
-            params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks
-        )
-        update_all(opt, params, grad, layout, l2)
-        return value, correct
-    n = x.shape[0]
-    out = forward(params, layout, act, x, acts, rows_scratch, dropout, key, masks)
-    value, correct = output_loss(
-        loss, out, y_class, y_target, w, layer_rows(deltas, layout, n, layout.shape[0] - 1)
+    """One optimizer step on the minibatch x: forward, output delta, backward into grad, then
+    update_all. Returns (J_data, n_correct)."""
+    value, correct = loss_and_grad(
+        params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks, rows
     )
-    backward_update(params, layout, act, opt, l2, x, acts, deltas, masks, rows_scratch)
+    update_all(opt, params, grad, layout, l2)
     return value, correct
 
 
@@ -224,6 +187,7 @@ def full_loss_and_grad(
             grad_chunk,
             0.0,
             np.uint64(0),
+            None,
             None,
         )
         s = grad.dtype.type(share)

@@ -20,9 +20,9 @@ For weights g = dW + lambda W; for biases g = db (biases are not regularised).
                  (the paper's "efficient" form, as TensorFlow and scikit-learn compute it)
 
 A step is two calls: `begin_step` once per minibatch (advances t, returns the step's scalars
-(alpha_t, c_t)), then `update` on each run of parameters, called by both kernel paths — the BLAS
-path over whole layers, the row-streaming path one row of W at a time. Adding an optimizer is a
-code, its state size, a branch in each of these two functions, and its config entry.
+(alpha_t, c_t)), then `update` on each run of parameters (update_all: each layer's weights, then
+its biases). Adding an optimizer is a code, its state size, a branch in each of these two
+functions, and its config entry.
 
 Adam's t is kept in the state array's dtype: in float32 it counts exactly to 2^24 steps, past
 which 1 - b^t is 1 to float32 precision anyway.

@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import fastmlp  # noqa: E402
-from fastmlp import MLP  # noqa: E402
+from fastmlp import MLP, trainer  # noqa: E402
 from fastmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
@@ -346,8 +346,6 @@ def _blas_threads_seen_by_the_epoch_kernel():
     """Fit in this process and return the BLAS thread counts in force while the epoch kernel ran."""
     from threadpoolctl import threadpool_info
 
-    from fastmlp import trainer
-
     seen, run = [], trainer.Epochs.run
 
     def spying(self, *args):
@@ -379,8 +377,9 @@ def test_fit_off_the_main_thread_uses_one_blas_thread():
     thread.start()
     thread.join()
     assert seen["threads"] == 1 and clf._blas_threads(1000) is None
-    assert MLPClassifier(batch_size=16)._blas_threads(1000) == 1
-    assert MLPClassifier(batch_size=32)._blas_threads(1000) is None
+    small = trainer.BLAS_THREADED_BATCH - 1  # the largest minibatch kept to one BLAS thread
+    assert MLPClassifier(batch_size=small)._blas_threads(1000) == 1
+    assert MLPClassifier(batch_size=small + 1)._blas_threads(1000) is None
 
 
 def test_imports_from_the_package_root():

@@ -421,8 +421,8 @@ def main():
             cells.append(f"{one:8.3f} {one / ours:8.2f}")
         if args.paths_compare:
             rows_run, blas_run = fastmlp_epoch(X, y, b, path="rows"), fastmlp_epoch(X, y, b, path="blas")
-            pairs = [(rows_run(), blas_run()) for _ in range(args.repeats)]
-            r, bl = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+            timings = [(rows_run(), blas_run()) for _ in range(args.repeats)]
+            r, bl = statistics.median(t[0] for t in timings), statistics.median(t[1] for t in timings)
             cells.append(f"{r:8.3f} {bl:8.3f} {r / bl:9.2f}")
         for p in args.peers:
             run = peers[p](b)

@@ -26,20 +26,26 @@ from .kernels.rows import dense_or_csr
 # How many progress reports per epoch when a callback wants them.
 PROGRESS_STEPS = 50
 
-# Minibatches of at most this many rows take the row-streaming forward kernel (dense.py): there
-# BLAS spends more time packing W than multiplying. Measured (`scripts/bench.py --paths-compare`;
-# 784-256-128-10, Fashion-MNIST, median of 5 alternated epochs on 20,000 rows, 2 cores),
-# row-streaming forward against BLAS forward: batch 8 1.11 vs 1.17 s (0.84 vs 1.10 on one thread), batch 16
-# 0.81 vs 0.75, batch 24 0.82 vs 0.58. (At batch 2 and 4 the two measured within 10% either way:
-# BLAS's matrix-vector path has no packing to lose.)
-SMALL_BATCH = 8
+# Minibatch sizes (least, most) that take the row-streaming forward kernel (dense.py): there
+# BLAS spends more time packing W than multiplying. Measured with `scripts/bench.py
+# --paths-compare` (784-256-128-10, Fashion-MNIST, median of 3 alternated epochs, 2 cores),
+# row-streaming forward against BLAS forward: batch 8 2.45 vs 3.60 s/epoch, batch 4 3.52 vs
+# 3.15, batch 16 1.70 vs 1.59. (784x256 forward alone, one thread: 8 rows 62 vs 209 us, but
+# 4 rows 41 vs 25 us: OpenBLAS is quick again below 5 rows.)
+ROW_STREAMING = (5, 8)
+
+
+def row_streaming(batch_size):
+    """Whether minibatches of batch_size rows take the row-streaming forward (ROW_STREAMING)."""
+    return ROW_STREAMING[0] <= batch_size <= ROW_STREAMING[1]
+
 
 # Below this many rows a minibatch runs its BLAS calls (the backward products) on one thread:
 # two threads measured no faster at batch 2 and 8, and an idle OpenBLAS pool would only spin.
 # Every larger minibatch keeps the process's threads: measured (same model and data, median of 3
 # alternated epochs, 2 cores), two BLAS threads against one: batch 12 0.67 vs 0.75 s, 16 0.50 vs
 # 0.63, 17 1.67 vs 1.98 (full epoch), 24 1.25 vs 1.41, 32 1.08 vs 1.37, 48 0.78 vs 1.04.
-BLAS_THREADED_BATCH = SMALL_BATCH + 1
+BLAS_THREADED_BATCH = 9
 
 
 def blas_threads_limit(threads):
@@ -150,7 +156,7 @@ class Epochs:
         self.l2, self.l2_per_weight = dtype.type(l2), bool(l2_per_weight)
         self.dropout, self.seed = float(dropout), int(seed)
         # An empty array selects the row-streaming forward; None, BLAS (kernels/network.py).
-        self.rows = np.zeros(0, dtype) if batch_size <= SMALL_BATCH else None
+        self.rows = np.zeros(0, dtype) if row_streaming(batch_size) else None
         grad = np.zeros_like(model.params)
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
         self.buffers = (

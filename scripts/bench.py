@@ -5,7 +5,7 @@ NumPy loop, and JAX (jit + scan) when installed, all in one run, same model and 
     python scripts/bench.py --batch-sizes 128 --peers torch numpy --repeats 5
     python scripts/bench.py --adam --peers --no-start     # fastmlp SGD vs fastmlp Adam only
     python scripts/bench.py --peers --no-start --threads-compare --predict   # 1 vs 2 threads; predict rows/s
-    python scripts/bench.py --peers --no-start --paths-compare --batch-sizes 4 8 16 24   # SMALL_BATCH
+    python scripts/bench.py --peers --no-start --paths-compare --batch-sizes 4 8 16 24   # ROW_STREAMING
 
 Model: 784-256-128-10, relu, softmax cross-entropy, SGD lr 0.1, L2 1e-4, float32.
 Data: Fashion-MNIST's 60,000 training images when installed, else random data of the same shape
@@ -18,7 +18,7 @@ seconds and the ratio adam/sgd, the two optimizers' epochs timed alternately.
 beside the run's thread count, epochs timed alternately: the speed-up from the second core.
 --paths-compare times fastmlp's two kernel paths at every batch size, whichever the trainer would
 pick: the row-streaming forward (forced) against BLAS forward (forced), epochs alternated; the
-evidence for trainer.SMALL_BATCH.
+evidence for trainer.ROW_STREAMING.
 --predict times predict_proba on 10,000 rows (rows per second, median of --repeats): fastmlp's
 MLP.predict_proba, PyTorch's module under torch.inference_mode, scikit-learn's
 MLPClassifier.predict_proba, the same 784-256-128-10 network shape.
@@ -84,15 +84,15 @@ def fastmlp_epoch(X, y, batch, optimizer="sgd", lr=LR, path=None):
     from fastmlp import MLP, fit, trainer
 
     def one(n):
-        chosen = trainer.SMALL_BATCH
+        chosen = trainer.ROW_STREAMING
         if path is not None:
-            trainer.SMALL_BATCH = 1 << 30 if path == "rows" else 0
+            trainer.ROW_STREAMING = (1, 1 << 30) if path == "rows" else (0, 0)
         try:
             h = fit(
                 model, X[:n], y[:n], epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer
             )
         finally:
-            trainer.SMALL_BATCH = chosen
+            trainer.ROW_STREAMING = chosen
         return h.rows[0]["seconds"]
 
     model = MLP(SIZES, seed=0)

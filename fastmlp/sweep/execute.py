@@ -248,12 +248,12 @@ def warm_up(configs) -> float:
     so that N workers do not all compile at once: 1 epoch on a few rows per distinct
     (dtype, task, batch path). Returns the seconds it took."""
     from ..api import load_config, train
-    from ..trainer import SMALL_BATCH
+    from ..trainer import row_streaming
 
     started = time.perf_counter()
     seen = set()
     for config in configs:
-        key = (config.model.dtype, config.model.task, config.train.batch_size <= SMALL_BATCH)
+        key = (config.model.dtype, config.model.task, row_streaming(config.train.batch_size))
         if key in seen:
             continue
         seen.add(key)

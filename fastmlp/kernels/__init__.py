@@ -1,12 +1,14 @@
-"""Hand-derived math as @njit(cache=True) kernels: arrays, scalars and tuples of them in, nothing else.
+"""Hand-derived math as compiled kernels (jit.kernel: numba.njit, cached on disk): arrays, scalars and
+tuples of them in, nothing else.
 
 activations  g and g' by code          losses   output loss + delta by code
 dense        one layer, fwd/bwd        optim    optimizer units (SGD, Adam): begin_step, update
 dropout      inverted dropout masks    layout   the flat buffer's offsets, computed once
-network      the whole net: forward, backward, train_step, full-batch loss and gradient
+network      the whole net: forward, backward, loss and gradient (minibatch, full batch)
 epoch        a run of minibatches in one call
 rows         minibatch rows gathered from a dense or a CSR matrix
 fpmode       flush-to-zero while training (subnormal floats are slow)
+jit          the one decorator, `kernel`
 
 Where the compiled kernels are cached: Numba keys a cached function on its own source file only,
 so after a change to a kernel another kernel calls (optim.update, called by the epoch kernel),

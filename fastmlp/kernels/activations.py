@@ -13,7 +13,8 @@ Codes are plain ints so kernels stay cacheable (no functions as arguments).
 """
 
 import numpy as np
-from numba import njit
+
+from .jit import kernel
 
 IDENTITY = 0
 RELU = 1
@@ -33,7 +34,7 @@ ACTIVATION_CODES = {
 }
 
 
-@njit(cache=True)
+@kernel
 def add_bias_activate(z, b, code):
     """h = g(z + b), row-broadcast bias, written over z in place (one pass over memory)."""
     n, m = z.shape
@@ -69,7 +70,7 @@ def add_bias_activate(z, b, code):
                     z[i, j] = e / (one + e)
 
 
-@njit(cache=True)
+@kernel
 def mul_derivative(delta, h, code):
     """delta = delta * g'(z), with g' written in terms of h = g(z), in place."""
     n, m = delta.shape

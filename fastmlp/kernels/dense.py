@@ -19,23 +19,23 @@ update's pass being cheap next to BLAS's dW.
 """
 
 import numpy as np
-from numba import njit
 
 from .activations import add_bias_activate, mul_derivative
 from .dropout import mul_mask, undo_dropout
+from .jit import kernel
 
 # Let LLVM reorder float sums so dot products vectorise; NaN/inf semantics stay intact.
 REASSOC = {"reassoc", "contract"}
 
 
-@njit(cache=True)
+@kernel
 def dense_forward(h_prev, W, b, code, h):
     """h = g(h_prev W + b), written into h."""
     np.dot(h_prev, W, h)
     add_bias_activate(h, b, code)
 
 
-@njit(cache=True)
+@kernel
 def dense_backward(h_prev, delta, dW, db):
     """dW = h_prev^T delta; db = column sums of delta."""
     np.dot(h_prev.T, delta, dW)
@@ -47,7 +47,7 @@ def dense_backward(h_prev, delta, dW, db):
             db[j] += delta[i, j]
 
 
-@njit(cache=True)
+@kernel
 def activation_backward(delta_prev, h_prev, mask_prev, code):
     """delta_prev *= g'(z_prev) [* mask_prev]: g' read off h_prev, after undoing its dropout
     (h_prev is no longer needed as an input once dW has been taken from it). mask_prev has
@@ -60,14 +60,14 @@ def activation_backward(delta_prev, h_prev, mask_prev, code):
         mul_mask(delta_prev, mask_prev)
 
 
-@njit(cache=True)
+@kernel
 def delta_backward(delta, W, h_prev, mask_prev, code, delta_prev):
     """delta_prev = (delta W^T) * g'(z_prev) [* mask_prev], g' taken from h_prev = g(z_prev)."""
     np.dot(delta, W.T, delta_prev)
     activation_backward(delta_prev, h_prev, mask_prev, code)
 
 
-@njit(cache=True, fastmath=REASSOC)
+@kernel(fastmath=REASSOC)
 def dense_forward_rows(h_prev, W, b, code, h):
     """h = g(h_prev W + b), as h_i = sum_k h_prev[i, k] W[k, :] with W streamed once, row by row
     (small batches, where BLAS would spend its time packing W)."""

@@ -12,14 +12,15 @@ and nothing but the step counter is state.
 """
 
 import numpy as np
-from numba import njit
+
+from .jit import kernel
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX_2 = np.uint64(0x94D049BB133111EB)
 
 
-@njit(cache=True)
+@kernel
 def splitmix64(x):
     """The SplitMix64 finaliser: a well-mixed 64-bit value from a counter."""
     x = x + GOLDEN
@@ -28,13 +29,13 @@ def splitmix64(x):
     return x ^ (x >> np.uint64(31))
 
 
-@njit(cache=True)
+@kernel
 def dropout_key(seed, step):
     """The stream key of one minibatch."""
     return splitmix64(np.uint64(seed) * GOLDEN + np.uint64(step))
 
 
-@njit(cache=True)
+@kernel
 def dropout_forward(h, mask, rate, key, first):
     """mask = Bernoulli(1 - rate) / (1 - rate) drawn from (key, first + e) for element e;
     h = h * mask in place. `first` separates the layers' streams."""
@@ -57,7 +58,7 @@ def dropout_forward(h, mask, rate, key, first):
                 h[i, j] = zero
 
 
-@njit(cache=True)
+@kernel
 def undo_dropout(h, mask):
     """h = h~ / mask where an element was kept (so g' can be read off h = g(z)); dropped
     elements stay 0 (their gradient is multiplied by mask = 0 anyway)."""
@@ -68,7 +69,7 @@ def undo_dropout(h, mask):
                 h[i, j] = h[i, j] / mask[i, j]
 
 
-@njit(cache=True)
+@kernel
 def mul_mask(delta, mask):
     """delta = delta * mask, in place."""
     n, m = delta.shape

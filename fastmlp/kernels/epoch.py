@@ -2,9 +2,11 @@
 
 For each minibatch B_t = order[t*bs : (t+1)*bs]:
     gather x = X[B_t], its labels and weights into preallocated buffers,
-    forward (with dropout when asked), output delta, backward, optimizer step
-    (see network.train_step).
-No Python and no allocation between minibatches.
+    forward (with dropout when asked), output delta and backward into grad (network.loss_and_grad),
+    then the optimizer step on every layer (optim.update_all).
+No Python and no allocation between minibatches. (The step is written out here rather than as a
+function of its own: every level of calls between kernels is compiled again inside its caller,
+so a level that only forwards its arguments costs start-up time and buys nothing.)
 
 data = (X, y_class, y_target, w, csr): inputs, class indices (empty unless the loss takes indices),
 float targets (0 rows unless the loss takes them), per-sample weights (empty: all 1), and None
@@ -15,15 +17,15 @@ row count unweighted): scikit-learn's alpha, J_B = [sum_B w_i l_i + (alpha/2) su
 buffers = (xb, yb_class, yb_target, wb, acts, deltas, masks, grad): one minibatch's worth of each.
 """
 
-from numba import njit
-
 from .dropout import dropout_key
+from .jit import kernel
 from .losses import weight_total
-from .network import train_step
+from .network import loss_and_grad
+from .optim import update_all
 from .rows import gather_rows
 
 
-@njit(cache=True)
+@kernel
 def train_batches(
     params,
     layout,
@@ -76,13 +78,11 @@ def train_batches(
         batch_weight = weight_total(wb[: m if weighted else 0], m)
         key = dropout_key(seed, step0 + t - first)
         l2_t = params.dtype.type(l2 / batch_weight) if l2_per_weight else l2
-        value, c = train_step(
+        value, c = loss_and_grad(
             params,
             layout,
             act,
             loss,
-            opt,
-            l2_t,
             x,
             yb_class[: m if classes else 0],
             yb_target[: m if targets else 0],
@@ -95,6 +95,7 @@ def train_batches(
             masks,
             rows,
         )
+        update_all(opt, params, grad, layout, l2_t)
         total += value * batch_weight
         total_weight += batch_weight
         correct += c

@@ -14,9 +14,11 @@ import platform
 from contextlib import contextmanager
 
 import llvmlite.ir as ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from .jit import kernel
 
 FTZ_DAZ = 0x8040  # MXCSR bit 15 (flush to zero) | bit 6 (denormals are zero)
 SUPPORTED = platform.machine().lower() in ("x86_64", "amd64")
@@ -49,13 +51,13 @@ def _write_mxcsr(typingctx, value):
     return types.void(types.int64), codegen
 
 
-@njit(cache=True)
+@kernel
 def read_mxcsr():
     """The calling thread's MXCSR register."""
     return _read_mxcsr()
 
 
-@njit(cache=True)
+@kernel
 def write_mxcsr(value):
     """Set the calling thread's MXCSR register (it stays set after the call returns)."""
     _write_mxcsr(value)

@@ -13,7 +13,8 @@ n * COL_OFF), and the deltas delta^1..delta^L in `deltas` with the same offsets.
 """
 
 import numpy as np
-from numba import njit
+
+from .jit import kernel
 
 W_OFF, B_OFF, FAN_IN, FAN_OUT, COL_OFF = range(5)
 
@@ -40,14 +41,14 @@ def row_width(layout: np.ndarray) -> int:
     return int(layout[-1, COL_OFF] + layout[-1, FAN_OUT])
 
 
-@njit(cache=True)
+@kernel
 def layer_params(params, layout, k):
     """Views W^(k+1), b^(k+1) (0-based k) into the flat buffer."""
     w0, b0, fan_in, fan_out = layout[k, W_OFF], layout[k, B_OFF], layout[k, FAN_IN], layout[k, FAN_OUT]
     return params[w0:b0].reshape(fan_in, fan_out), params[b0 : b0 + fan_out]
 
 
-@njit(cache=True)
+@kernel
 def layer_rows(buf, layout, n, k):
     """View of layer k+1's (n x n_(k+1)) block in an acts/deltas buffer."""
     start = n * layout[k, COL_OFF]

@@ -19,7 +19,8 @@ Each returns (J_data accumulated in float64, n_correct): a correct row is the ar
 """
 
 import numpy as np
-from numba import njit
+
+from .jit import kernel
 
 SOFTMAX_CE = 0
 MSE = 1
@@ -27,7 +28,7 @@ SIGMOID_BCE = 2
 POISSON = 3
 
 
-@njit(cache=True)
+@kernel
 def row_scale(w, i, inv_total):
     """w_i / W_B for a weighted batch, 1 / n (passed as inv_total) for an unweighted one."""
     if w.shape[0] == 0:
@@ -35,7 +36,7 @@ def row_scale(w, i, inv_total):
     return w[i] * inv_total
 
 
-@njit(cache=True)
+@kernel
 def weight_total(w, n):
     """W_B = sum_i w_i over a batch of n rows (n without weights), in float64."""
     if w.shape[0] == 0:
@@ -46,13 +47,13 @@ def weight_total(w, n):
     return total
 
 
-@njit(cache=True)
+@kernel
 def inverse_weight_total(w, n, dtype_one):
     """1 / W_B (1 / n without weights), in the dtype of dtype_one."""
     return dtype_one / weight_total(w, n)
 
 
-@njit(cache=True)
+@kernel
 def softmax_cross_entropy(z, y, w, delta):
     """J = sum_i w_i [logsumexp(z_i) - z_{i,y_i}] / W_B; delta_i = w_i (softmax(z_i) - e(y_i)) / W_B."""
     n, k = z.shape
@@ -84,7 +85,7 @@ def softmax_cross_entropy(z, y, w, delta):
     return total, correct
 
 
-@njit(cache=True)
+@kernel
 def sigmoid_cross_entropy(z, y, w, delta):
     """J = sum_i w_i sum_j [log(1 + e^z_ij) - y_ij z_ij] / W_B; delta_i = w_i (sigmoid(z_i) - y_i) / W_B."""
     n, k = z.shape
@@ -113,7 +114,7 @@ def sigmoid_cross_entropy(z, y, w, delta):
     return total, correct
 
 
-@njit(cache=True)
+@kernel
 def squared_error(yhat, y, w, delta):
     """J = sum_i w_i 1/2 ||yhat_i - y_i||^2 / W_B; delta_i = w_i (yhat_i - y_i) / W_B."""
     n, k = yhat.shape
@@ -130,7 +131,7 @@ def squared_error(yhat, y, w, delta):
     return total, 0
 
 
-@njit(cache=True)
+@kernel
 def poisson_deviance(z, y, w, delta):
     """J = sum_i w_i sum_j [e^z_ij - y_ij z_ij + y_ij log y_ij - y_ij] / W_B;
     delta_i = w_i (e^z_i - y_i) / W_B."""
@@ -151,7 +152,7 @@ def poisson_deviance(z, y, w, delta):
     return total, 0
 
 
-@njit(cache=True)
+@kernel
 def output_loss(loss, z, y_class, y_target, w, delta):
     """The table lookup: (J_data, n_correct) and delta^L for the loss code."""
     if loss == SOFTMAX_CE:
@@ -163,7 +164,7 @@ def output_loss(loss, z, y_class, y_target, w, delta):
     return squared_error(z, y_target, w, delta)
 
 
-@njit(cache=True)
+@kernel
 def softmax_inplace(z):
     """f(x) = softmax(z) row by row, stable, written over z."""
     n, k = z.shape
@@ -180,7 +181,7 @@ def softmax_inplace(z):
             z[i, j] = z[i, j] / s
 
 
-@njit(cache=True)
+@kernel
 def sigmoid_inplace(z):
     """f(x) = sigmoid(z) elementwise, split by sign so exp never overflows, written over z."""
     n, k = z.shape

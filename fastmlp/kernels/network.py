@@ -14,18 +14,17 @@ Arguments every kernel here shares:
 """
 
 import numpy as np
-from numba import njit
 
 from .activations import IDENTITY
 from .dense import delta_backward, dense_backward, dense_forward, dense_forward_rows
 from .dropout import dropout_forward
+from .jit import kernel
 from .layout import COL_OFF, layer_params, layer_rows
 from .losses import output_loss, weight_total
-from .optim import update_all
 from .rows import n_rows, row_block
 
 
-@njit(cache=True)
+@kernel
 def mask_rows(masks, deltas, layout, n, k):
     """Layer k+1's dropout mask block, or an (n, 0) view (of deltas) when there is no dropout."""
     if masks is None:
@@ -33,7 +32,7 @@ def mask_rows(masks, deltas, layout, n, k):
     return layer_rows(masks, layout, n, k)
 
 
-@njit(cache=True)
+@kernel
 def forward(params, layout, act, x, acts, rows, dropout, key, masks):
     """h^k = g(h^(k-1) W^k + b^k) [* mask^k] for k < L, z^L = h^(L-1) W^L + b^L; h^0 = x.
     Returns z^L. masks not None (training with dropout) applies inverted dropout at rate `dropout`
@@ -56,7 +55,7 @@ def forward(params, layout, act, x, acts, rows, dropout, key, masks):
     return h
 
 
-@njit(cache=True)
+@kernel
 def backward_views(x, acts, deltas, masks, layout, n, k):
     """For layer k+1 going down: its input h^k (x for the first layer), its delta^(k+1), the
     block for delta^k and h^k's dropout mask (0 columns for the first layer: nothing upstream
@@ -72,7 +71,7 @@ def backward_views(x, acts, deltas, masks, layout, n, k):
     )
 
 
-@njit(cache=True)
+@kernel
 def backward(params, layout, act, x, acts, deltas, masks, grad):
     """From delta^L (already in deltas), for k = L..1: dW^k = h^(k-1)^T delta^k,
     db^k = colsum(delta^k), and delta^(k-1) = (delta^k W^kT) * g'(z^(k-1)) [* mask] for k > 1."""
@@ -86,7 +85,7 @@ def backward(params, layout, act, x, acts, deltas, masks, grad):
             delta_backward(delta, W, h_prev, mask_prev, act, delta_prev)
 
 
-@njit(cache=True)
+@kernel
 def loss_and_grad(
     params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks, rows
 ):
@@ -101,36 +100,7 @@ def loss_and_grad(
     return value, correct
 
 
-@njit(cache=True)
-def train_step(
-    params,
-    layout,
-    act,
-    loss,
-    opt,
-    l2,
-    x,
-    y_class,
-    y_target,
-    w,
-    acts,
-    deltas,
-    grad,
-    dropout,
-    key,
-    masks,
-    rows,
-):
-    """One optimizer step on the minibatch x: forward, output delta, backward into grad, then
-    update_all. Returns (J_data, n_correct)."""
-    value, correct = loss_and_grad(
-        params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks, rows
-    )
-    update_all(opt, params, grad, layout, l2)
-    return value, correct
-
-
-@njit(cache=True)
+@kernel
 def evaluate_rows(params, layout, act, loss, X, y_class, y_target, chunk, acts, deltas):
     """Sum over all rows of X of the per-sample loss, and n_correct, in chunks of `chunk` rows
     (unweighted, no dropout)."""
@@ -156,7 +126,7 @@ def evaluate_rows(params, layout, act, loss, X, y_class, y_target, chunk, acts, 
     return total, correct
 
 
-@njit(cache=True)
+@kernel
 def full_loss_and_grad(
     params, layout, act, loss, X, csr, y_class, y_target, w, chunk, xbuf, acts, deltas, grad_chunk, grad
 ):

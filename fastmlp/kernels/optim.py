@@ -29,8 +29,8 @@ which 1 - b^t is 1 to float32 precision anyway.
 """
 
 import numpy as np
-from numba import njit
 
+from .jit import kernel
 from .layout import B_OFF, FAN_OUT, W_OFF
 
 SGD = 0
@@ -60,7 +60,7 @@ def make_hyper(
     return hyper
 
 
-@njit(cache=True)
+@kernel
 def begin_step(opt):
     """Start one step: Adam advances t, writes the step's epsilon into hyper[EPS_T] and returns
     (alpha_t, c_t); SGD returns (alpha, 0)."""
@@ -78,7 +78,7 @@ def begin_step(opt):
 
 # error_model="numpy": a float division by zero gives inf as IEEE says instead of raising, so
 # Adam's divide and square root compile to vector instructions (13x faster per step, measured).
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")
 def update(opt, theta, grad, off, l2, alpha, c):
     """Step the run theta (the parameters at flat offset off) with g = grad + l2 theta.
 
@@ -129,7 +129,7 @@ def update(opt, theta, grad, off, l2, alpha, c):
             theta[i] = t if abs(t) >= tiny else zero
 
 
-@njit(cache=True)
+@kernel
 def update_all(opt, params, grad, layout, l2):
     """One step over every layer of the flat buffer: weights with L2, biases without."""
     alpha, c = begin_step(opt)

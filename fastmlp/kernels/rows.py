@@ -15,10 +15,11 @@ turns what a caller holds into that pair.
 import sys
 
 import numpy as np
-from numba import njit
+
+from .jit import kernel
 
 
-@njit(cache=True)
+@kernel
 def csr_row(csr, src, xrow):
     """xrow = row src of the CSR matrix csr = (values, indices, indptr), densified."""
     values, indices, indptr = csr
@@ -28,7 +29,7 @@ def csr_row(csr, src, xrow):
         xrow[indices[p]] = values[p]
 
 
-@njit(cache=True)
+@kernel
 def n_rows(X, csr):
     """How many rows X holds (a CSR matrix: its row pointers, less one)."""
     if csr is None:
@@ -36,7 +37,7 @@ def n_rows(X, csr):
     return csr[2].shape[0] - 1
 
 
-@njit(cache=True)
+@kernel
 def gather_rows(X, csr, order, start, x):
     """x[r] = X[order[start + r]] for the x.shape[0] rows of x."""
     if csr is None:
@@ -49,7 +50,7 @@ def gather_rows(X, csr, order, start, x):
             csr_row(csr, order[start + r], x[r])
 
 
-@njit(cache=True)
+@kernel
 def row_block(X, csr, start, stop, xbuf):
     """Rows start..stop-1 as a dense (stop - start, n_features) array: a view of X when dense,
     else densified into xbuf (a flat buffer of at least that many values)."""

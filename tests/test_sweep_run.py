@@ -142,6 +142,44 @@ def test_threads_are_pinned_and_restored():
     assert threads_per_worker(10_000) == 1 and threads_per_worker(1) >= 1
 
 
+def _record_threads_in_the_epoch_kernel(log):
+    """Worker initializer: append, at every call of the epoch kernel, the Numba and BLAS thread
+    counts in force to the file `log` (one line per call)."""
+    from threadpoolctl import threadpool_info
+
+    from fastmlp import trainer
+
+    run = trainer.Epochs.run
+
+    def spying(self, *args):
+        blas = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        with open(log, "a") as f:
+            f.write(f"{numba.get_num_threads()} {blas}\n")
+        return run(self, *args)
+
+    trainer.Epochs.run = spying
+
+
+def test_two_workers_split_the_cores_between_them(tmp_path):
+    """Two runs at once in two processes: while either trains, its Numba and BLAS pools hold
+    cores // 2 threads at most, so together they never ask for more threads than cores."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from fastmlp.sweep.execute import cores
+
+    log = tmp_path / "threads.log"
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        2, mp_context=context, initializer=_record_threads_in_the_epoch_kernel, initargs=(str(log),)
+    ) as pool:
+        result = sweep(write_sweep(tmp_path), executor=pool, out=tmp_path / "sweep", warm=False)
+    assert [r["status"] for r in result.rows] == ["ok"] * 4
+    seen = [tuple(map(int, line.split())) for line in log.read_text().splitlines()]
+    share = max(1, cores() // 2)
+    assert seen and all(numba_threads <= share and blas <= share for numba_threads, blas in seen), seen
+
+
 def test_plot_sweep_needs_matplotlib_or_draws(tmp_path):
     out = tmp_path / "sweep"
     sweep(write_sweep(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]")), out=out)

@@ -134,8 +134,14 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     for trial in range(20):
         run_dir = tmp_path / f"run{trial}"
         process, _ = start(run_dir)
-        # Trials 0-4 anywhere in the run (before any checkpoint too), the rest after the first one.
-        time.sleep(rng.uniform(0.0 if trial < 5 else first_checkpoint, span))
+        # Trials 0-4 anywhere in the run (before any checkpoint too), the rest after the first one:
+        # waited for, not assumed, since a run's start-up drifts from the timing run's.
+        if trial < 5:
+            time.sleep(rng.uniform(0.0, span))
+        else:
+            while not (run_dir / checkpoint.FILE).exists() and process.poll() is None:
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0.0, span - first_checkpoint))
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         # Every file in the folder is whole: a write cut short leaves at most a hidden temp file.

@@ -352,3 +352,44 @@ def test_the_shipped_churn_config_trains_from_its_table_in_one_command(tmp_path)
     summary = json.loads((tmp_path / "r/summary.json").read_text())
     assert summary["test_accuracy"] > 0.66  # the majority class is 0.58; the known model 0.71
     assert MLP.load(tmp_path / "r/model.npz").encoder.describe().startswith("8 columns (4 categorical")
+
+
+def test_float_values_reads_chunks_slices_and_gaps():
+    import pyarrow as pa
+
+    from fastmlp.data.table import float_values
+
+    chunked = pa.chunked_array(
+        [pa.array([1, None, 3]), pa.array([], pa.int64()), pa.array([7, 8, 9]).slice(1)]
+    )
+    values = float_values(chunked)
+    np.testing.assert_array_equal(values, [1.0, np.nan, 3.0, 8.0, 9.0])
+    assert values.dtype == np.float64 and values.flags.writeable
+    np.testing.assert_array_equal(float_values(pa.array([0.5, 1.5, 2.5, 3.5]).slice(2, 1)), [2.5])
+    assert float_values(pa.chunked_array([], pa.float64())).shape == (0,)
+
+
+def test_reading_a_table_leaves_pandas_unimported():
+    """pyarrow's to_numpy imports pandas when it is installed (a quarter second); the readers
+    take NumPy arrays from Arrow's buffers instead."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("pandas")
+    code = (
+        "import sys; from fastmlp.data import load_dataset; "
+        "load_dataset({'name': 'digits'}); print('pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_a_number_beyond_float32_is_refused_by_cell(tmp_path):
+    """1e40 fits a float64 column but not the float32 model: refused with its line and column,
+    not cast to inf (which standardising turns into NaN); a float64 model takes it."""
+    path = tmp_path / "big.csv"
+    path.write_text("0,0,0,0\n0,0,0,0\n0,0,1e40,1\n0,1,2,0\n")
+    with pytest.raises(DataError, match=r"big.csv: line 3, column 2: overflows float32 \(1e\+40\)"):
+        load_dataset({"path": str(path), "validation_split": 0.0, "test_split": 0.0})
+    ds = load_dataset({"path": str(path), "validation_split": 0.0, "test_split": 0.0}, dtype="float64")
+    assert np.isfinite(ds.X_train).all() and ds.X_train.dtype == np.float64

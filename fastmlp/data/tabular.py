@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import DataError
 from .csvfile import column_index, is_number
 from .raw import Raw
-from .table import Columns, _row_index, frame_table, read_table
+from .table import Columns, _row_index, float_values, frame_table, read_table
 
 
 def read_tabular(path, spec) -> Raw:
@@ -100,7 +100,7 @@ def _targets(table, t_cols: list[int], source: str, row, names) -> np.ndarray:
             if blank.any():
                 raise DataError(f"{source}: {row(int(np.argmax(blank)))}, {what}: missing target value")
             try:
-                columns.append(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False))
+                columns.append(float_values(array))
             except pa.ArrowInvalid:
                 if len(t_cols) > 1:
                     raise DataError(f"{source}: {what}: several target columns must hold numbers") from None
@@ -115,7 +115,7 @@ def _targets(table, t_cols: list[int], source: str, row, names) -> np.ndarray:
         if array.null_count:
             i = int(np.argmax(pc.is_null(array).to_numpy(zero_copy_only=False)))
             raise DataError(f"{source}: {row(i)}, {what}: missing target value")
-        columns.append(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False))
+        columns.append(float_values(array))
     return columns[0] if len(columns) == 1 else np.column_stack(columns)
 
 

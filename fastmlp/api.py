@@ -174,6 +174,10 @@ def _train(config, overrides, *, out, callback, resume, force, tracker: tracking
         run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out, force=force)
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())
     recorder = _Recorder(run_dir, callback, rows=state.rows if state is not None else (), tracker=tracker)
+    if state is not None:
+        # The checkpoint is saved before an epoch's row reaches metrics.csv: a run killed between
+        # the two (after its last epoch, say) would otherwise finish without that row.
+        runs.write_metrics(run_dir, recorder.rows)
     tracker.start_training(config, run_dir, earlier_rows=recorder.rows)
     notify(callback, "on_run_start", run_dir)
     t = config.train

@@ -95,6 +95,32 @@ def test_a_damaged_checkpoint_is_one_line(tmp_path):
         checkpoint.load(path)
 
 
+def test_a_run_cut_between_its_last_checkpoint_and_metrics_csv_resumes_every_row(
+    tmp_path, monkeypatch, reference
+):
+    """The checkpoint of an epoch is saved before its row reaches metrics.csv: a run killed in
+    between (here, after its last epoch) resumes to a metrics.csv with every row."""
+
+    class Killed(BaseException):
+        pass
+
+    write = runs.write_metrics
+
+    def killed_at_the_last_row(run_dir, rows):
+        rows = list(rows)
+        if len(rows) == CONFIG["train"]["epochs"]:
+            raise Killed
+        return write(run_dir, rows)
+
+    monkeypatch.setattr(runs, "write_metrics", killed_at_the_last_row)
+    with pytest.raises(Killed):
+        fastmlp.train(CONFIG, out=tmp_path / "run")
+    monkeypatch.setattr(runs, "write_metrics", write)
+    assert len(metrics_without_seconds(tmp_path / "run")) == CONFIG["train"]["epochs"] - 1
+    fastmlp.train(resume=tmp_path / "run")
+    assert_same_run(tmp_path / "run", reference)
+
+
 KILLED_RUN = """
 import sys, fastmlp
 fastmlp.train({config!r}, out=sys.argv[1])

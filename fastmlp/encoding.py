@@ -110,9 +110,7 @@ class TableEncoder:
             block, at = rows[start : start + BLOCK], 0
             for fitted, c, lookup in zip(self.columns, X.columns, lookups, strict=True):
                 if fitted.kind == NUMBER:
-                    out[start : start + len(block), at] = _fits(
-                        _filled(fitted, c, block, X), dtype, c, block, X
-                    )
+                    out[start : start + len(block), at] = _filled(fitted, c, block, X, dtype)
                 else:
                     index = _category_index(fitted, c, lookup, block, X, unseen)
                     part = out[start : start + len(block), at : at + fitted.width]
@@ -244,9 +242,17 @@ def _fit_column(c: Column, rows: np.ndarray, missing: str, source: str) -> Encod
     return Encoded(c.name, CATEGORY, categories=categories, fill_index=fill_index)
 
 
-def _filled(fitted: Encoded, c: Column, rows: np.ndarray, X: Columns) -> np.ndarray:
-    """The number column c at rows, gaps filled; DataError for a gap when the model has no fill."""
+def _filled(fitted: Encoded, c: Column, rows: np.ndarray, X: Columns, dtype) -> np.ndarray:
+    """The number column c at rows, gaps filled; DataError for a gap when the model has no fill,
+    and for a value beyond dtype's range (cast, it would become inf, which standardising turns
+    into NaN). The range is checked before the gaps are filled, so the cell named is the value's."""
     v = c.values[rows]
+    big = np.abs(v) > np.finfo(dtype).max  # a gap (NaN) compares False
+    if big.any():
+        i = int(np.argmax(big))
+        raise DataError(
+            f"{X.source}: {X.row(int(rows[i]))}, column {c.label}: overflows {np.dtype(dtype).name} ({v[i]})"
+        )
     gaps = np.isnan(v)
     if gaps.any():
         if np.isnan(fitted.fill):
@@ -256,18 +262,6 @@ def _filled(fitted: Encoded, c: Column, rows: np.ndarray, X: Columns) -> np.ndar
                 "(the model was trained with data.missing: error)"
             )
         v[gaps] = fitted.fill
-    return v
-
-
-def _fits(v: np.ndarray, dtype, c: Column, rows: np.ndarray, X: Columns) -> np.ndarray:
-    """v (float64), refused with a DataError naming the first cell beyond dtype's range: cast, it
-    would become inf, and inf becomes NaN as soon as the inputs are standardised."""
-    big = np.abs(v) > np.finfo(dtype).max
-    if big.any():
-        i = int(np.argmax(big))
-        raise DataError(
-            f"{X.source}: {X.row(int(rows[i]))}, column {c.label}: overflows {np.dtype(dtype).name} ({v[i]})"
-        )
     return v
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_atomic
+from .data.table import NUMBER
 from .errors import FastMLPError
 from .kernels.activations import LEAKY_SLOPE
 
@@ -51,7 +52,7 @@ def _encoder_nodes(encoder, dtype, node, const, helper, onnx):
     inputs, parts = [], []
     for j, c in enumerate(encoder.columns):
         name = c.name
-        if c.kind == "number":
+        if c.kind == NUMBER:
             inputs.append(helper.make_tensor_value_info(name, elem, [None, 1]))
             part = name
             if not np.isnan(c.fill):

@@ -393,3 +393,16 @@ def test_a_number_beyond_float32_is_refused_by_cell(tmp_path):
         load_dataset({"path": str(path), "validation_split": 0.0, "test_split": 0.0})
     ds = load_dataset({"path": str(path), "validation_split": 0.0, "test_split": 0.0}, dtype="float64")
     assert np.isfinite(ds.X_train).all() and ds.X_train.dtype == np.float64
+
+
+def test_a_range_error_names_the_value_not_a_filled_gap(tmp_path):
+    """The fill (here the mean, itself beyond float32) is not what is blamed: the cell holding
+    the value is; an inf written as text is 'not finite', as a typed one is."""
+    path = tmp_path / "gap.csv"
+    path.write_text("x,y\n1,0\n,1\n1e40,0\n3,1\n")
+    with pytest.raises(DataError, match=r"gap.csv: line 4, column 0 \('x'\): overflows float32"):
+        load_dataset({"path": str(path), "validation_split": 0.0, "test_split": 0.0, "missing": "mean"})
+    path = tmp_path / "text.csv"
+    path.write_text("x,y\n1,0\n inf ,1\n2,0\n3,1\n")
+    with pytest.raises(DataError, match=r"text.csv: line 3, column 0 \('x'\): not finite \(inf\)"):
+        load_dataset({"path": str(path), "validation_split": 0.0, "test_split": 0.0})

@@ -108,7 +108,12 @@ def column_index(path, column, names, width, what: str = "column") -> int:
 
 def column_name(col: int, names) -> str:
     """How messages name column col: its 0-based index, and its header name when there is one."""
-    return f"{col} ({names[col]!r})" if names is not None else str(col)
+    return column_label(col, names[col] if names is not None else None)
+
+
+def column_label(col: int, name: str | None) -> str:
+    """column_name for one column: "3 ('age')", or "3" without a name."""
+    return f"{col} ({name!r})" if name is not None else str(col)
 
 
 def numbers(path, cells: np.ndarray, cols: list[int], lines, names, what: str = "") -> np.ndarray:

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .csvfile import check_widths, csv_text, is_number, looks_like_header, rows
+from .csvfile import check_widths, column_label, csv_text, is_number, looks_like_header, rows
 from .source import GZIP_MAGIC, existing_file, reason
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -317,7 +317,7 @@ class Columns:
         names = list(table.column_names)
         positions = positions if positions is not None else range(len(names))
         for name, at in zip(names, positions, strict=True):
-            label = f"{at} ({name!r})" if named else str(at)
+            label = column_label(at, name if named else None)
             array = table.column(0)
             table = table.remove_column(0)  # free each Arrow column once it is NumPy
             if kinds is not None:
@@ -356,12 +356,7 @@ def _column(array, name: str, label: str, want: str | None, source: str, row, ex
     ):
         if want == CATEGORY:
             return _categories(pc.cast(array, pyarrow.string()), name, label)
-        values = float_values(array)
-        bad = np.isinf(values)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"{source}: {row(i)}, column {label}: not finite ({values[i]})")
-        return Column(name, NUMBER, values=values, label=label)
+        return _numbers(float_values(array), name, label, source, row)
     if not (pyarrow.types.is_string(t) or pyarrow.types.is_large_string(t)):
         raise DataError(
             f"{source}: column {label} has type {t}, neither numbers nor text; "
@@ -372,9 +367,11 @@ def _column(array, name: str, label: str, want: str | None, source: str, row, ex
     if want == CATEGORY:
         return _categories(text, name, label)
     try:
-        return Column(name, NUMBER, values=float_values(pc.cast(text, pyarrow.float64())), label=label)
+        values = float_values(pc.cast(text, pyarrow.float64()))
     except pyarrow.ArrowInvalid:
-        pass
+        values = None
+    if values is not None:
+        return _numbers(values, name, label, source, row)
     distinct = pc.unique(pc.drop_null(text)).to_pylist()
     numeric = sum(is_number(v) for v in distinct)
     if want is None and numeric * 2 < len(distinct):
@@ -396,6 +393,15 @@ def _column(array, name: str, label: str, want: str | None, source: str, row, ex
         else "to encode it as categories, set data.categorical: auto or list it there"
     )
     raise DataError(f"{source}: {row(i)}, column {label}: not a number: {values[i]!r} ({hint})")
+
+
+def _numbers(values: np.ndarray, name: str, label: str, source: str, row) -> Column:
+    """A number Column of values; DataError naming the first infinite one (NaN is a missing value)."""
+    bad = np.isinf(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"{source}: {row(i)}, column {label}: not finite ({values[i]})")
+    return Column(name, NUMBER, values=values, label=label)
 
 
 def float_values(array) -> np.ndarray:

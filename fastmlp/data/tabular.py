@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from .csvfile import column_index, is_number
+from .csvfile import column_index, column_name, is_number
 from .raw import Raw
 from .table import Columns, _row_index, float_values, frame_table, read_table
 
@@ -93,7 +93,7 @@ def _targets(table, t_cols: list[int], source: str, row, names) -> np.ndarray:
         array = table.column(c)
         if pa.types.is_dictionary(array.type):
             array = array.cast(array.type.value_type)
-        what = f"column {c} ({names[c]!r})" if names is not None else f"column {c}"
+        what = f"column {column_name(c, names)}"
         if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
             array = pc.utf8_trim_whitespace(array)
             blank = pc.or_kleene(pc.is_null(array), pc.equal(array, "")).to_numpy(zero_copy_only=False)

@@ -23,7 +23,7 @@ from typing import Any
 from .. import runs, tracking
 from ..config import dump_yaml, load_config
 from ..errors import DataError
-from .execute import Task, error_line, make_executor, require_dask, run_one, threads_per_worker, warm_up
+from .execute import Task, outcome_of, require_dask, run_one, runs_executor, warm_first, warm_up
 from .results import Group, make_row, rank, read_finished, write_results
 from .spec import Run, SweepSpec, expand, load_sweep
 
@@ -180,18 +180,12 @@ def _sweep(spec_or_path, executor, workers, scheduler, options, tracker: trackin
         if on_result is not None:
             on_result(row)
 
-    inline = executor is None and scheduler is None and workers == 1
-    warm_first = todo and (warm if warm is not None else not inline)
-    warmup_seconds = warm_up([r.config for r in todo]) if warm_first else 0.0
+    warmup_seconds = 0.0
     if todo:
-        if executor is not None:
-            fields = {"threads": threads_per_run or threads_per_worker(getattr(executor, "_max_workers", 1))}
-            _run_all(executor, fields, todo, sweep_dir, spec.metric, rows, on_result)
-        else:
-            with make_executor(workers, scheduler) as (owned, fields):
-                if threads_per_run:
-                    fields = {"threads": threads_per_run}
-                _run_all(owned, fields, todo, sweep_dir, spec.metric, rows, on_result)
+        if warm_first(warm, executor, workers, scheduler):
+            warmup_seconds = warm_up([r.config for r in todo])
+        with runs_executor(executor, workers, scheduler, threads_per_run) as (runner, fields, _):
+            _run_all(runner, fields, todo, sweep_dir, spec.metric, rows, on_result)
 
     ordered = [rows[i] for i in sorted(rows)]
     write_results(sweep_dir, ordered)
@@ -219,11 +213,7 @@ def _run_all(
     lock = threading.Lock()
 
     def record(run: Run, future: Future) -> None:
-        try:
-            outcome = future.result()
-        except BaseException as exc:  # noqa: BLE001 - a lost worker, a pickling error, a cancel
-            outcome = {"status": "failed", "error": error_line(exc)}
-        row = make_row(run, sweep_dir / run.name, outcome, metric)
+        row = make_row(run, sweep_dir / run.name, outcome_of(future), metric)
         with lock:
             rows[run.index] = row
             write_results(sweep_dir, [rows[i] for i in sorted(rows)])

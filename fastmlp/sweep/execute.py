@@ -234,6 +234,39 @@ def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[tu
         yield client.get_executor(pure=False), {"host_slots": host_slots(client)}
 
 
+@contextlib.contextmanager
+def runs_executor(
+    executor: Executor | None, workers: int, scheduler: str | None, threads_per_run: int | None
+) -> Iterator[tuple[Executor, dict, int]]:
+    """(executor, task fields, slots) for a sweep: the caller's executor (left open; each run gets
+    cores // its max_workers threads) or the one make_executor starts for workers/scheduler.
+    threads_per_run overrides the threads; slots is how many runs execute at once."""
+    if executor is not None:
+        slots = getattr(executor, "_max_workers", workers)
+        yield executor, {"threads": threads_per_run or threads_per_worker(slots)}, slots
+        return
+    with make_executor(workers, scheduler) as (owned, fields):
+        if threads_per_run:
+            fields = {"threads": threads_per_run}
+        slots = sum(fields["host_slots"].values()) if fields.get("host_slots") else workers
+        yield owned, fields, max(1, slots)
+
+
+def warm_first(warm: bool | None, executor: Executor | None, workers: int, scheduler: str | None) -> bool:
+    """Whether to compile the kernels here before the runs start: as `warm` says, else whenever
+    the runs go to other processes (in this process the first run compiles them anyway)."""
+    inline = executor is None and scheduler is None and workers == 1
+    return warm if warm is not None else not inline
+
+
+def outcome_of(future: Future) -> dict[str, Any]:
+    """run_one's result, or a failed outcome when the future itself raised."""
+    try:
+        return future.result()
+    except BaseException as exc:  # noqa: BLE001 - a lost worker, a pickling error, a cancel
+        return {"status": "failed", "error": error_line(exc)}
+
+
 def host_slots(client) -> dict[str, int]:
     """Runs each host executes at once: the sum of its Dask workers' threads."""
     slots: dict[str, int] = {}

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .execute import Task, error_line, make_executor, run_one, threads_per_worker, warm_up
+from .execute import Task, error_line, outcome_of, run_one, runs_executor, warm_first, warm_up
 from .pruning import PruneSpec, read_pruned, require_optuna
 from .results import make_row, read_finished, write_results
 from .spec import Run, SweepSpec, _distribution, point_label, point_runs, probe_points
@@ -125,7 +125,7 @@ class Optimizer:
             while True:
                 for future in [f for f in in_flight if f.done()]:
                     pending, run = in_flight.pop(future)
-                    self._record(pending, run, _result(future), resumed=False)
+                    self._record(pending, run, outcome_of(future), resumed=False)
                 if asked < self.spec.trials and len(in_flight) < capacity:
                     asked += 1
                     for owner, task in self._ask(fields):
@@ -167,9 +167,7 @@ class Optimizer:
 
     def _record(self, pending: _Trial, run: Run, outcome: dict[str, Any], resumed: bool) -> None:
         row = make_row(run, self.sweep_dir / run.name, outcome, self.spec.metric, resumed=resumed)
-        with self.lock:
-            self.rows[(pending.trial.number, run.index)] = row
-            write_results(self.sweep_dir, self.ordered())
+        self._store((pending.trial.number, run.index), row)
         pending.outcomes[run.index] = outcome
         if pending.done:
             self._tell(pending)
@@ -207,21 +205,18 @@ class Optimizer:
             "metric": None,
             "error": error_line(exc),
         }
-        with self.lock:
-            self.rows[(trial.number, -1)] = row
-            write_results(self.sweep_dir, self.ordered())
+        self._store((trial.number, -1), row)
         if self.on_result is not None:
             self.on_result(row)
 
+    def _store(self, key: tuple[int, int], row: dict[str, Any]) -> None:
+        """Keep the row (trial, run index order) and rewrite results.csv."""
+        with self.lock:
+            self.rows[key] = row
+            write_results(self.sweep_dir, self.ordered())
+
     def ordered(self) -> list[dict[str, Any]]:
         return [self.rows[key] for key in sorted(self.rows)]
-
-
-def _result(future: Future) -> dict[str, Any]:
-    try:
-        return future.result()
-    except BaseException as exc:  # noqa: BLE001 - a lost worker, a pickling error, a cancel
-        return {"status": "failed", "error": error_line(exc)}
 
 
 def run_optuna(
@@ -246,23 +241,14 @@ def run_optuna(
     if check_data is not None:
         check_data(probes)
     optimizer = Optimizer(spec, sweep_dir, on_result)
-    inline = executor is None and scheduler is None and workers == 1
-    warmup_seconds = (
-        warm_up([r.config for r in probes]) if (warm if warm is not None else not inline) else 0.0
-    )
+    warmup_seconds = 0.0
+    if warm_first(warm, executor, workers, scheduler):
+        warmup_seconds = warm_up([r.config for r in probes])
     total = spec.trials * len(spec.seeds or [None]) * (spec.cv or 1)  # runs, if none fails to start
     if on_start is not None:
         on_start(total, total)
-    if executor is not None:
-        slots = getattr(executor, "_max_workers", workers)
-        fields = {"threads": threads_per_run or threads_per_worker(slots)}
-        optimizer.run(executor, fields, slots)
-    else:
-        with make_executor(workers, scheduler) as (owned, fields):
-            if threads_per_run:
-                fields = {"threads": threads_per_run}
-            slots = sum(fields["host_slots"].values()) if fields.get("host_slots") else workers
-            optimizer.run(owned, fields, max(1, slots))
+    with runs_executor(executor, workers, scheduler, threads_per_run) as (runner, fields, slots):
+        optimizer.run(runner, fields, slots)
     ordered = optimizer.ordered()
     write_results(sweep_dir, ordered)
     return ordered, optimizer.runs, warmup_seconds

@@ -394,6 +394,7 @@ class MLP:
             key,
             masks,
             None,
+            None,
         )
         grads = []
         for w0, b0, fan_in, fan_out, _ in self.layout:

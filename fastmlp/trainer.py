@@ -20,7 +20,7 @@ from .errors import FastMLPError
 from .history import History, notify
 from .kernels.epoch import train_batches
 from .kernels.fpmode import flush_denormals
-from .kernels.optim import LR
+from .kernels.optim import LR, plain_sgd
 from .kernels.rows import dense_or_csr
 
 # How many progress reports per epoch when a callback wants them.
@@ -157,6 +157,8 @@ class Epochs:
         self.dropout, self.seed = float(dropout), int(seed)
         # An empty array selects the row-streaming forward; None, BLAS (kernels/network.py).
         self.rows = np.zeros(0, dtype) if row_streaming(batch_size) else None
+        # Plain SGD (no momentum) is taken inside the dW GEMMs: the step's (alpha, l2) slots.
+        self.sgd = np.zeros(2, dtype) if plain_sgd(self.opt) else None
         grad = np.zeros_like(model.params)
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
         self.buffers = (
@@ -198,6 +200,7 @@ class Epochs:
             self.seed,
             step0,
             self.rows,
+            self.sgd,
         )
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from fastmlp.kernels import ACTIVATION_CODES, LEAKY_SLOPE
 from fastmlp.kernels.activations import add_bias_activate, mul_derivative
-from fastmlp.kernels.dense import delta_backward, dense_backward, dense_forward
+from fastmlp.kernels.dense import delta_backward, dense_backward, dense_backward_step, dense_forward
 from fastmlp.kernels.layout import make_layout
 from fastmlp.kernels.losses import (
     sigmoid_cross_entropy,
@@ -104,6 +104,31 @@ def test_dense_forward_backward(dtype, rng):
     delta_backward(delta, W, h_act, np.zeros((7, 0), dtype), ACTIVATION_CODES["tanh"], delta_prev)
     np.testing.assert_allclose(delta_prev, (delta @ W.T) * (1 - h_act**2), **tol)
     assert dW.dtype == db.dtype == delta_prev.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, fan_in, fan_out", [(1, 5, 3), (7, 6, 9), (33, 784, 10)])
+def test_backward_with_the_sgd_step_in_the_gemm(n, fan_in, fan_out, dtype, rng):
+    """W <- (1 - alpha l2) W - alpha sum_i h_i delta_i^T and b <- b - alpha sum_i delta_i, one
+    BLAS call with alpha and beta (blas.py), against the sum of outer products in float64;
+    delta_prev from W before the step."""
+    h_prev = np.tanh(rng.normal(size=(n, fan_in))).astype(dtype)
+    delta = rng.normal(size=(n, fan_out)).astype(dtype)
+    W = rng.normal(size=(fan_in, fan_out)).astype(dtype)
+    b = rng.normal(size=fan_out).astype(dtype)
+    W0, b0 = W.astype(np.float64), b.astype(np.float64)
+    alpha, l2 = dtype(0.05), dtype(0.01)
+    db, delta_prev = np.empty_like(b), np.empty((n, fan_in), dtype)
+    dense_backward_step(
+        h_prev, delta, W, b, db, np.zeros((n, 0), dtype), ACTIVATION_CODES["tanh"], delta_prev, alpha, l2
+    )
+    h64, d64 = h_prev.astype(np.float64), delta.astype(np.float64)
+    outer_sum = sum(np.outer(h64[i], d64[i]) for i in range(n))
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(W, (1 - 0.05 * 0.01) * W0 - 0.05 * outer_sum, **tol)
+    np.testing.assert_allclose(b, b0 - 0.05 * d64.sum(0), **tol)
+    np.testing.assert_allclose(delta_prev, (d64 @ W0.T) * (1 - h64**2), **tol)
+    assert W.dtype == b.dtype == delta_prev.dtype == dtype
 
 
 def test_sigmoid_cross_entropy_delta(rng):

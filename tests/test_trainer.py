@@ -41,26 +41,42 @@ OPTIMIZERS = [
 
 
 def assert_epochs_follow_the_published_rules(
-    rng, monkeypatch, task, optimizer, l2, path, activation, batch, n_rows
+    rng, monkeypatch, task, optimizer, l2, path, activation, batch, n_rows, dropout=0.0
 ):
     """The fused epoch kernel on the kernel path `path` against a plain-NumPy loop: per
-    minibatch, loss_and_gradients, then the optimizer's published rule (float64, 3 epochs)."""
+    minibatch, loss_and_gradients (with the run's dropout mask of that step), then the
+    optimizer's published rule (float64, 3 epochs)."""
     monkeypatch.setattr(trainer, "ROW_STREAMING", (0, 0) if path == "blas" else (1, 1 << 30))
     X, y = make_problem(rng, n_rows, 6, 3, task)
     X[:, :4] *= rng.random((n_rows, 4)) < 0.5  # zero inputs, as blank pixels are: the kernels skip them
     lr = 0.01 if optimizer["name"] == "adam" else 0.05
     fused = MLP([6, 9, 7, 3], activation=activation, task=task, dtype="float64", seed=1)
     stepped = fused.copy()
-    fit(fused, X, y, epochs=3, batch_size=batch, learning_rate=lr, l2=l2, optimizer=optimizer, seed=4)
+    fit(
+        fused,
+        X,
+        y,
+        epochs=3,
+        batch_size=batch,
+        learning_rate=lr,
+        l2=l2,
+        optimizer=optimizer,
+        seed=4,
+        dropout=dropout,
+    )
 
     rng_order = np.random.default_rng(4)
     state = {}
     hp = {k: v for k, v in optimizer.items() if k != "name"}
+    step = 0
     for _ in range(3):
         order = rng_order.permutation(len(X))
         for start in range(0, len(X), batch):
             idx = order[start : start + batch]
-            _, grads = stepped.loss_and_gradients(X[idx], y[idx], l2)
+            _, grads = stepped.loss_and_gradients(
+                X[idx], y[idx], l2, dropout=dropout, dropout_seed=4, step=step
+            )
+            step += 1
             g = np.concatenate([np.concatenate([dW.ravel(), db.ravel()]) for dW, db in grads])
             stepped.params[...] = reference_step(optimizer["name"], stepped.params, g, state, lr, hp)
     np.testing.assert_allclose(fused.params, stepped.params, rtol=1e-9, atol=1e-11)
@@ -82,13 +98,28 @@ def test_epoch_kernel_equals_the_published_update_rules(
 @pytest.mark.parametrize("batch", [1, 7, 33, 128])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 @pytest.mark.parametrize("path", ["blas", "rows"])
-@pytest.mark.parametrize("optimizer", [OPTIMIZERS[2], OPTIMIZERS[3]], ids=["nesterov", "adam"])
+@pytest.mark.parametrize(
+    "optimizer", [OPTIMIZERS[0], OPTIMIZERS[2], OPTIMIZERS[3]], ids=["sgd", "nesterov", "adam"]
+)
 def test_epoch_kernel_at_every_batch_size(batch, activation, path, optimizer, rng, monkeypatch):
     """The same check at more batch sizes, on 70 rows: 1, 7, 33 (a last minibatch of 4 rows) and
     128 (one minibatch larger than the data). Layer widths 6, 9, 7 leave remainders after the
     row-streaming kernel's blocks of 4 rows of W."""
     assert_epochs_follow_the_published_rules(
         rng, monkeypatch, "classification", optimizer, 0.01, path, activation, batch, 70
+    )
+
+
+@pytest.mark.parametrize("path", ["blas", "rows"])
+@pytest.mark.parametrize(
+    "optimizer", [OPTIMIZERS[0], OPTIMIZERS[1], OPTIMIZERS[3]], ids=["sgd", "momentum", "adam"]
+)
+def test_epoch_kernel_with_dropout(path, optimizer, rng, monkeypatch):
+    """With dropout: plain SGD takes its step inside the backward's GEMMs, which read each
+    layer's input with its mask applied while g' needs it undone; the other optimizers step
+    after the whole gradient. Both against the reference loop with the same masks."""
+    assert_epochs_follow_the_published_rules(
+        rng, monkeypatch, "classification", optimizer, 0.01, path, "relu", 8, 53, dropout=0.3
     )
 
 

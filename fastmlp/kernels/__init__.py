@@ -9,6 +9,7 @@ epoch        a run of minibatches in one call
 rows         minibatch rows gathered from a dense or a CSR matrix
 fpmode       flush-to-zero while training (subnormal floats are slow)
 jit          the one decorator, `kernel`
+blas         a GEMM with free alpha and beta: plain SGD's step inside the dW product
 
 Where the compiled kernels are cached: Numba keys a cached function on its own source file only,
 so after a change to a kernel another kernel calls (optim.update, called by the epoch kernel),
@@ -44,7 +45,7 @@ def cache_dir(sources: Path = Path(__file__).parent) -> str:
 _user_cache_dir = numba.config.CACHE_DIR
 numba.config.CACHE_DIR = cache_dir()
 try:
-    from . import activations, dense, dropout, epoch, fpmode, layout, losses, network, optim, rows  # noqa: F401
+    from . import activations, blas, dense, dropout, epoch, fpmode, layout, losses, network, optim, rows  # noqa: F401
 finally:
     numba.config.CACHE_DIR = _user_cache_dir
 

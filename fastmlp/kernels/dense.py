@@ -7,7 +7,9 @@ backward:  dW = h_prev^T delta                      (GEMM: the sum over the batc
                         [* mask_prev with dropout on the layer below, see dropout.py]
 
 The L2 term lambda W is not added here: the optimizer fuses it into the update,
-and MLP.loss_and_gradients adds it for callers who want dW itself.
+and MLP.loss_and_gradients adds it for callers who want dW itself. The exception is plain SGD
+(no momentum), whose step needs no state: `dense_backward_step` takes it inside the dW GEMM,
+W <- (1 - alpha lambda) W - alpha h_prev^T delta (blas.py), so dW is never written out.
 
 Small minibatches get a second form of the forward product (`dense_forward_rows`): with a
 handful of rows, BLAS spends its time packing W, not multiplying, so that kernel streams W once,
@@ -21,6 +23,7 @@ update's pass being cheap next to BLAS's dW.
 import numpy as np
 
 from .activations import add_bias_activate, mul_derivative
+from .blas import sgd_gemm_step
 from .dropout import mul_mask, undo_dropout
 from .jit import kernel
 
@@ -36,15 +39,31 @@ def dense_forward(h_prev, W, b, code, h):
 
 
 @kernel
-def dense_backward(h_prev, delta, dW, db):
-    """dW = h_prev^T delta; db = column sums of delta."""
-    np.dot(h_prev.T, delta, dW)
+def column_sums(delta, db):
+    """db = sum_i delta_i."""
     n, m = delta.shape
     for j in range(m):
         db[j] = 0
     for i in range(n):
         for j in range(m):
             db[j] += delta[i, j]
+
+
+@kernel
+def dense_backward(h_prev, delta, dW, db):
+    """dW = h_prev^T delta; db = column sums of delta."""
+    np.dot(h_prev.T, delta, dW)
+    column_sums(delta, db)
+
+
+@kernel
+def dense_backward_sgd(h_prev, delta, W, b, db, alpha, l2):
+    """Plain SGD on the layer as its gradient is formed: W <- (1 - alpha l2) W - alpha h_prev^T delta
+    in one GEMM (blas.py), then db = column sums of delta and b <- b - alpha db (no L2 on biases)."""
+    sgd_gemm_step(h_prev, delta, W, alpha, l2)
+    column_sums(delta, db)
+    for j in range(b.shape[0]):
+        b[j] -= alpha * db[j]
 
 
 @kernel
@@ -65,6 +84,19 @@ def delta_backward(delta, W, h_prev, mask_prev, code, delta_prev):
     """delta_prev = (delta W^T) * g'(z_prev) [* mask_prev], g' taken from h_prev = g(z_prev)."""
     np.dot(delta, W.T, delta_prev)
     activation_backward(delta_prev, h_prev, mask_prev, code)
+
+
+@kernel
+def dense_backward_step(h_prev, delta, W, b, db, mask_prev, code, delta_prev, alpha, l2):
+    """The layer's backward with plain SGD taken in it (dense_backward_sgd): delta_prev =
+    delta W^T from W before the step, then the step, then delta_prev *= g'(z_prev) [* mask_prev]
+    (g' after the step: with dropout it undoes the mask on h_prev, which the step still reads).
+    delta_prev with 0 columns (the first layer): no delta_prev."""
+    if delta_prev.shape[1] > 0:
+        np.dot(delta, W.T, delta_prev)
+    dense_backward_sgd(h_prev, delta, W, b, db, alpha, l2)
+    if delta_prev.shape[1] > 0:
+        activation_backward(delta_prev, h_prev, mask_prev, code)
 
 
 @kernel(fastmath=REASSOC)

@@ -3,7 +3,10 @@
 For each minibatch B_t = order[t*bs : (t+1)*bs]:
     gather x = X[B_t], its labels and weights into preallocated buffers,
     forward (with dropout when asked), output delta and backward into grad (network.loss_and_grad),
-    then the optimizer step on every layer (optim.update_all).
+    then the optimizer step on every layer (optim.update_all). Plain SGD (no momentum) instead
+    passes sgd, a 2-slot array the kernel fills with the step's (alpha, l2): the step is then
+    taken inside the backward's dW GEMMs (network.backward). sgd None: gradient, then update_all;
+    Numba prunes the branch a None rules out.
 No Python and no allocation between minibatches. (The step is written out here rather than as a
 function of its own: every level of calls between kernels is compiled again inside its caller,
 so a level that only forwards its arguments costs start-up time and buys nothing.)
@@ -21,7 +24,7 @@ from .dropout import dropout_key
 from .jit import kernel
 from .losses import weight_total
 from .network import loss_and_grad
-from .optim import update_all
+from .optim import begin_step, update_all
 from .rows import gather_rows
 
 
@@ -44,6 +47,7 @@ def train_batches(
     seed,
     step0,
     rows,
+    sgd,
 ):
     """Run minibatches first..last-1 of the epoch given by `order`; minibatch t is the run's step
     step0 + t - first (it keys the dropout masks). Returns (sum over minibatches of J_data times
@@ -78,6 +82,9 @@ def train_batches(
         batch_weight = weight_total(wb[: m if weighted else 0], m)
         key = dropout_key(seed, step0 + t - first)
         l2_t = params.dtype.type(l2 / batch_weight) if l2_per_weight else l2
+        if sgd is not None:
+            sgd[0], _ = begin_step(opt)
+            sgd[1] = l2_t
         value, c = loss_and_grad(
             params,
             layout,
@@ -94,8 +101,10 @@ def train_batches(
             key,
             masks,
             rows,
+            sgd,
         )
-        update_all(opt, params, grad, layout, l2_t)
+        if sgd is None:
+            update_all(opt, params, grad, layout, l2_t)
         total += value * batch_weight
         total_weight += batch_weight
         correct += c

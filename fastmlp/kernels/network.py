@@ -11,12 +11,15 @@ Arguments every kernel here shares:
     rows               None: every product through BLAS; an empty array: the forward products
                        of small batches through the row-streaming kernel (dense.py). Numba
                        prunes the branch a None rules out, so each path compiles only what it runs.
+    sgd                None: the gradient goes into grad; an array (alpha, l2): plain SGD is
+                       taken in each layer's backward instead (dense.dense_backward_step), W^k in
+                       its dW GEMM; grad then receives only the db^k. Pruned like rows.
 """
 
 import numpy as np
 
 from .activations import IDENTITY
-from .dense import delta_backward, dense_backward, dense_forward, dense_forward_rows
+from .dense import delta_backward, dense_backward, dense_backward_step, dense_forward, dense_forward_rows
 from .dropout import dropout_forward
 from .jit import kernel
 from .layout import COL_OFF, layer_params, layer_rows
@@ -72,31 +75,37 @@ def backward_views(x, acts, deltas, masks, layout, n, k):
 
 
 @kernel
-def backward(params, layout, act, x, acts, deltas, masks, grad):
+def backward(params, layout, act, x, acts, deltas, masks, grad, sgd):
     """From delta^L (already in deltas), for k = L..1: dW^k = h^(k-1)^T delta^k,
-    db^k = colsum(delta^k), and delta^(k-1) = (delta^k W^kT) * g'(z^(k-1)) [* mask] for k > 1."""
+    db^k = colsum(delta^k), and delta^(k-1) = (delta^k W^kT) * g'(z^(k-1)) [* mask] for k > 1.
+    sgd = [alpha, l2]: W^k <- (1 - alpha l2) W^k - alpha dW^k and b^k <- b^k - alpha db^k as
+    they are formed, delta^(k-1) from W^k before its step."""
     n = x.shape[0]
     for k in range(layout.shape[0] - 1, -1, -1):
-        W, _ = layer_params(params, layout, k)
+        W, b = layer_params(params, layout, k)
         dW, db = layer_params(grad, layout, k)
         h_prev, delta, delta_prev, mask_prev = backward_views(x, acts, deltas, masks, layout, n, k)
-        dense_backward(h_prev, delta, dW, db)
-        if k > 0:
-            delta_backward(delta, W, h_prev, mask_prev, act, delta_prev)
+        if sgd is None:
+            dense_backward(h_prev, delta, dW, db)
+            if k > 0:
+                delta_backward(delta, W, h_prev, mask_prev, act, delta_prev)
+        else:
+            dense_backward_step(h_prev, delta, W, b, db, mask_prev, act, delta_prev, sgd[0], sgd[1])
 
 
 @kernel
 def loss_and_grad(
-    params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks, rows
+    params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks, rows, sgd
 ):
-    """Data part of J on the batch x and its gradient into grad (no L2 term).
+    """Data part of J on the batch x and its gradient into grad (no L2 term); with sgd = [alpha,
+    l2], the plain SGD step on J_data + l2/2 ||W||^2 taken instead (see backward).
     Returns (J_data, n_correct)."""
     n = x.shape[0]
     out = forward(params, layout, act, x, acts, rows, dropout, key, masks)
     value, correct = output_loss(
         loss, out, y_class, y_target, w, layer_rows(deltas, layout, n, layout.shape[0] - 1)
     )
-    backward(params, layout, act, x, acts, deltas, masks, grad)
+    backward(params, layout, act, x, acts, deltas, masks, grad, sgd)
     return value, correct
 
 
@@ -157,6 +166,7 @@ def full_loss_and_grad(
             grad_chunk,
             0.0,
             np.uint64(0),
+            None,
             None,
             None,
         )

@@ -60,6 +60,13 @@ def make_hyper(
     return hyper
 
 
+def plain_sgd(opt) -> bool:
+    """Whether the unit is SGD without momentum: its step can be taken inside the dW GEMMs
+    (network.backward)."""
+    code, hyper, _ = opt
+    return code == SGD and hyper[MOMENTUM] == 0
+
+
 @kernel
 def begin_step(opt):
     """Start one step: Adam advances t, writes the step's epsilon into hyper[EPS_T] and returns

@@ -107,11 +107,11 @@ def test_dense_forward_backward(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n, fan_in, fan_out", [(1, 5, 3), (7, 6, 9), (33, 784, 10)])
+@pytest.mark.parametrize("n, fan_in, fan_out", [(1, 5, 3), (7, 6, 9), (33, 784, 10), (8, 784, 300)])
 def test_backward_with_the_sgd_step_in_the_gemm(n, fan_in, fan_out, dtype, rng):
-    """W <- (1 - alpha l2) W - alpha sum_i h_i delta_i^T and b <- b - alpha sum_i delta_i, one
-    BLAS call with alpha and beta (blas.py), against the sum of outer products in float64;
-    delta_prev from W before the step."""
+    """W <- (1 - alpha l2) W - alpha sum_i h_i delta_i^T and b <- b - alpha sum_i delta_i, BLAS
+    calls with alpha and beta (blas.py; 8 rows of 784 inputs: column blocks of 144, 144 and 12),
+    against the sum of outer products in float64; delta_prev from W before the step."""
     h_prev = np.tanh(rng.normal(size=(n, fan_in))).astype(dtype)
     delta = rng.normal(size=(n, fan_out)).astype(dtype)
     W = rng.normal(size=(fan_in, fan_out)).astype(dtype)

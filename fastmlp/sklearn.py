@@ -61,7 +61,8 @@ two classes, one logistic unit (coefs_[-1] has one column) with the binary cross
 multilabel indicator targets, one logistic unit per label.
 
 Threads: the GEMMs run on OpenBLAS through SciPy. Minibatches of 8 rows or fewer run their BLAS
-calls on one thread (5 to 8 rows take the row-streaming forward kernel); larger ones use the
+calls on one thread (5 to 12 rows take the row-streaming forward kernel for their larger
+layers); larger ones use the
 process's BLAS threads as they are set. GridSearchCV(n_jobs=k) and cross_val_score run fits in
 joblib's worker processes, which joblib starts with the BLAS threads limited to cores // k, and
 fit never raises that limit; a fit called from a thread other than the main one (joblib's

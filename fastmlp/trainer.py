@@ -18,6 +18,7 @@ from . import optimizers
 from .checkpoint import TrainState
 from .errors import FastMLPError
 from .history import History, notify
+from .kernels.blas import SMALL_GEMM
 from .kernels.epoch import train_batches
 from .kernels.fpmode import flush_denormals
 from .kernels.optim import LR, plain_sgd
@@ -31,8 +32,15 @@ PROGRESS_STEPS = 50
 # --paths-compare` (784-256-128-10, Fashion-MNIST, median of 3 alternated epochs, 2 cores),
 # row-streaming forward against BLAS forward: batch 8 2.45 vs 3.60 s/epoch, batch 4 3.52 vs
 # 3.15, batch 16 1.70 vs 1.59. (784x256 forward alone, one thread: 8 rows 62 vs 209 us, but
-# 4 rows 41 vs 25 us: OpenBLAS is quick again below 5 rows.)
-ROW_STREAMING = (5, 8)
+# 4 rows 41 vs 25 us: OpenBLAS is quick again below 5 rows.) Within such a minibatch, only
+# layers of more than ROW_STREAMING_WORK multiply-adds take it: smaller ones go to OpenBLAS's
+# unpacked small-matrix path (blas.SMALL_GEMM), faster there (256x128 at 8 rows, one thread,
+# Intel AVX-512: 7.9 against 17.3 us). With that rule, measured on that machine
+# (scripts/compare_trees.py, two runs of 3 rounds, ratios to every layer row-streamed at 5-8
+# rows and BLAS above): batch 8 0.83-1.04 (median 0.92), batch 12 0.79-1.12 (median 0.93),
+# batch 16 0.71-1.52 (no clear gain: not taken), batch 24 (unchanged code) 0.97-1.02.
+ROW_STREAMING = (5, 12)
+ROW_STREAMING_WORK = SMALL_GEMM
 
 
 def row_streaming(batch_size):
@@ -155,8 +163,9 @@ class Epochs:
         # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
         self.l2, self.l2_per_weight = dtype.type(l2), bool(l2_per_weight)
         self.dropout, self.seed = float(dropout), int(seed)
-        # An empty array selects the row-streaming forward; None, BLAS (kernels/network.py).
-        self.rows = np.zeros(0, dtype) if row_streaming(batch_size) else None
+        # [least work] selects the row-streaming forward for the larger layers; None, BLAS
+        # (kernels/network.py).
+        self.rows = np.array([ROW_STREAMING_WORK + 1], np.int64) if row_streaming(batch_size) else None
         # Plain SGD (no momentum) is taken inside the dW GEMMs: the step's (alpha, l2) slots.
         self.sgd = np.zeros(2, dtype) if plain_sgd(self.opt) else None
         grad = np.zeros_like(model.params)

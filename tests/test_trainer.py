@@ -47,6 +47,8 @@ def assert_epochs_follow_the_published_rules(
     minibatch, loss_and_gradients (with the run's dropout mask of that step), then the
     optimizer's published rule (float64, 3 epochs)."""
     monkeypatch.setattr(trainer, "ROW_STREAMING", (0, 0) if path == "blas" else (1, 1 << 30))
+    # "rows": every layer row-streamed, however small; "mixed": the small last layer through BLAS
+    monkeypatch.setattr(trainer, "ROW_STREAMING_WORK", 0 if path == "rows" else 7 * 3 * batch)
     X, y = make_problem(rng, n_rows, 6, 3, task)
     X[:, :4] *= rng.random((n_rows, 4)) < 0.5  # zero inputs, as blank pixels are: the kernels skip them
     lr = 0.01 if optimizer["name"] == "adam" else 0.05
@@ -97,14 +99,15 @@ def test_epoch_kernel_equals_the_published_update_rules(
 
 @pytest.mark.parametrize("batch", [1, 7, 33, 128])
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-@pytest.mark.parametrize("path", ["blas", "rows"])
+@pytest.mark.parametrize("path", ["blas", "rows", "mixed"])
 @pytest.mark.parametrize(
     "optimizer", [OPTIMIZERS[0], OPTIMIZERS[2], OPTIMIZERS[3]], ids=["sgd", "nesterov", "adam"]
 )
 def test_epoch_kernel_at_every_batch_size(batch, activation, path, optimizer, rng, monkeypatch):
     """The same check at more batch sizes, on 70 rows: 1, 7, 33 (a last minibatch of 4 rows) and
     128 (one minibatch larger than the data). Layer widths 6, 9, 7 leave remainders after the
-    row-streaming kernel's blocks of 4 rows of W."""
+    row-streaming kernel's blocks of 4 rows of W; "mixed" row-streams the first two layers and
+    sends the last (7 x 3) to BLAS, as the trainer does with layers below ROW_STREAMING_WORK."""
     assert_epochs_follow_the_published_rules(
         rng, monkeypatch, "classification", optimizer, 0.01, path, activation, batch, 70
     )
@@ -128,6 +131,7 @@ def test_sample_weights_equal_repeated_rows(path, rng, monkeypatch):
     """J = sum w_i l_i / sum w_i: integer weights train exactly as repeating each row w_i times
     in one full batch (same gradient at every step, so the same weights)."""
     monkeypatch.setattr(trainer, "ROW_STREAMING", (0, 0) if path == "blas" else (1, 1 << 30))
+    monkeypatch.setattr(trainer, "ROW_STREAMING_WORK", 0)
     X, y = make_problem(rng, 12, 5, 3, "classification")
     w = rng.integers(1, 4, size=12)
     weighted = MLP([5, 6, 3], dtype="float64", seed=2)

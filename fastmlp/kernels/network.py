@@ -8,9 +8,10 @@ Arguments every kernel here shares:
     acts, deltas       per-row buffers for h^1..h^L and delta^1..delta^L (layout's COL_OFF)
     masks              dropout masks, laid out like acts; None when there is no dropout (Numba
                        prunes the dropout code a None rules out, as for rows)
-    rows               None: every product through BLAS; an empty array: the forward products
-                       of small batches through the row-streaming kernel (dense.py). Numba
-                       prunes the branch a None rules out, so each path compiles only what it runs.
+    rows               None: every product through BLAS; [w]: the forward products of at least
+                       w multiply-adds (n fan_in fan_out) through the row-streaming kernel
+                       (dense.py), smaller ones through BLAS. Numba prunes the branch a None
+                       rules out, so each path compiles only what it runs.
     sgd                None: the gradient goes into grad; an array (alpha, l2): plain SGD is
                        taken in each layer's backward instead (dense.dense_backward_step), W^k in
                        its dW GEMM; grad then receives only the db^k. Pruned like rows.
@@ -47,7 +48,7 @@ def forward(params, layout, act, x, acts, rows, dropout, key, masks):
         W, b = layer_params(params, layout, k)
         out = layer_rows(acts, layout, n, k)
         code_k = act if k < L - 1 else IDENTITY  # softmax/sigmoid/MSE belong to the loss
-        if rows is None:
+        if rows is None or n * W.shape[0] * W.shape[1] < rows[0]:
             dense_forward(h, W, b, code_k, out)
         else:
             dense_forward_rows(h, W, b, code_k, out)

@@ -163,10 +163,10 @@ class Epochs:
         # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
         self.l2, self.l2_per_weight = dtype.type(l2), bool(l2_per_weight)
         self.dropout, self.seed = float(dropout), int(seed)
-        # [least work] selects the row-streaming forward for the larger layers; None, BLAS
-        # (kernels/network.py).
-        self.rows = np.array([ROW_STREAMING_WORK + 1], np.int64) if row_streaming(batch_size) else None
-        # Plain SGD (no momentum) is taken inside the dW GEMMs: the step's (alpha, l2) slots.
+        # [most work kept on BLAS] selects the row-streaming forward for the larger layers; None,
+        # BLAS for all (kernels/network.py).
+        self.rows = np.array([ROW_STREAMING_WORK], np.int64) if row_streaming(batch_size) else None
+        # Plain SGD (no momentum) is taken inside the dW GEMMs: slots for its GEMM coefficients.
         self.sgd = np.zeros(2, dtype) if plain_sgd(self.opt) else None
         grad = np.zeros_like(model.params)
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)

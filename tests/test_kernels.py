@@ -117,10 +117,10 @@ def test_backward_with_the_sgd_step_in_the_gemm(n, fan_in, fan_out, dtype, rng):
     W = rng.normal(size=(fan_in, fan_out)).astype(dtype)
     b = rng.normal(size=fan_out).astype(dtype)
     W0, b0 = W.astype(np.float64), b.astype(np.float64)
-    alpha, l2 = dtype(0.05), dtype(0.01)
+    coef = np.array([-0.05, 1 - 0.05 * 0.01], dtype)  # [-alpha, 1 - alpha l2], as the epoch kernel writes it
     db, delta_prev = np.empty_like(b), np.empty((n, fan_in), dtype)
     dense_backward_step(
-        h_prev, delta, W, b, db, np.zeros((n, 0), dtype), ACTIVATION_CODES["tanh"], delta_prev, alpha, l2
+        h_prev, delta, W, b, db, np.zeros((n, 0), dtype), ACTIVATION_CODES["tanh"], delta_prev, coef
     )
     h64, d64 = h_prev.astype(np.float64), delta.astype(np.float64)
     outer_sum = sum(np.outer(h64[i], d64[i]) for i in range(n))

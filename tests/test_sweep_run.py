@@ -180,6 +180,34 @@ def test_two_workers_split_the_cores_between_them(tmp_path):
     assert seen and all(numba_threads <= share and blas <= share for numba_threads, blas in seen), seen
 
 
+def test_warm_up_trains_once_per_compiled_path(monkeypatch):
+    """One warm-up run per distinct compiled path: plain SGD (its step inside the GEMMs) and a
+    stateful optimizer (gradient, then update) are two; momentum and Adam share one; a second
+    batch path (row-streaming) is a third."""
+    from fastmlp.config import load_config
+    from fastmlp.sweep.execute import warm_up
+
+    trained = []
+    monkeypatch.setattr(fastmlp.api, "train", lambda config, out: trained.append(config))
+    base = ["train.batch_size=32"]
+    configs = [
+        load_config(None, [*base, "train.optimizer={name: sgd, momentum: 0.0}"]),
+        load_config(None, [*base, "train.optimizer={name: sgd, momentum: 0.9}"]),
+        load_config(None, [*base, "train.optimizer={name: adam}"]),
+        load_config(None, [*base, "train.optimizer={name: sgd, momentum: 0.0}", "seed=5"]),
+        load_config(None, ["train.batch_size=8", "train.optimizer={name: adam}"]),
+    ]
+    warm_up(configs)
+    assert [
+        (c.train.batch_size, c.train.optimizer.name, c.train.optimizer.params.get("momentum"))
+        for c in trained
+    ] == [
+        (32, "sgd", 0.0),
+        (32, "sgd", 0.9),
+        (8, "adam", None),
+    ]
+
+
 def test_plot_sweep_needs_matplotlib_or_draws(tmp_path):
     out = tmp_path / "sweep"
     sweep(write_sweep(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]")), out=out)

@@ -9,7 +9,8 @@ backward:  dW = h_prev^T delta                      (GEMM: the sum over the batc
 The L2 term lambda W is not added here: the optimizer fuses it into the update,
 and MLP.loss_and_gradients adds it for callers who want dW itself. The exception is plain SGD
 (no momentum), whose step needs no state: `dense_backward_step` takes it inside the dW GEMM,
-W <- (1 - alpha lambda) W - alpha h_prev^T delta (blas.py), so dW is never written out.
+W <- (1 - alpha lambda) W - alpha h_prev^T delta (blas.py, coef = [-alpha, 1 - alpha lambda]),
+so dW is never written out.
 
 Small minibatches get a second form of the forward product (`dense_forward_rows`): with a
 handful of rows, BLAS spends its time packing W, not multiplying, so that kernel streams W once,
@@ -57,16 +58,6 @@ def dense_backward(h_prev, delta, dW, db):
 
 
 @kernel
-def dense_backward_sgd(h_prev, delta, W, b, db, alpha, l2):
-    """Plain SGD on the layer as its gradient is formed: W <- (1 - alpha l2) W - alpha h_prev^T delta
-    in one GEMM (blas.py), then db = column sums of delta and b <- b - alpha db (no L2 on biases)."""
-    sgd_gemm_step(h_prev, delta, W, alpha, l2)
-    column_sums(delta, db)
-    for j in range(b.shape[0]):
-        b[j] -= alpha * db[j]
-
-
-@kernel
 def activation_backward(delta_prev, h_prev, mask_prev, code):
     """delta_prev *= g'(z_prev) [* mask_prev]: g' read off h_prev, after undoing its dropout
     (h_prev is no longer needed as an input once dW has been taken from it). mask_prev has
@@ -87,14 +78,18 @@ def delta_backward(delta, W, h_prev, mask_prev, code, delta_prev):
 
 
 @kernel
-def dense_backward_step(h_prev, delta, W, b, db, mask_prev, code, delta_prev, alpha, l2):
-    """The layer's backward with plain SGD taken in it (dense_backward_sgd): delta_prev =
-    delta W^T from W before the step, then the step, then delta_prev *= g'(z_prev) [* mask_prev]
-    (g' after the step: with dropout it undoes the mask on h_prev, which the step still reads).
-    delta_prev with 0 columns (the first layer): no delta_prev."""
+def dense_backward_step(h_prev, delta, W, b, db, mask_prev, code, delta_prev, coef):
+    """The layer's backward with plain SGD taken in it, coef = [-alpha, 1 - alpha l2]:
+    delta_prev = delta W^T from W before the step; then W <- (1 - alpha l2) W - alpha h_prev^T delta
+    in the GEMM (blas.py), db = column sums of delta and b <- b - alpha db (no L2 on biases); then
+    delta_prev *= g'(z_prev) [* mask_prev] (g' after the step: with dropout it undoes the mask on
+    h_prev, which the step still reads). delta_prev with 0 columns (the first layer): none."""
     if delta_prev.shape[1] > 0:
         np.dot(delta, W.T, delta_prev)
-    dense_backward_sgd(h_prev, delta, W, b, db, alpha, l2)
+    sgd_gemm_step(h_prev, delta, W, coef)
+    column_sums(delta, db)
+    for j in range(b.shape[0]):
+        b[j] += coef[0] * db[j]
     if delta_prev.shape[1] > 0:
         activation_backward(delta_prev, h_prev, mask_prev, code)
 

@@ -4,9 +4,10 @@ For each minibatch B_t = order[t*bs : (t+1)*bs]:
     gather x = X[B_t], its labels and weights into preallocated buffers,
     forward (with dropout when asked), output delta and backward into grad (network.loss_and_grad),
     then the optimizer step on every layer (optim.update_all). Plain SGD (no momentum) instead
-    passes sgd, a 2-slot array the kernel fills with the step's (alpha, l2): the step is then
-    taken inside the backward's dW GEMMs (network.backward). sgd None: gradient, then update_all;
-    Numba prunes the branch a None rules out.
+    passes sgd, a 2-slot array the kernel fills with the step's GEMM coefficients
+    [-alpha, 1 - alpha l2]: the step is then taken inside the backward's dW GEMMs
+    (network.backward). sgd None: gradient, then update_all; Numba prunes the branch a None
+    rules out.
 No Python and no allocation between minibatches. (The step is written out here rather than as a
 function of its own: every level of calls between kernels is compiled again inside its caller,
 so a level that only forwards its arguments costs start-up time and buys nothing.)
@@ -83,8 +84,9 @@ def train_batches(
         key = dropout_key(seed, step0 + t - first)
         l2_t = params.dtype.type(l2 / batch_weight) if l2_per_weight else l2
         if sgd is not None:
-            sgd[0], _ = begin_step(opt)
-            sgd[1] = l2_t
+            alpha, _ = begin_step(opt)
+            sgd[0] = -alpha
+            sgd[1] = 1 - alpha * l2_t
         value, c = loss_and_grad(
             params,
             layout,

@@ -8,13 +8,13 @@ Arguments every kernel here shares:
     acts, deltas       per-row buffers for h^1..h^L and delta^1..delta^L (layout's COL_OFF)
     masks              dropout masks, laid out like acts; None when there is no dropout (Numba
                        prunes the dropout code a None rules out, as for rows)
-    rows               None: every product through BLAS; [w]: the forward products of at least
+    rows               None: every product through BLAS; [w]: the forward products of more than
                        w multiply-adds (n fan_in fan_out) through the row-streaming kernel
-                       (dense.py), smaller ones through BLAS. Numba prunes the branch a None
+                       (dense.py), the others through BLAS. Numba prunes the branch a None
                        rules out, so each path compiles only what it runs.
-    sgd                None: the gradient goes into grad; an array (alpha, l2): plain SGD is
-                       taken in each layer's backward instead (dense.dense_backward_step), W^k in
-                       its dW GEMM; grad then receives only the db^k. Pruned like rows.
+    sgd                None: the gradient goes into grad; an array [-alpha, 1 - alpha l2]: plain
+                       SGD is taken in each layer's backward instead (dense.dense_backward_step),
+                       W^k in its dW GEMM; grad then receives only the db^k. Pruned like rows.
 """
 
 import numpy as np
@@ -48,7 +48,7 @@ def forward(params, layout, act, x, acts, rows, dropout, key, masks):
         W, b = layer_params(params, layout, k)
         out = layer_rows(acts, layout, n, k)
         code_k = act if k < L - 1 else IDENTITY  # softmax/sigmoid/MSE belong to the loss
-        if rows is None or n * W.shape[0] * W.shape[1] < rows[0]:
+        if rows is None or n * W.shape[0] * W.shape[1] <= rows[0]:
             dense_forward(h, W, b, code_k, out)
         else:
             dense_forward_rows(h, W, b, code_k, out)
@@ -79,8 +79,8 @@ def backward_views(x, acts, deltas, masks, layout, n, k):
 def backward(params, layout, act, x, acts, deltas, masks, grad, sgd):
     """From delta^L (already in deltas), for k = L..1: dW^k = h^(k-1)^T delta^k,
     db^k = colsum(delta^k), and delta^(k-1) = (delta^k W^kT) * g'(z^(k-1)) [* mask] for k > 1.
-    sgd = [alpha, l2]: W^k <- (1 - alpha l2) W^k - alpha dW^k and b^k <- b^k - alpha db^k as
-    they are formed, delta^(k-1) from W^k before its step."""
+    sgd = [-alpha, 1 - alpha l2]: W^k <- (1 - alpha l2) W^k - alpha dW^k and b^k <- b^k - alpha db^k
+    as they are formed, delta^(k-1) from W^k before its step."""
     n = x.shape[0]
     for k in range(layout.shape[0] - 1, -1, -1):
         W, b = layer_params(params, layout, k)
@@ -91,15 +91,15 @@ def backward(params, layout, act, x, acts, deltas, masks, grad, sgd):
             if k > 0:
                 delta_backward(delta, W, h_prev, mask_prev, act, delta_prev)
         else:
-            dense_backward_step(h_prev, delta, W, b, db, mask_prev, act, delta_prev, sgd[0], sgd[1])
+            dense_backward_step(h_prev, delta, W, b, db, mask_prev, act, delta_prev, sgd)
 
 
 @kernel
 def loss_and_grad(
     params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks, rows, sgd
 ):
-    """Data part of J on the batch x and its gradient into grad (no L2 term); with sgd = [alpha,
-    l2], the plain SGD step on J_data + l2/2 ||W||^2 taken instead (see backward).
+    """Data part of J on the batch x and its gradient into grad (no L2 term); with sgd = [-alpha,
+    1 - alpha l2], the plain SGD step on J_data + l2/2 ||W||^2 taken instead (see backward).
     Returns (J_data, n_correct)."""
     n = x.shape[0]
     out = forward(params, layout, act, x, acts, rows, dropout, key, masks)

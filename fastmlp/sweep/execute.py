@@ -276,17 +276,34 @@ def host_slots(client) -> dict[str, int]:
     return slots
 
 
+def _step_path(optimizer) -> str:
+    """Which compiled step a run's optimizer takes: full batch (L-BFGS), plain SGD inside the dW
+    GEMMs, or a gradient then update_all (kernels/epoch.py)."""
+    import numpy as np
+
+    from ..kernels.optim import plain_sgd
+
+    if optimizer.full_batch:
+        return "full batch"
+    return "in gemm" if plain_sgd(optimizer.kernel_unit(np.float32, 0, 0.0)) else "update"
+
+
 def warm_up(configs) -> float:
     """Compile (or load from the on-disk cache) the kernels each config needs, once, here,
     so that N workers do not all compile at once: 1 epoch on a few rows per distinct
-    (dtype, task, batch path). Returns the seconds it took."""
+    (dtype, task, batch path, optimizer path). Returns the seconds it took."""
     from ..api import load_config, train
     from ..trainer import row_streaming
 
     started = time.perf_counter()
     seen = set()
     for config in configs:
-        key = (config.model.dtype, config.model.task, row_streaming(config.train.batch_size))
+        key = (
+            config.model.dtype,
+            config.model.task,
+            row_streaming(config.train.batch_size),
+            _step_path(config.train.optimizer),
+        )
         if key in seen:
             continue
         seen.add(key)

@@ -5,7 +5,8 @@
     python scripts/compare_trees.py --baseline ../fastmlp-before
     python scripts/compare_trees.py --batch-sizes 128 --rounds 5 --epochs 5
 
-Model: 784-256-128-10, relu, float32, plain SGD lr 0.1, L2 1e-4 (as scripts/bench.py); data:
+Model: 784-256-128-10, relu, float32, L2 1e-4, plain SGD lr 0.1 (as scripts/bench.py; --optimizer for
+momentum, Nesterov, or Adam at lr 1e-3); data:
 Fashion-MNIST's 60,000 training images scaled to [0, 1] (random data of that shape when absent),
 saved once to a temporary .npy so both trees train on the same bytes. Each measurement is one
 subprocess: import, a warm-up fit on 2,048 rows (fills/loads the Numba cache: by default a new
@@ -32,6 +33,7 @@ import numpy as np
 
 SIZES = [784, 256, 128, 10]
 LR, L2 = 0.1, 1e-4
+ADAM_LR = 1e-3  # as scripts/bench.py's --adam
 
 WORKER = r"""
 import json, statistics, sys, time
@@ -41,12 +43,13 @@ from fastmlp import MLP, fit
 X = np.load(sys.argv[1]); y = np.load(sys.argv[2])
 b, epochs = int(sys.argv[3]), int(sys.argv[4])
 sizes, lr, l2 = json.loads(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
+opt = json.loads(sys.argv[8])
 model = MLP(sizes, seed=0)
-fit(model, X[:2048], y[:2048], epochs=1, batch_size=b, learning_rate=lr, l2=l2)  # warm-up
+fit(model, X[:2048], y[:2048], epochs=1, batch_size=b, learning_rate=lr, l2=l2, optimizer=opt)  # warm-up
 kernel, wall = [], []
 for _ in range(epochs):
     t = time.perf_counter()
-    h = fit(model, X, y, epochs=1, batch_size=b, learning_rate=lr, l2=l2)
+    h = fit(model, X, y, epochs=1, batch_size=b, learning_rate=lr, l2=l2, optimizer=opt)
     wall.append(time.perf_counter() - t)
     kernel.append(h.rows[0]["seconds"])
 print(json.dumps({"file": fastmlp.__file__, "kernel": kernel, "wall": wall}))
@@ -81,7 +84,7 @@ def load_data():
         )
 
 
-def measure(tree, cache, xpath, ypath, batch, epochs, blas_threads=None):
+def measure(tree, cache, xpath, ypath, batch, epochs, optimizer, blas_threads=None):
     env = dict(os.environ, PYTHONPATH=tree, NUMBA_CACHE_DIR=cache)
     if blas_threads:
         env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
@@ -94,8 +97,9 @@ def measure(tree, cache, xpath, ypath, batch, epochs, blas_threads=None):
         str(batch),
         str(epochs),
         json.dumps(SIZES),
-        str(LR),
+        str(LR if optimizer["name"] == "sgd" else ADAM_LR),
         str(L2),
+        json.dumps(optimizer),
     ]
     out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True, cwd=tree).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -120,7 +124,20 @@ def main():
         help="reuse this folder's Numba caches (one subfolder per tree); default: a fresh empty "
         "folder for this run, so no tree can load machine code compiled from other sources",
     )
+    ap.add_argument(
+        "--optimizer",
+        default="sgd",
+        help="sgd (plain, lr 0.1), momentum (SGD with momentum 0.9, lr 0.1), nesterov, or adam (lr 1e-3)",
+    )
     args = ap.parse_args()
+    optimizer = {
+        "sgd": {"name": "sgd"},
+        "momentum": {"name": "sgd", "momentum": 0.9},
+        "nesterov": {"name": "sgd", "momentum": 0.9, "nesterov": True},
+        "adam": {"name": "adam"},
+    }.get(args.optimizer)
+    if optimizer is None:
+        ap.error(f"--optimizer: {args.optimizer!r} is not one of sgd, momentum, nesterov, adam")
     trees = {"baseline": os.path.abspath(args.baseline), "current": os.path.abspath(args.current)}
 
     X, y, source = load_data()
@@ -149,7 +166,9 @@ def main():
                 # Alternate which tree goes first, round by round.
                 names = list(trees) if r % 2 == 0 else list(trees)[::-1]
                 for t in names:
-                    res = measure(trees[t], caches[t], xpath, ypath, b, args.epochs, args.blas_threads)
+                    res = measure(
+                        trees[t], caches[t], xpath, ypath, b, args.epochs, optimizer, args.blas_threads
+                    )
                     files.setdefault(t, res["file"])
                     assert res["file"] == files[t] and res["file"].startswith(trees[t]), (t, res["file"])
                     results[(t, b)]["kernel"].append(statistics.median(res["kernel"]))

@@ -26,7 +26,7 @@ from .errors import FastMLPError, ModelFileError
 from .kernels import ACTIVATION_CODES
 from .kernels.dropout import dropout_key
 from .kernels.layout import make_layout, n_params, row_width
-from .kernels.losses import sigmoid_inplace, softmax_inplace
+from .kernels.losses import label_kinds, sigmoid_inplace, softmax_inplace
 from .kernels.network import evaluate_rows, forward, loss_and_grad
 from .preprocessing import Preprocessing
 from .tasks import DTYPES, get_task
@@ -373,7 +373,7 @@ class MLP:
         `step` of a run seeded dropout_seed: the same arguments give the same masks, so the
         gradient can be checked against finite differences with the mask held fixed."""
         X = self.check_X(X)
-        y_class, y_target = self.check_y(y, X.shape[0])
+        y_class, y_target = label_kinds(self.loss_code, *self.check_y(y, X.shape[0]))
         w = self.check_weights(sample_weight, X.shape[0])
         acts, deltas, masks = self.workspace(X.shape[0], dropout=dropout > 0)
         grad = np.empty_like(self.params)
@@ -424,8 +424,7 @@ class MLP:
                 self.activation_code,
                 self.loss_code,
                 X,
-                y_class,
-                y_target,
+                *label_kinds(self.loss_code, y_class, y_target),
                 CHUNK,
                 acts,
                 deltas,

@@ -21,6 +21,7 @@ from .history import History, notify
 from .kernels.blas import SMALL_GEMM
 from .kernels.epoch import train_batches
 from .kernels.fpmode import flush_denormals
+from .kernels.losses import label_kinds
 from .kernels.optim import LR, plain_sgd
 from .kernels.rows import dense_or_csr
 
@@ -156,7 +157,7 @@ class Epochs:
         self.n = X.shape[0]
         self.n_batches = -(-self.n // batch_size)
         dtype = model.dtype
-        y_class, y_target = y
+        y_class, y_target = label_kinds(model.loss_code, *y)
         X, csr = dense_or_csr(X, dtype)
         self.data = (X, y_class, y_target, w, csr)
         self.opt = opt if opt is not None else optimizer.kernel_unit(dtype, model.params.size, 0.0)
@@ -172,8 +173,8 @@ class Epochs:
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
         self.buffers = (
             np.empty(batch_size * model.n_inputs, dtype),
-            np.empty(batch_size if y_class.shape[0] else 0, np.int64),
-            np.empty((batch_size if y_target.shape[0] else 0, model.n_outputs), dtype),
+            None if y_class is None else np.empty(batch_size, np.int64),
+            None if y_target is None else np.empty((batch_size, model.n_outputs), dtype),
             np.empty(batch_size if w.shape[0] else 0, dtype),
             acts,
             deltas,

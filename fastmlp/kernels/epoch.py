@@ -17,13 +17,15 @@ network.loss_and_grad, which the model's gradient and the full-batch path keep: 
 holds nearly all of the epoch's code, and without it the compile time of the first `fastmlp train`
 on an empty cache was 5-16% shorter, 3 alternating runs.)
 
-data = (X, y_class, y_target, w, csr): inputs, class indices (empty unless the loss takes indices),
-float targets (0 rows unless the loss takes them), per-sample weights (empty: all 1), and None
-for a dense X or (values, indices, indptr) for a CSR matrix (rows.py; X then only gives the width).
+data = (X, y_class, y_target, w, csr): inputs, class indices and float targets (exactly one of the
+two is None: the kind the loss does not read, losses.label_kinds), per-sample weights (empty:
+all 1), and None for a dense X or (values, indices, indptr) for a CSR matrix (rows.py; X then
+only gives the width).
 
 l2 is lambda; with l2_per_weight, minibatch B's lambda is l2 / W_B (W_B its weight total, its
 row count unweighted): scikit-learn's alpha, J_B = [sum_B w_i l_i + (alpha/2) sum ||W||^2] / W_B.
-buffers = (xb, yb_class, yb_target, wb, acts, deltas, masks, grad): one minibatch's worth of each.
+buffers = (xb, yb_class, yb_target, wb, acts, deltas, masks, grad): one minibatch's worth of each
+(yb_class, yb_target None where the labels are).
 """
 
 from .dropout import dropout_key
@@ -32,7 +34,7 @@ from .layout import layer_rows
 from .losses import output_loss, weight_total
 from .network import backward, forward
 from .optim import begin_step, update_all
-from .rows import gather_rows
+from .rows import gather_labels, gather_rows, row_range
 
 
 @kernel
@@ -64,8 +66,6 @@ def train_batches(
     n = order.shape[0]
     n_in = X.shape[1]
     weighted = w.shape[0] > 0
-    classes = y_class.shape[0] > 0
-    targets = y_target.shape[0] > 0
     total = 0.0
     total_weight = 0.0
     correct = 0
@@ -76,13 +76,8 @@ def train_batches(
         m = stop - start
         x = xb[: m * n_in].reshape(m, n_in)
         gather_rows(X, csr, order, start, x)
-        if classes:
-            for r in range(m):
-                yb_class[r] = y_class[order[start + r]]
-        if targets:
-            for r in range(m):
-                for j in range(y_target.shape[1]):
-                    yb_target[r, j] = y_target[order[start + r], j]
+        gather_labels(y_class, order, start, m, yb_class)
+        gather_labels(y_target, order, start, m, yb_target)
         if weighted:
             for r in range(m):
                 wb[r] = w[order[start + r]]
@@ -98,8 +93,8 @@ def train_batches(
         value, c = output_loss(
             loss,
             out,
-            yb_class[: m if classes else 0],
-            yb_target[: m if targets else 0],
+            row_range(yb_class, 0, m),
+            row_range(yb_target, 0, m),
             wb[: m if weighted else 0],
             layer_rows(deltas, layout, m, layout.shape[0] - 1),
         )

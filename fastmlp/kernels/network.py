@@ -5,6 +5,8 @@ Arguments every kernel here shares:
     act                the hidden activation's code (activations.py)
     loss               the output loss's code (losses.py)
     opt                the optimizer unit (code, hyper, state) (optim.py)
+    y_class, y_target  class indices, float targets: exactly one is None, the kind the loss does
+                       not read (losses.label_kinds), so only the losses that read the other compile
     acts, deltas       per-row buffers for h^1..h^L and delta^1..delta^L (layout's COL_OFF)
     masks              dropout masks, laid out like acts; None when there is no dropout (Numba
                        prunes the dropout code a None rules out, as for rows)
@@ -25,7 +27,7 @@ from .dropout import dropout_forward
 from .jit import kernel
 from .layout import COL_OFF, layer_params, layer_rows
 from .losses import output_loss, weight_total
-from .rows import n_rows, row_block
+from .rows import n_rows, row_block, row_range
 
 
 @kernel
@@ -122,12 +124,11 @@ def evaluate_rows(params, layout, act, loss, X, y_class, y_target, chunk, acts, 
         stop = min(start + chunk, n)
         m = stop - start
         out = forward(params, layout, act, X[start:stop], acts, None, 0.0, np.uint64(0), None)
-        # Labels of the other kind are empty arrays, and their slices stay empty.
         value, c = output_loss(
             loss,
             out,
-            y_class[start:stop],
-            y_target[start:stop],
+            row_range(y_class, start, stop),
+            row_range(y_target, start, stop),
             unweighted,
             layer_rows(deltas, layout, m, layout.shape[0] - 1),
         )
@@ -151,7 +152,7 @@ def full_loss_and_grad(
     correct = 0
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
-        wc = w[start:stop]  # empty arrays (unweighted, or labels of the other kind) stay empty
+        wc = w[start:stop]  # an empty w (unweighted) stays empty
         share = weight_total(wc, stop - start) / total_w
         value, c = loss_and_grad(
             params,
@@ -159,8 +160,8 @@ def full_loss_and_grad(
             act,
             loss,
             row_block(X, csr, start, stop, xbuf),
-            y_class[start:stop],
-            y_target[start:stop],
+            row_range(y_class, start, stop),
+            row_range(y_target, start, stop),
             wc,
             acts,
             deltas,

@@ -63,6 +63,24 @@ def row_block(X, csr, start, stop, xbuf):
     return x
 
 
+@kernel
+def gather_labels(y, order, start, m, yb):
+    """yb[r] = y[order[start + r]] for r < m (a row of y when y is 2-D); nothing for None labels
+    (the kind the loss does not read: losses.label_kinds)."""
+    if y is None:
+        return
+    for r in range(m):
+        yb[r] = y[order[start + r]]
+
+
+@kernel
+def row_range(y, start, stop):
+    """Labels of rows start..stop-1: a view of y, or None for None labels."""
+    if y is None:
+        return y  # not `None`: Numba types both returns when y is an array, and they must agree
+    return y[start:stop]
+
+
 def dense_or_csr(X, dtype):
     """(X, csr) as the kernels take rows: a dense X and None, or for a scipy sparse matrix an empty
     (0, n_features) X and the CSR triple (values in dtype, indices, indptr); see kernels/rows.py."""

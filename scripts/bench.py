@@ -10,7 +10,9 @@ NumPy loop, and JAX (jit + scan) when installed, all in one run, same model and 
 Model: 784-256-128-10, relu, softmax cross-entropy, SGD lr 0.1, L2 1e-4, float32.
 Data: Fashion-MNIST's 60,000 training images when installed, else random data of the same shape
 (the run says which). Every figure is the median over --repeats epochs after one warm-up on a
-slice; ratios are fastmlp / peer (below 1 means fastmlp is faster). Peers need the `bench`
+slice; ratios are fastmlp / peer (below 1 means fastmlp is faster). GEMM is NumPy's float32
+2048^3 GFLOP/s timed right before each fastmlp SGD epoch (median), %GEMM the median over those
+pairs of fastmlp's GFLOP/s over that GEMM figure. Peers need the `bench`
 extra (torch==2.13.0, scikit-learn); a missing one is reported and skipped.
 --adam adds fastmlp with Adam (lr 1e-3, betas 0.9/0.999, same L2) beside fastmlp's SGD: its
 seconds and the ratio adam/sgd, the two optimizers' epochs timed alternately.
@@ -286,6 +288,21 @@ def predict_rates(X, y, repeats, peers, threads):
 # -- machine-level figures -------------------------------------------------------------------
 
 
+def reference_gemm_gflops(n=2048, repeats=3):
+    """NumPy float32 GEMM GFLOP/s of an n^3 product (median of a few): the ceiling each fastmlp
+    epoch is compared with, timed right before it."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    c = np.empty((n, n), np.float32)
+    np.matmul(a, b, out=c)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        np.matmul(a, b, out=c)
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
 def numpy_gemm_gflops(repeats=5):
     """float32 GEMM through NumPy's BLAS: a 2048^3 product (the ceiling) and the model's own
     widest product at batch 512 (512x784 @ 784x256)."""
@@ -399,7 +416,7 @@ def main():
     args.peers = [p for p in args.peers if p not in missing]
     flops = model_flops(len(X))
     print(
-        f"\n{'batch':>5} {'fastmlp s':>10} {'GFLOP/s':>8} {'%GEMM':>6}  "
+        f"\n{'batch':>5} {'fastmlp s':>10} {'GFLOP/s':>8} {'GEMM':>7} {'%GEMM':>6}  "
         + (f"{'adam s':>8} {'adam/sgd':>8}  " if args.adam else "")
         + (f"{'1-thr s':>8} {'speed-up':>8}  " if args.threads_compare else "")
         + (f"{'rows s':>8} {'blas s':>8} {'rows/blas':>9}  " if args.paths_compare else "")
@@ -407,14 +424,21 @@ def main():
     )
     for b in args.batch_sizes:
         sgd_run = fastmlp_epoch(X, y, b)
-        if args.adam:  # alternate SGD and Adam epochs so drift on a shared machine hits both alike
-            adam_run = fastmlp_epoch(X, y, b, ADAM, ADAM_LR)
-            pairs = [(sgd_run(), adam_run()) for _ in range(args.repeats)]
-            ours = statistics.median(p[0] for p in pairs)
+        adam_run = fastmlp_epoch(X, y, b, ADAM, ADAM_LR) if args.adam else None
+        # Each SGD epoch right after a reference GEMM: % of GEMM is the median of those pairs,
+        # so a machine whose speed drifts within the run (it does) moves both sides of each ratio.
+        # Adam's epochs alternate with SGD's for the same reason.
+        pairs, shares, refs = [], [], []
+        for _ in range(args.repeats):
+            refs.append(reference_gemm_gflops())
+            sgd_s = sgd_run()
+            shares.append(flops / sgd_s / 1e9 / refs[-1])
+            pairs.append((sgd_s, adam_run() if args.adam else None))
+        ours = statistics.median(p[0] for p in pairs)
+        if args.adam:
             adam = statistics.median(p[1] for p in pairs)
-        else:
-            ours = statistics.median(sgd_run() for _ in range(args.repeats))
         gflops = flops / ours / 1e9
+        share, ref = statistics.median(shares), statistics.median(refs)
         cells = [f"{adam:8.3f} {adam / ours:8.2f}"] if args.adam else []
         if args.threads_compare:
             one = statistics.median(one_thread(sgd_run) for _ in range(args.repeats))
@@ -430,10 +454,8 @@ def main():
             cells.append(f"{theirs:10.3f} {ours / theirs:6.2f}")
         if args.adam:  # each pair's own ratio: drift between pairs on a shared machine shows here
             cells.append("pairs adam/sgd " + " ".join(f"{a / s:.2f}" for s, a in pairs))
-        print(
-            f"{b:5d} {ours:10.3f} {gflops:8.1f} {100 * gflops / gemm['2048^3']:5.0f}%  " + "  ".join(cells),
-            flush=True,
-        )
+        row = f"{b:5d} {ours:10.3f} {gflops:8.1f} {ref:7.0f} {100 * share:5.0f}%  "
+        print(row + "  ".join(cells), flush=True)
 
     if args.predict:
         rates = predict_rates(X, y, args.repeats, args.peers, args.threads)

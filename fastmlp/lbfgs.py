@@ -20,7 +20,6 @@ from scipy.optimize import minimize
 
 from .errors import FastMLPError
 from .history import History, notify
-from .kernels.losses import label_kinds
 from .kernels.network import full_loss_and_grad
 from .kernels.rows import dense_or_csr
 
@@ -32,7 +31,7 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
 
     X: dense rows or a scipy sparse matrix (densified one chunk at a time). ftol: SciPy's ftol
     when it should differ from the optimizer's tol (scikit-learn leaves SciPy's default)."""
-    y_class, y_target = label_kinds(model.loss_code, *y)
+    y_class, y_target = y
     n = X.shape[0]
     chunk = min(CHUNK, n)
     X, csr = dense_or_csr(X, model.dtype)

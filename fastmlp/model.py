@@ -26,7 +26,7 @@ from .errors import FastMLPError, ModelFileError
 from .kernels import ACTIVATION_CODES
 from .kernels.dropout import dropout_key
 from .kernels.layout import make_layout, n_params, row_width
-from .kernels.losses import label_kinds, sigmoid_inplace, softmax_inplace
+from .kernels.losses import sigmoid_inplace, softmax_inplace
 from .kernels.network import evaluate_rows, forward, loss_and_grad
 from .preprocessing import Preprocessing
 from .tasks import DTYPES, get_task
@@ -214,8 +214,9 @@ class MLP:
         return X
 
     def check_y(self, y, n, name="y"):
-        """Encoded labels as the kernels take them: (y_class, y_target) — int64 class indices
-        and an empty float target, or an empty index array and an (n, n_out) float target."""
+        """Encoded labels as the kernels take them: (y_class, y_target) — int64 class indices and
+        None, or None and an (n, n_out) float target. The kind the task's loss does not read is
+        None, so Numba compiles none of the losses that would read it (kernels/losses.output_loss)."""
         y = np.asarray(y)
         if self.task_spec.indices:
             if y.ndim != 1 or y.shape[0] != n:
@@ -228,7 +229,7 @@ class MLP:
             y_class = np.ascontiguousarray(y, dtype=np.int64)
             if n and (y_class.min() < 0 or y_class.max() >= self.n_outputs):
                 raise FastMLPError(f"{name} has labels outside 0..{self.n_outputs - 1}")
-            return y_class, np.zeros((0, self.n_outputs), self.dtype)
+            return y_class, None
         if y.ndim == 1:
             y = y[:, None]
         if y.shape != (n, self.n_outputs):
@@ -241,7 +242,7 @@ class MLP:
             raise FastMLPError(f"{name} must be a 0/1 indicator matrix for a multilabel model")
         if self.task_spec.link == "exp" and (y_target < 0).any():
             raise FastMLPError(f"{name} must be counts >= 0 for a {self.task} model (it predicts e^z)")
-        return np.zeros(0, np.int64), y_target
+        return None, y_target
 
     def check_weights(self, sample_weight, n, name="sample_weight") -> np.ndarray:
         """Per-sample weights as a contiguous array of the model's dtype (empty: unweighted)."""
@@ -373,7 +374,7 @@ class MLP:
         `step` of a run seeded dropout_seed: the same arguments give the same masks, so the
         gradient can be checked against finite differences with the mask held fixed."""
         X = self.check_X(X)
-        y_class, y_target = label_kinds(self.loss_code, *self.check_y(y, X.shape[0]))
+        y_class, y_target = self.check_y(y, X.shape[0])
         w = self.check_weights(sample_weight, X.shape[0])
         acts, deltas, masks = self.workspace(X.shape[0], dropout=dropout > 0)
         grad = np.empty_like(self.params)
@@ -424,7 +425,8 @@ class MLP:
                 self.activation_code,
                 self.loss_code,
                 X,
-                *label_kinds(self.loss_code, y_class, y_target),
+                y_class,
+                y_target,
                 CHUNK,
                 acts,
                 deltas,

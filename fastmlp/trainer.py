@@ -21,7 +21,6 @@ from .history import History, notify
 from .kernels.blas import SMALL_GEMM
 from .kernels.epoch import train_batches
 from .kernels.fpmode import flush_denormals
-from .kernels.losses import label_kinds
 from .kernels.optim import LR, plain_sgd
 from .kernels.rows import dense_or_csr
 
@@ -157,7 +156,7 @@ class Epochs:
         self.n = X.shape[0]
         self.n_batches = -(-self.n // batch_size)
         dtype = model.dtype
-        y_class, y_target = label_kinds(model.loss_code, *y)
+        y_class, y_target = y
         X, csr = dense_or_csr(X, dtype)
         self.data = (X, y_class, y_target, w, csr)
         self.opt = opt if opt is not None else optimizer.kernel_unit(dtype, model.params.size, 0.0)

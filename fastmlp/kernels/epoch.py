@@ -18,7 +18,7 @@ holds nearly all of the epoch's code, and without it the compile time of the fir
 on an empty cache was 5-16% shorter, 3 alternating runs.)
 
 data = (X, y_class, y_target, w, csr): inputs, class indices and float targets (exactly one of the
-two is None: the kind the loss does not read, losses.label_kinds), per-sample weights (empty:
+two is None: the kind the loss does not read, MLP.check_y), per-sample weights (empty:
 all 1), and None for a dense X or (values, indices, indptr) for a CSR matrix (rows.py; X then
 only gives the width).
 

@@ -152,19 +152,12 @@ def poisson_deviance(z, y, w, delta):
     return total, 0
 
 
-def label_kinds(loss, y_class, y_target):
-    """The labels as the kernels take them: (y_class, None) for the loss that reads class indices
-    (softmax cross-entropy), (None, y_target) for the losses that read float targets. Numba
-    prunes the code a None rules out, so a run compiles only the losses that can read its labels
-    (output_loss): a classification run none of the three target losses."""
-    return (y_class, None) if loss == SOFTMAX_CE else (None, y_target)
-
-
 @kernel
 def output_loss(loss, z, y_class, y_target, w, delta):
     """The table lookup: (J_data, n_correct) and delta^L for the loss code. Exactly one of
-    y_class, y_target is None (label_kinds). Numba drops a branch only where its test is
-    `is (not) None` on an argument that is None, hence each kind's losses under a test on it."""
+    y_class, y_target is None (MLP.check_y), so a run compiles only the losses its labels reach:
+    Numba drops a branch only where its test is `is (not) None` on an argument that is None,
+    hence each kind's losses under a test on it."""
     if y_class is not None:  # class indices: softmax cross-entropy, the one loss that reads them
         return softmax_cross_entropy(z, y_class, w, delta)
     if y_target is not None:

@@ -6,7 +6,7 @@ Arguments every kernel here shares:
     loss               the output loss's code (losses.py)
     opt                the optimizer unit (code, hyper, state) (optim.py)
     y_class, y_target  class indices, float targets: exactly one is None, the kind the loss does
-                       not read (losses.label_kinds), so only the losses that read the other compile
+                       not read (MLP.check_y), so only the losses that read the other compile
     acts, deltas       per-row buffers for h^1..h^L and delta^1..delta^L (layout's COL_OFF)
     masks              dropout masks, laid out like acts; None when there is no dropout (Numba
                        prunes the dropout code a None rules out, as for rows)

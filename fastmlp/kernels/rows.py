@@ -66,7 +66,7 @@ def row_block(X, csr, start, stop, xbuf):
 @kernel
 def gather_labels(y, order, start, m, yb):
     """yb[r] = y[order[start + r]] for r < m (a row of y when y is 2-D); nothing for None labels
-    (the kind the loss does not read: losses.label_kinds)."""
+    (the kind the loss does not read: MLP.check_y)."""
     if y is None:
         return
     for r in range(m):

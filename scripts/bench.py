@@ -29,6 +29,7 @@ MLPClassifier.predict_proba, the same 784-256-128-10 network shape.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import statistics
@@ -288,38 +289,39 @@ def predict_rates(X, y, repeats, peers, threads):
 # -- machine-level figures -------------------------------------------------------------------
 
 
-def reference_gemm_gflops(n=2048, repeats=3):
-    """NumPy float32 GEMM GFLOP/s of an n^3 product (median of a few): the ceiling each fastmlp
-    epoch is compared with, timed right before it."""
+@functools.cache
+def _gemm_operands(m, k, n):
     rng = np.random.default_rng(0)
-    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-    c = np.empty((n, n), np.float32)
+    a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
+    return a, b, np.empty((m, n), np.float32)
+
+
+def gemm_gflops(m, k, n, repeats=5):
+    """NumPy float32 GEMM GFLOP/s of an (m x k) @ (k x n) product: the median over `repeats`
+    timings, each of enough products for about 2 * 10^10 flops, after one untimed product.
+    The operands are made once per shape (bench.py times one before every epoch)."""
+    a, b, c = _gemm_operands(m, k, n)
     np.matmul(a, b, out=c)
+    reps = max(1, int(2e10 // (2 * m * k * n)))
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        np.matmul(a, b, out=c)
-        times.append(time.perf_counter() - t)
-    return 2 * n**3 / statistics.median(times) / 1e9
+        for _ in range(reps):
+            np.matmul(a, b, out=c)
+        times.append((time.perf_counter() - t) / reps)
+    return 2 * m * k * n / statistics.median(times) / 1e9
+
+
+def reference_gemm_gflops():
+    """The 2048^3 GEMM each fastmlp epoch is compared with, timed right before it."""
+    return gemm_gflops(2048, 2048, 2048, repeats=3)
 
 
 def numpy_gemm_gflops(repeats=5):
     """float32 GEMM through NumPy's BLAS: a 2048^3 product (the ceiling) and the model's own
     widest product at batch 512 (512x784 @ 784x256)."""
-    out = {}
-    for name, (m, k, n) in {"2048^3": (2048, 2048, 2048), "512x784x256": (512, 784, 256)}.items():
-        rng = np.random.default_rng(0)
-        a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
-        c = np.empty((m, n), np.float32)
-        reps = max(1, int(2e10 // (2 * m * k * n)))
-        times = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            for _ in range(reps):
-                np.matmul(a, b, out=c)
-            times.append((time.perf_counter() - t) / reps)
-        out[name] = 2 * m * k * n / statistics.median(times) / 1e9
-    return out
+    shapes = {"2048^3": (2048, 2048, 2048), "512x784x256": (512, 784, 256)}
+    return {name: gemm_gflops(*shape, repeats=repeats) for name, shape in shapes.items()}
 
 
 START = """

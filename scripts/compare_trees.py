@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -56,17 +55,12 @@ print(json.dumps({"file": fastmlp.__file__, "kernel": kernel, "wall": wall}))
 """
 
 
-def numpy_gemm_gflops(n=2048, repeats=5):
-    rng = np.random.default_rng(0)
-    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-    c = np.empty((n, n), np.float32)
-    np.matmul(a, b, out=c)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        np.matmul(a, b, out=c)
-        times.append(time.perf_counter() - t)
-    return 2 * n**3 / statistics.median(times) / 1e9
+def numpy_gemm_gflops():
+    """NumPy float32 2048^3 GEMM GFLOP/s (scripts/bench.py measures it)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench import gemm_gflops
+
+    return gemm_gflops(2048, 2048, 2048)
 
 
 def load_data():

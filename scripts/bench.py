@@ -9,21 +9,24 @@ NumPy loop, and JAX (jit + scan) when installed, all in one run, same model and 
 
 Model: 784-256-128-10, relu, softmax cross-entropy, SGD lr 0.1, L2 1e-4, float32.
 Data: Fashion-MNIST's 60,000 training images when installed, else random data of the same shape
-(the run says which). Every figure is the median over --repeats epochs after one warm-up on a
-slice; ratios are fastmlp / peer (below 1 means fastmlp is faster). GEMM is NumPy's float32
-2048^3 GFLOP/s timed right before each fastmlp SGD epoch (median), %GEMM the median over those
-pairs of fastmlp's GFLOP/s over that GEMM figure. Peers need the `bench`
+(the run says which). Each of --repeats rounds times a reference GEMM (NumPy's float32 2048^3
+GFLOP/s) and then one epoch of everything in the row (fastmlp SGD, Adam, peers), each warmed up on a
+slice first. Seconds are medians over the rounds; every ratio (fastmlp / peer: below 1 means
+fastmlp is faster; %GEMM, fastmlp's GFLOP/s over that round's GEMM figure) is the median of the
+rounds' own ratios, so drift within the run moves both sides of each ratio together. Every timing
+starts after a pause of SETTLE seconds: a BLAS keeps its threads spinning after a call, and the
+next library timed inside that spin would share the cores with it (see SETTLE). Peers need the `bench`
 extra (torch==2.13.0, scikit-learn); a missing one is reported and skipped.
 --adam adds fastmlp with Adam (lr 1e-3, betas 0.9/0.999, same L2) beside fastmlp's SGD: its
-seconds and the ratio adam/sgd, the two optimizers' epochs timed alternately.
+seconds and the ratio adam/sgd, and each round's own ratio at the end of the row.
 --threads-compare adds fastmlp's seconds per epoch on one thread (BLAS and Numba limited to 1)
-beside the run's thread count, epochs timed alternately: the speed-up from the second core.
+beside the run's thread count: the speed-up from the second core.
 --paths-compare times fastmlp's two kernel paths at every batch size, whichever the trainer would
-pick: the row-streaming forward (forced) against BLAS forward (forced), epochs alternated; the
-evidence for trainer.ROW_STREAMING.
---predict times predict_proba on 10,000 rows (rows per second, median of --repeats): fastmlp's
-MLP.predict_proba, PyTorch's module under torch.inference_mode, scikit-learn's
-MLPClassifier.predict_proba, the same 784-256-128-10 network shape.
+pick: the row-streaming forward (forced) against BLAS forward (forced); the evidence for
+trainer.ROW_STREAMING.
+--predict times predict_proba on 10,000 rows (rows per second, median of --repeats rounds, at
+least 5, each timing every predictor once): fastmlp's MLP.predict_proba, PyTorch's module under
+torch.inference_mode, scikit-learn's MLPClassifier.predict_proba, the same 784-256-128-10 network.
 """
 
 from __future__ import annotations
@@ -70,11 +73,25 @@ def load_data(seed=0):
 # -- peers: each returns a function that runs one epoch at a batch size --------------------------
 
 
+# Each BLAS in the process (NumPy's OpenBLAS, SciPy's that Numba's kernels call, PyTorch's, XLA's)
+# keeps its threads spinning for a while after a call (OpenBLAS: about 0.1-0.2 s here); a library
+# timed inside another's spin shares the cores with it. Measured, 4096x784 @ 784x256 float32 on 2
+# cores: SciPy's OpenBLAS 28.5 ms right after NumPy's, 13.2 ms after a 0.5 s pause, 13.7 ms after
+# its own. Every timing starts after this pause.
+SETTLE = 0.3
+
+
+def settle():
+    """Let the previous library's spinning threads go to sleep before a timing starts."""
+    time.sleep(SETTLE)
+
+
 def timed(epoch, n):
     """Warm `epoch` up on 2,048 rows, then return a function that times one epoch over n rows."""
     epoch(2048)
 
     def run():
+        settle()
         t = time.perf_counter()
         epoch(n)
         return time.perf_counter() - t
@@ -90,6 +107,7 @@ def fastmlp_epoch(X, y, batch, optimizer="sgd", lr=LR, path=None):
         chosen = trainer.ROW_STREAMING
         if path is not None:
             trainer.ROW_STREAMING = (1, 1 << 30) if path == "rows" else (0, 0)
+        settle()  # the trainer times the epoch itself
         try:
             h = fit(
                 model, X[:n], y[:n], epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer
@@ -153,6 +171,7 @@ def sklearn_epoch(X, y, batch):
     def run():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            settle()
             t = time.perf_counter()
             clf.partial_fit(X, y)
             return time.perf_counter() - t
@@ -239,6 +258,7 @@ def jax_epoch(X, y, batch):
 
     def run():
         xb, tb = batches()
+        settle()
         t = time.perf_counter()
         jax.block_until_ready(epoch(params, xb, tb))
         return time.perf_counter() - t
@@ -254,16 +274,7 @@ def predict_rates(X, y, repeats, peers, threads):
     model = MLP(SIZES, seed=0)
     fit(model, X[:2048], y[:2048], epochs=1, batch_size=128, learning_rate=LR)
 
-    def rate(f):
-        f()  # warm
-        times = []
-        for _ in range(max(repeats, 5)):
-            t = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - t)
-        return len(rows) / statistics.median(times)
-
-    rates = {"fastmlp": rate(lambda: model.predict_proba(rows))}
+    runs = {"fastmlp": lambda: model.predict_proba(rows)}
     if "torch" in peers:
         import torch
 
@@ -274,7 +285,7 @@ def predict_rates(X, y, repeats, peers, threads):
             with torch.inference_mode():
                 return net(rt).numpy()
 
-        rates["torch"] = rate(torch_predict)
+        runs["torch"] = torch_predict
     if "sklearn" in peers:
         from sklearn.neural_network import MLPClassifier
 
@@ -282,7 +293,18 @@ def predict_rates(X, y, repeats, peers, threads):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.partial_fit(X[:2048], y[:2048], classes=np.unique(y))
-        rates["sklearn"] = rate(lambda: clf.predict_proba(rows))
+        runs["sklearn"] = lambda: clf.predict_proba(rows)
+    # Rounds alternate the predictors (each timed once per round) so drift moves them together.
+    times = {name: [] for name in runs}
+    for f in runs.values():
+        f()  # warm
+    for _ in range(max(repeats, 5)):
+        for name, f in runs.items():
+            settle()
+            t = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t)
+    rates = {name: len(rows) / statistics.median(ts) for name, ts in times.items()}
     return rates
 
 
@@ -305,6 +327,7 @@ def gemm_gflops(m, k, n, repeats=5):
     reps = max(1, int(2e10 // (2 * m * k * n)))
     times = []
     for _ in range(repeats):
+        settle()
         t = time.perf_counter()
         for _ in range(reps):
             np.matmul(a, b, out=c)
@@ -364,9 +387,24 @@ def one_thread(run):
         numba.set_num_threads(before)
 
 
+def round_median(rounds, name):
+    return statistics.median(r[name] for r in rounds)
+
+
+def round_ratio(rounds, a, b):
+    """The median over rounds of each round's a / b."""
+    return statistics.median(r[a] / r[b] for r in rounds)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32, 128, 512])
+    ap.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="*",
+        default=[8, 32, 128, 512],
+        help="none (a bare --batch-sizes): no epochs timed, e.g. with --predict",
+    )
     ap.add_argument(
         "--peers",
         nargs="*",
@@ -425,38 +463,39 @@ def main():
         + "  ".join(f"{p + ' s':>10} {'ratio':>6}" for p in args.peers)
     )
     for b in args.batch_sizes:
-        sgd_run = fastmlp_epoch(X, y, b)
-        adam_run = fastmlp_epoch(X, y, b, ADAM, ADAM_LR) if args.adam else None
-        # Each SGD epoch right after a reference GEMM: % of GEMM is the median of those pairs,
-        # so a machine whose speed drifts within the run (it does) moves both sides of each ratio.
-        # Adam's epochs alternate with SGD's for the same reason.
-        pairs, shares, refs = [], [], []
-        for _ in range(args.repeats):
-            refs.append(reference_gemm_gflops())
-            sgd_s = sgd_run()
-            shares.append(flops / sgd_s / 1e9 / refs[-1])
-            pairs.append((sgd_s, adam_run() if args.adam else None))
-        ours = statistics.median(p[0] for p in pairs)
+        runs = {"sgd": fastmlp_epoch(X, y, b)}
         if args.adam:
-            adam = statistics.median(p[1] for p in pairs)
-        gflops = flops / ours / 1e9
-        share, ref = statistics.median(shares), statistics.median(refs)
-        cells = [f"{adam:8.3f} {adam / ours:8.2f}"] if args.adam else []
+            runs["adam"] = fastmlp_epoch(X, y, b, ADAM, ADAM_LR)
         if args.threads_compare:
-            one = statistics.median(one_thread(sgd_run) for _ in range(args.repeats))
-            cells.append(f"{one:8.3f} {one / ours:8.2f}")
+            runs["1-thread"] = functools.partial(one_thread, runs["sgd"])
         if args.paths_compare:
-            rows_run, blas_run = fastmlp_epoch(X, y, b, path="rows"), fastmlp_epoch(X, y, b, path="blas")
-            timings = [(rows_run(), blas_run()) for _ in range(args.repeats)]
-            r, bl = statistics.median(t[0] for t in timings), statistics.median(t[1] for t in timings)
-            cells.append(f"{r:8.3f} {bl:8.3f} {r / bl:9.2f}")
+            runs["rows"] = fastmlp_epoch(X, y, b, path="rows")
+            runs["blas"] = fastmlp_epoch(X, y, b, path="blas")
         for p in args.peers:
-            run = peers[p](b)
-            theirs = statistics.median(run() for _ in range(args.repeats))
-            cells.append(f"{theirs:10.3f} {ours / theirs:6.2f}")
-        if args.adam:  # each pair's own ratio: drift between pairs on a shared machine shows here
-            cells.append("pairs adam/sgd " + " ".join(f"{a / s:.2f}" for s, a in pairs))
-        row = f"{b:5d} {ours:10.3f} {gflops:8.1f} {ref:7.0f} {100 * share:5.0f}%  "
+            runs[p] = peers[p](b)
+        # Rounds: a reference GEMM, then one epoch of each run. Every ratio is the median over the
+        # rounds of that round's own ratio, so a machine whose speed drifts within the run (it
+        # does, by 2x at times) moves both sides of each ratio together.
+        rounds = []
+        for _ in range(args.repeats):
+            timings = {"gemm": reference_gemm_gflops()}
+            timings.update((name, run()) for name, run in runs.items())
+            rounds.append(timings)
+
+        median = functools.partial(round_median, rounds)
+        ratio = functools.partial(round_ratio, rounds)
+
+        ours = median("sgd")
+        share = statistics.median(flops / r["sgd"] / 1e9 / r["gemm"] for r in rounds)
+        cells = [f"{median('adam'):8.3f} {ratio('adam', 'sgd'):8.2f}"] if args.adam else []
+        if args.threads_compare:
+            cells.append(f"{median('1-thread'):8.3f} {ratio('1-thread', 'sgd'):8.2f}")
+        if args.paths_compare:
+            cells.append(f"{median('rows'):8.3f} {median('blas'):8.3f} {ratio('rows', 'blas'):9.2f}")
+        cells += [f"{median(p):10.3f} {ratio('sgd', p):6.2f}" for p in args.peers]
+        if args.adam:  # each round's own ratio: drift between rounds on a shared machine shows here
+            cells.append("rounds adam/sgd " + " ".join(f"{r['adam'] / r['sgd']:.2f}" for r in rounds))
+        row = f"{b:5d} {ours:10.3f} {flops / ours / 1e9:8.1f} {median('gemm'):7.0f} {100 * share:5.0f}%  "
         print(row + "  ".join(cells), flush=True)
 
     if args.predict:

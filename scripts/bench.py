@@ -11,7 +11,9 @@ Model: 784-256-128-10, relu, softmax cross-entropy, SGD lr 0.1, L2 1e-4, float32
 Data: Fashion-MNIST's 60,000 training images when installed, else random data of the same shape
 (the run says which). Each of --repeats rounds times a reference GEMM (NumPy's float32 2048^3
 GFLOP/s) and then one epoch of everything in the row (fastmlp SGD, Adam, peers), each warmed up on a
-slice first. Seconds are medians over the rounds; every ratio (fastmlp / peer: below 1 means
+slice first; every epoch timed includes its own shuffle (for JAX, whose jit + scan takes the
+epoch's minibatches as one array, the permutation and the gather into that array). Seconds are
+medians over the rounds; every ratio (fastmlp / peer: below 1 means
 fastmlp is faster; %GEMM, fastmlp's GFLOP/s over that round's GEMM figure) is the median of the
 rounds' own ratios, so drift within the run moves both sides of each ratio together. Every timing
 starts after a pause of SETTLE seconds: a BLAS keeps its threads spinning after a call, and the
@@ -257,9 +259,9 @@ def jax_epoch(X, y, batch):
     jax.block_until_ready(epoch(params, xb, tb))  # compile
 
     def run():
-        xb, tb = batches()
         settle()
         t = time.perf_counter()
+        xb, tb = batches()  # the epoch's shuffle, timed as every other peer's (and fastmlp's) is
         jax.block_until_ready(epoch(params, xb, tb))
         return time.perf_counter() - t
 

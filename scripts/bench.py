@@ -10,14 +10,14 @@ NumPy loop, and JAX (jit + scan) when installed, all in one run, same model and 
 Model: 784-256-128-10, relu, softmax cross-entropy, SGD lr 0.1, L2 1e-4, float32.
 Data: Fashion-MNIST's 60,000 training images when installed, else random data of the same shape
 (the run says which). Each of --repeats rounds times a reference GEMM (NumPy's float32 2048^3
-GFLOP/s) and then one epoch of everything in the row (fastmlp SGD, Adam, peers), each warmed up on a
-slice first; every epoch timed includes its own shuffle (for JAX, whose jit + scan takes the
-epoch's minibatches as one array, the permutation and the gather into that array). Seconds are
-medians over the rounds; every ratio (fastmlp / peer: below 1 means
-fastmlp is faster; %GEMM, fastmlp's GFLOP/s over that round's GEMM figure) is the median of the
-rounds' own ratios, so drift within the run moves both sides of each ratio together. Every timing
-starts after a pause of SETTLE seconds: a BLAS keeps its threads spinning after a call, and the
-next library timed inside that spin would share the cores with it (see SETTLE). Peers need the `bench`
+GFLOP/s) and then one epoch of everything in the row (fastmlp SGD, Adam, peers), each warmed up on
+a slice first; every epoch timed includes its own shuffle (JAX: a permutation whose minibatches the
+jitted scan gathers from X on the device). Seconds are medians over the rounds; every ratio
+(fastmlp / peer: below 1 means fastmlp is faster; %GEMM, fastmlp's GFLOP/s over that round's GEMM
+figure) is the median of the rounds' own ratios, so drift within the run moves both sides of each
+ratio together. Every timing starts after a pause of SETTLE seconds: a BLAS keeps its threads
+spinning after a call, and the next library timed inside that spin would share the cores with it
+(see SETTLE). Peers need the `bench`
 extra (torch==2.13.0, scikit-learn); a missing one is reported and skipped.
 --adam adds fastmlp with Adam (lr 1e-3, betas 0.9/0.999, same L2) beside fastmlp's SGD: its
 seconds and the ratio adam/sgd, and each round's own ratio at the end of the row.
@@ -240,29 +240,27 @@ def jax_epoch(X, y, batch):
         return ce + 0.5 * L2 * sum(jnp.sum(W * W) for W, _ in params)
 
     @jax.jit
-    def epoch(params, xb, tb):
-        def body(p, batch_):
-            g = jax.grad(loss)(p, *batch_)
+    def epoch(params, Xd, yd, order):
+        def body(p, idx):  # each minibatch gathered inside the scan: no shuffled copy of X
+            g = jax.grad(loss)(p, Xd[idx], yd[idx])
             return jax.tree_util.tree_map(lambda a, b: a - LR * b, p, g), None
 
-        return jax.lax.scan(body, params, (xb, tb))[0]
+        return jax.lax.scan(body, params, order)[0]
 
     n = (len(X) // batch) * batch  # scan needs equal batches: the ragged tail is dropped
     rng = np.random.default_rng(0)
     params = init(jax.random.PRNGKey(0))
+    Xd, yd = jnp.asarray(X), jnp.asarray(y)  # on the device once, as torch.from_numpy is
 
-    def batches():
-        order = rng.permutation(len(X))[:n]
-        return jnp.asarray(X[order].reshape(-1, batch, 784)), jnp.asarray(y[order].reshape(-1, batch))
+    def shuffled():
+        return jnp.asarray(rng.permutation(len(X))[:n].reshape(-1, batch).astype(np.int32))
 
-    xb, tb = batches()
-    jax.block_until_ready(epoch(params, xb, tb))  # compile
+    jax.block_until_ready(epoch(params, Xd, yd, shuffled()))  # compile
 
     def run():
         settle()
-        t = time.perf_counter()
-        xb, tb = batches()  # the epoch's shuffle, timed as every other peer's (and fastmlp's) is
-        jax.block_until_ready(epoch(params, xb, tb))
+        t = time.perf_counter()  # the epoch's shuffle is timed, as every other peer's (and fastmlp's) is
+        jax.block_until_ready(epoch(params, Xd, yd, shuffled()))
         return time.perf_counter() - t
 
     return run

@@ -72,7 +72,7 @@ def load_data(seed=0):
         return X, y, f"random data of Fashion-MNIST's shape (Fashion-MNIST unavailable: {e})"
 
 
-# -- peers: each returns a function that runs one epoch at a batch size --------------------------
+# -- peers: each returns a function that runs and times one epoch at a batch size (settle() first) --
 
 
 # Each BLAS in the process (NumPy's OpenBLAS, SciPy's that Numba's kernels call, PyTorch's, XLA's)
@@ -93,7 +93,6 @@ def timed(epoch, n):
     epoch(2048)
 
     def run():
-        settle()
         t = time.perf_counter()
         epoch(n)
         return time.perf_counter() - t
@@ -109,7 +108,6 @@ def fastmlp_epoch(X, y, batch, optimizer="sgd", lr=LR, path=None):
         chosen = trainer.ROW_STREAMING
         if path is not None:
             trainer.ROW_STREAMING = (1, 1 << 30) if path == "rows" else (0, 0)
-        settle()  # the trainer times the epoch itself
         try:
             h = fit(
                 model, X[:n], y[:n], epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer
@@ -173,7 +171,6 @@ def sklearn_epoch(X, y, batch):
     def run():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            settle()
             t = time.perf_counter()
             clf.partial_fit(X, y)
             return time.perf_counter() - t
@@ -258,7 +255,6 @@ def jax_epoch(X, y, batch):
     jax.block_until_ready(epoch(params, Xd, yd, shuffled()))  # compile
 
     def run():
-        settle()
         t = time.perf_counter()  # the epoch's shuffle is timed, as every other peer's (and fastmlp's) is
         jax.block_until_ready(epoch(params, Xd, yd, shuffled()))
         return time.perf_counter() - t
@@ -479,7 +475,9 @@ def main():
         rounds = []
         for _ in range(args.repeats):
             timings = {"gemm": reference_gemm_gflops()}
-            timings.update((name, run()) for name, run in runs.items())
+            for name, run in runs.items():
+                settle()  # nothing between here and the run's own clock calls a BLAS
+                timings[name] = run()
             rounds.append(timings)
 
         median = functools.partial(round_median, rounds)

@@ -8,6 +8,7 @@ from .data import Dataset, load_dataset
 from .errors import ConfigError, DataError, FastMLPError, ModelFileError
 from .model import MLP
 from .trainer import History, fit
+from .warmup import warm_up
 
 __all__ = [
     "MLP",
@@ -25,6 +26,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "ModelFileError",
+    "warm_up",
     "__version__",
 ]
 

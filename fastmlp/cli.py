@@ -527,6 +527,30 @@ def export(
     typer.echo(str(load_model(source).to_onnx(onnx)))
 
 
+@app.command()
+@handles_errors
+def warmup() -> None:
+    """Get every kernel ready for this machine now, so that no run waits for a compile.
+
+    fastmlp ships its kernels compiled for x86-64 CPUs with AVX2 (Python and Numba versions as
+    the package was built with); where those match, there is nothing to do. Elsewhere (another
+    Python or Numba, another CPU kind), each kernel compiles on first use, once, and is cached.
+    This command does that up front, float32 and float64 side by side: run it once in a
+    Dockerfile or a CI job after installing.
+
+    [bold]Examples[/bold]
+
+      fastmlp warmup
+    """
+    from . import warm_up
+    from .kernels import cache_dir
+
+    for row in warm_up():
+        done = f"compiled {row['compiled']} kernels" if row["compiled"] else "every path loads"
+        typer.echo(f"{row['dtype']}: {done} in {row['seconds']:.1f} s")
+    typer.echo(f"cache: {cache_dir()}")
+
+
 # ---------------------------------------------------------------- sweep
 
 # Mounted last so it lists last; the command lives in fastmlp/sweep/cli.py.

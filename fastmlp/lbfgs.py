@@ -35,7 +35,7 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
     n = X.shape[0]
     chunk = min(CHUNK, n)
     X, csr = dense_or_csr(X, model.dtype)
-    xbuf = np.empty(chunk * model.n_inputs if csr is not None else 0, model.dtype)
+    xbuf = np.empty(chunk * model.n_inputs if csr[2].shape[0] else 0, model.dtype)
     acts, deltas, _ = model.workspace(chunk)
     grad_chunk = np.empty_like(model.params)
     grad = np.empty_like(model.params)

@@ -27,7 +27,7 @@ from .kernels import ACTIVATION_CODES
 from .kernels.dropout import dropout_key
 from .kernels.layout import make_layout, n_params, row_width
 from .kernels.losses import sigmoid_inplace, softmax_inplace
-from .kernels.network import evaluate_rows, forward, loss_and_grad
+from .kernels.network import BLAS_ONLY, evaluate_rows, forward, loss_and_grad
 from .preprocessing import Preprocessing
 from .tasks import DTYPES, get_task
 
@@ -215,8 +215,9 @@ class MLP:
 
     def check_y(self, y, n, name="y"):
         """Encoded labels as the kernels take them: (y_class, y_target) — int64 class indices and
-        None, or None and an (n, n_out) float target. The kind the task's loss does not read is
-        None, so Numba compiles none of the losses that would read it (kernels/losses.output_loss)."""
+        an empty (0, n_out) target, or empty class indices and an (n, n_out) float target. The kind
+        the task's loss does not read is empty rather than None, so every task reaches the kernels
+        with the same types (kernels/losses.output_loss)."""
         y = np.asarray(y)
         if self.task_spec.indices:
             if y.ndim != 1 or y.shape[0] != n:
@@ -229,7 +230,7 @@ class MLP:
             y_class = np.ascontiguousarray(y, dtype=np.int64)
             if n and (y_class.min() < 0 or y_class.max() >= self.n_outputs):
                 raise FastMLPError(f"{name} has labels outside 0..{self.n_outputs - 1}")
-            return y_class, None
+            return y_class, np.empty((0, self.n_outputs), self.dtype)
         if y.ndim == 1:
             y = y[:, None]
         if y.shape != (n, self.n_outputs):
@@ -242,7 +243,7 @@ class MLP:
             raise FastMLPError(f"{name} must be a 0/1 indicator matrix for a multilabel model")
         if self.task_spec.link == "exp" and (y_target < 0).any():
             raise FastMLPError(f"{name} must be counts >= 0 for a {self.task} model (it predicts e^z)")
-        return None, y_target
+        return np.empty(0, np.int64), y_target
 
     def check_weights(self, sample_weight, n, name="sample_weight") -> np.ndarray:
         """Per-sample weights as a contiguous array of the model's dtype (empty: unweighted)."""
@@ -258,9 +259,9 @@ class MLP:
         return w.astype(self.dtype)
 
     def workspace(self, n, dropout=False):
-        """acts, deltas (and masks, None without dropout) buffers for n rows."""
+        """acts, deltas and masks (empty without dropout) buffers for n rows."""
         size = n * row_width(self.layout)
-        masks = np.empty(size, self.dtype) if dropout else None
+        masks = np.empty(size if dropout else 0, self.dtype)
         return np.empty(size, self.dtype), np.empty(size, self.dtype), masks
 
     # -- raw features -> what the network sees ---------------------------------------
@@ -324,7 +325,7 @@ class MLP:
         for start in range(0, X.shape[0], CHUNK):
             x = X[start : start + CHUNK]
             out[start : start + len(x)] = forward(
-                self.params, self.layout, self.activation_code, x, acts, None, 0.0, np.uint64(0), masks
+                self.params, self.layout, self.activation_code, x, acts, BLAS_ONLY, 0.0, np.uint64(0), masks
             )
         return out
 
@@ -397,8 +398,8 @@ class MLP:
             float(dropout),
             key,
             masks,
-            None,
-            None,
+            BLAS_ONLY,
+            np.empty(0, self.dtype),  # no plain-SGD step: the gradient itself
         )
         grads = []
         for w0, b0, fan_in, fan_out, _ in self.layout:

@@ -163,17 +163,17 @@ class Epochs:
         # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
         self.l2, self.l2_per_weight = dtype.type(l2), bool(l2_per_weight)
         self.dropout, self.seed = float(dropout), int(seed)
-        # [most work kept on BLAS] selects the row-streaming forward for the larger layers; None,
+        # [most work kept on BLAS] selects the row-streaming forward for the larger layers; empty,
         # BLAS for all (kernels/network.py).
-        self.rows = np.array([ROW_STREAMING_WORK], np.int64) if row_streaming(batch_size) else None
+        self.rows = np.array([ROW_STREAMING_WORK] if row_streaming(batch_size) else [], np.int64)
         # Plain SGD (no momentum) is taken inside the dW GEMMs: slots for its GEMM coefficients.
-        self.sgd = np.zeros(2, dtype) if plain_sgd(self.opt) else None
+        self.sgd = np.zeros(2 if plain_sgd(self.opt) else 0, dtype)
         grad = np.zeros_like(model.params)
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
         self.buffers = (
             np.empty(batch_size * model.n_inputs, dtype),
-            None if y_class is None else np.empty(batch_size, np.int64),
-            None if y_target is None else np.empty((batch_size, model.n_outputs), dtype),
+            np.empty(batch_size if y_class.shape[0] else 0, np.int64),
+            np.empty((batch_size if y_target.shape[0] else 0, model.n_outputs), dtype),
             np.empty(batch_size if w.shape[0] else 0, dtype),
             acts,
             deltas,

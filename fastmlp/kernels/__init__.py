@@ -11,33 +11,33 @@ fpmode       flush-to-zero while training (subnormal floats are slow)
 jit          the one decorator, `kernel`
 blas         a GEMM with free alpha and beta: plain SGD's step inside the dW product
 
+cache        where compiled kernels come from: the user's cache, the prebuilt ones that ship
+
 Where the compiled kernels are cached: Numba keys a cached function on its own source file only,
 so after a change to a kernel another kernel calls (optim.update, called by the epoch kernel),
 the caller's cache would silently keep the old code. The cache folder is therefore named after a
 hash of every kernel source file here: any change to any kernel starts a fresh cache. It lives
 under $NUMBA_CACHE_DIR when that is set, else the user's cache folder ($XDG_CACHE_HOME or
-~/.cache)/fastmlp/numba — never inside the installed package, which may be read-only.
+~/.cache)/fastmlp/numba — never inside the installed package, which may be read-only. Behind it
+stand the prebuilt kernels (cache.py), read in place from the package.
 """
 
-import hashlib
 import os
 from pathlib import Path
 
 import numba
 
+from .cache import sources_hash
+
 
 def cache_dir(sources: Path = Path(__file__).parent) -> str:
     """The cache folder for this exact set of kernel sources (the .py files in `sources`)."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(sources).glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
     base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
         "fastmlp",
         "numba",
     )
-    return os.path.join(base, f"kernels-{digest.hexdigest()[:16]}")
+    return os.path.join(base, f"kernels-{sources_hash(sources)}")
 
 
 # Numba picks a function's cache folder when its decorator runs: point it at ours while the kernel

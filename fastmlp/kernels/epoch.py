@@ -7,8 +7,7 @@ For each minibatch B_t = order[t*bs : (t+1)*bs]:
     then the optimizer step on every layer (optim.update_all). Plain SGD (no momentum) instead
     passes sgd, a 2-slot array the kernel fills with the step's GEMM coefficients
     [-alpha, 1 - alpha l2]: the step is then taken inside the backward's dW GEMMs
-    (network.backward). sgd None: gradient, then update_all; Numba prunes the branch a None
-    rules out.
+    (network.backward). sgd empty: gradient, then update_all.
 No Python and no allocation between minibatches. (The step is written out here rather than as a
 function of its own: every level of calls between kernels is compiled again inside its caller,
 so a level that only forwards its arguments costs start-up time and buys nothing. For the same
@@ -17,15 +16,17 @@ network.loss_and_grad, which the model's gradient and the full-batch path keep: 
 holds nearly all of the epoch's code, and without it the compile time of the first `fastmlp train`
 on an empty cache was 5-16% shorter, 3 alternating runs.)
 
-data = (X, y_class, y_target, w, csr): inputs, class indices and float targets (exactly one of the
-two is None: the kind the loss does not read, MLP.check_y), per-sample weights (empty:
-all 1), and None for a dense X or (values, indices, indptr) for a CSR matrix (rows.py; X then
-only gives the width).
+data = (X, y_class, y_target, w, csr): inputs, class indices and float targets (the kind the
+loss does not read is empty: MLP.check_y), per-sample weights (empty: all 1), and the CSR
+triple (values, indices, indptr), empty for a dense X (rows.py; for a CSR matrix X only gives
+the width). Every option is an array, empty when off, never None: whichever path a run takes
+(task, optimizer, dropout, weights, sparse rows), the kernel sees the same types, so one compiled
+specialisation per dtype serves every run (jit.py).
 
 l2 is lambda; with l2_per_weight, minibatch B's lambda is l2 / W_B (W_B its weight total, its
 row count unweighted): scikit-learn's alpha, J_B = [sum_B w_i l_i + (alpha/2) sum ||W||^2] / W_B.
 buffers = (xb, yb_class, yb_target, wb, acts, deltas, masks, grad): one minibatch's worth of each
-(yb_class, yb_target None where the labels are).
+(empty where the labels or weights are; masks empty without dropout).
 """
 
 from .dropout import dropout_key
@@ -34,7 +35,7 @@ from .layout import layer_rows
 from .losses import output_loss, weight_total
 from .network import backward, forward
 from .optim import begin_step, update_all
-from .rows import gather_labels, gather_rows, row_range
+from .rows import gather_labels, gather_rows
 
 
 @kernel
@@ -84,7 +85,7 @@ def train_batches(
         batch_weight = weight_total(wb[: m if weighted else 0], m)
         key = dropout_key(seed, step0 + t - first)
         l2_t = params.dtype.type(l2 / batch_weight) if l2_per_weight else l2
-        if sgd is not None:
+        if sgd.shape[0] > 0:
             alpha, _ = begin_step(opt)
             sgd[0] = -alpha
             sgd[1] = 1 - alpha * l2_t
@@ -93,13 +94,13 @@ def train_batches(
         value, c = output_loss(
             loss,
             out,
-            row_range(yb_class, 0, m),
-            row_range(yb_target, 0, m),
+            yb_class[:m],
+            yb_target[:m],
             wb[: m if weighted else 0],
             layer_rows(deltas, layout, m, layout.shape[0] - 1),
         )
         backward(params, layout, act, x, acts, deltas, masks, grad, sgd)
-        if sgd is None:
+        if sgd.shape[0] == 0:
             update_all(opt, params, grad, layout, l2_t)
         total += value * batch_weight
         total_weight += batch_weight

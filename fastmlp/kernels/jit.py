@@ -1,21 +1,35 @@
 """The one decorator every kernel takes: numba.njit with the options they all share.
 
-    cache=True             compiled code is kept on disk (which folder: see __init__.py)
     no_cfunc_wrapper=True  Numba would also build, for every function, a C-ABI wrapper that only
                            first-class function values use; kernels are called from Python or by
                            other kernels, never through a function pointer, so that wrapper is
-                           compile time for nothing (the first `fastmlp train` on an empty cache
-                           measured about 8% shorter without it)
+                           compile time for nothing
+    disk cache             compiled code is kept on disk and looked up first in the user's cache,
+                           then in the prebuilt kernels that ship with fastmlp (cache.py)
 
 Per-kernel options (fastmath, error_model) are passed through: `@kernel(fastmath=...)`.
+
+Specialisations: Numba compiles a kernel once per combination of argument types, and a call from
+Python compiles the whole tree of kernels below it. The kernels are therefore called with the
+same types whatever the run: an option that is off is an empty array, never None (no dropout
+masks, no sample weights, no CSR rows, the label kind the loss does not read). A run's types then
+differ only by the dtype (float32 or float64), and one compiled epoch kernel per dtype serves
+every task, optimizer and option.
 """
 
 from numba import njit
 
-SHARED = {"cache": True, "no_cfunc_wrapper": True}
+from . import cache
+
+SHARED = {"no_cfunc_wrapper": True}
 
 
 def kernel(fn=None, **options):
-    """@kernel or @kernel(**options): njit with SHARED plus options."""
-    jit = njit(**SHARED, **options)
-    return jit if fn is None else jit(fn)
+    """@kernel or @kernel(**options): njit with SHARED plus options, cached (cache.py)."""
+
+    def decorate(f):
+        dispatcher = njit(**SHARED, **options)(f)
+        cache.enable(dispatcher)
+        return dispatcher
+
+    return decorate if fn is None else decorate(fn)

@@ -154,19 +154,16 @@ def poisson_deviance(z, y, w, delta):
 
 @kernel
 def output_loss(loss, z, y_class, y_target, w, delta):
-    """The table lookup: (J_data, n_correct) and delta^L for the loss code. Exactly one of
-    y_class, y_target is None (MLP.check_y), so a run compiles only the losses its labels reach:
-    Numba drops a branch only where its test is `is (not) None` on an argument that is None,
-    hence each kind's losses under a test on it."""
-    if y_class is not None:  # class indices: softmax cross-entropy, the one loss that reads them
+    """The table lookup: (J_data, n_correct) and delta^L for the loss code. Softmax cross-entropy
+    reads the class indices y_class, the others the float targets y_target; the kind the loss
+    does not read is an empty array (MLP.check_y), so every run has the same argument types."""
+    if loss == SOFTMAX_CE:
         return softmax_cross_entropy(z, y_class, w, delta)
-    if y_target is not None:
-        if loss == SIGMOID_BCE:
-            return sigmoid_cross_entropy(z, y_target, w, delta)
-        if loss == POISSON:
-            return poisson_deviance(z, y_target, w, delta)
-        return squared_error(z, y_target, w, delta)
-    raise ValueError("output_loss: no labels (y_class and y_target both None)")
+    if loss == SIGMOID_BCE:
+        return sigmoid_cross_entropy(z, y_target, w, delta)
+    if loss == POISSON:
+        return poisson_deviance(z, y_target, w, delta)
+    return squared_error(z, y_target, w, delta)
 
 
 @kernel

@@ -5,18 +5,19 @@ Arguments every kernel here shares:
     act                the hidden activation's code (activations.py)
     loss               the output loss's code (losses.py)
     opt                the optimizer unit (code, hyper, state) (optim.py)
-    y_class, y_target  class indices, float targets: exactly one is None, the kind the loss does
-                       not read (MLP.check_y), so only the losses that read the other compile
+    y_class, y_target  class indices, float targets: the kind the loss does not read is empty
+                       (MLP.check_y)
     acts, deltas       per-row buffers for h^1..h^L and delta^1..delta^L (layout's COL_OFF)
-    masks              dropout masks, laid out like acts; None when there is no dropout (Numba
-                       prunes the dropout code a None rules out, as for rows)
-    rows               None: every product through BLAS; [w]: the forward products of more than
+    masks              dropout masks, laid out like acts; empty when there is no dropout
+    rows               empty: every product through BLAS; [w]: the forward products of more than
                        w multiply-adds (n fan_in fan_out) through the row-streaming kernel
-                       (dense.py), the others through BLAS. Numba prunes the branch a None
-                       rules out, so each path compiles only what it runs.
-    sgd                None: the gradient goes into grad; an array [-alpha, 1 - alpha l2]: plain
-                       SGD is taken in each layer's backward instead (dense.dense_backward_step),
-                       W^k in its dW GEMM; grad then receives only the db^k. Pruned like rows.
+                       (dense.py), the others through BLAS
+    sgd                empty: the gradient goes into grad; [-alpha, 1 - alpha l2]: plain SGD is
+                       taken in each layer's backward instead (dense.dense_backward_step), W^k in
+                       its dW GEMM; grad then receives only the db^k
+
+An option is an empty array rather than None so that every path a user can take reaches the
+kernels with the same types: one compiled specialisation per dtype serves them all (jit.py).
 """
 
 import numpy as np
@@ -27,13 +28,18 @@ from .dropout import dropout_forward
 from .jit import kernel
 from .layout import COL_OFF, layer_params, layer_rows
 from .losses import output_loss, weight_total
-from .rows import n_rows, row_block, row_range
+from .rows import n_rows, row_block
+
+# The `rows` argument that sends every forward product through BLAS (for callers in Python). It
+# stays writeable, though empty: Numba types a read-only array apart, and that would be a second
+# compiled specialisation of the kernels it reaches.
+BLAS_ONLY = np.empty(0, np.int64)
 
 
 @kernel
 def mask_rows(masks, deltas, layout, n, k):
     """Layer k+1's dropout mask block, or an (n, 0) view (of deltas) when there is no dropout."""
-    if masks is None:
+    if masks.shape[0] == 0:
         return deltas[:0].reshape(n, 0)
     return layer_rows(masks, layout, n, k)
 
@@ -41,7 +47,7 @@ def mask_rows(masks, deltas, layout, n, k):
 @kernel
 def forward(params, layout, act, x, acts, rows, dropout, key, masks):
     """h^k = g(h^(k-1) W^k + b^k) [* mask^k] for k < L, z^L = h^(L-1) W^L + b^L; h^0 = x.
-    Returns z^L. masks not None (training with dropout) applies inverted dropout at rate `dropout`
+    Returns z^L. Non-empty masks (training with dropout) apply inverted dropout at rate `dropout`
     to the hidden layers."""
     h = x
     n = x.shape[0]
@@ -50,13 +56,12 @@ def forward(params, layout, act, x, acts, rows, dropout, key, masks):
         W, b = layer_params(params, layout, k)
         out = layer_rows(acts, layout, n, k)
         code_k = act if k < L - 1 else IDENTITY  # softmax/sigmoid/MSE belong to the loss
-        if rows is None or n * W.shape[0] * W.shape[1] <= rows[0]:
+        if rows.shape[0] == 0 or n * W.shape[0] * W.shape[1] <= rows[0]:
             dense_forward(h, W, b, code_k, out)
         else:
             dense_forward_rows(h, W, b, code_k, out)
-        if masks is not None:
-            if k < L - 1:
-                dropout_forward(out, layer_rows(masks, layout, n, k), dropout, key, n * layout[k, COL_OFF])
+        if masks.shape[0] > 0 and k < L - 1:
+            dropout_forward(out, layer_rows(masks, layout, n, k), dropout, key, n * layout[k, COL_OFF])
         h = out
     return h
 
@@ -88,7 +93,7 @@ def backward(params, layout, act, x, acts, deltas, masks, grad, sgd):
         W, b = layer_params(params, layout, k)
         dW, db = layer_params(grad, layout, k)
         h_prev, delta, delta_prev, mask_prev = backward_views(x, acts, deltas, masks, layout, n, k)
-        if sgd is None:
+        if sgd.shape[0] == 0:
             dense_backward(h_prev, delta, dW, db)
             if k > 0:
                 delta_backward(delta, W, h_prev, mask_prev, act, delta_prev)
@@ -117,19 +122,20 @@ def evaluate_rows(params, layout, act, loss, X, y_class, y_target, chunk, acts, 
     """Sum over all rows of X of the per-sample loss, and n_correct, in chunks of `chunk` rows
     (unweighted, no dropout)."""
     n = X.shape[0]
-    unweighted = deltas[:0]  # an empty weight array: every row weighs 1
+    none = np.empty(0, acts.dtype)  # no weights (every row weighs 1), no dropout masks
+    blas_only = np.empty(0, np.int64)  # no row-streaming forward
     total = 0.0
     correct = 0
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         m = stop - start
-        out = forward(params, layout, act, X[start:stop], acts, None, 0.0, np.uint64(0), None)
+        out = forward(params, layout, act, X[start:stop], acts, blas_only, 0.0, np.uint64(0), none)
         value, c = output_loss(
             loss,
             out,
-            row_range(y_class, start, stop),
-            row_range(y_target, start, stop),
-            unweighted,
+            y_class[start:stop],
+            y_target[start:stop],
+            none,
             layer_rows(deltas, layout, m, layout.shape[0] - 1),
         )
         total += value * m
@@ -143,9 +149,12 @@ def full_loss_and_grad(
 ):
     """J_data over all rows of X and its gradient into grad, in chunks of `chunk` rows (for
     full-batch optimizers such as L-BFGS: the workspace is one chunk, not the whole set).
-    Each chunk's gradient is weighted by its share of the total weight. csr: None, or X's rows
-    as a CSR matrix densified chunk by chunk into xbuf (see rows.py). Returns (J_data, n_correct)."""
+    Each chunk's gradient is weighted by its share of the total weight. csr: empty (X holds the
+    rows), or X's rows as a CSR matrix densified chunk by chunk into xbuf (see rows.py).
+    Returns (J_data, n_correct)."""
     n = n_rows(X, csr)
+    none = np.empty(0, grad.dtype)  # no dropout masks, no plain-SGD step
+    blas_only = np.empty(0, np.int64)  # no row-streaming forward
     total_w = weight_total(w, n)
     grad[:] = 0
     value_sum = 0.0
@@ -160,17 +169,17 @@ def full_loss_and_grad(
             act,
             loss,
             row_block(X, csr, start, stop, xbuf),
-            row_range(y_class, start, stop),
-            row_range(y_target, start, stop),
+            y_class[start:stop],
+            y_target[start:stop],
             wc,
             acts,
             deltas,
             grad_chunk,
             0.0,
             np.uint64(0),
-            None,
-            None,
-            None,
+            none,
+            blas_only,
+            none,
         )
         s = grad.dtype.type(share)
         for i in range(grad.shape[0]):

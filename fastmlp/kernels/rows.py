@@ -6,10 +6,11 @@ stored values of that row,
 
     x[r, :] = 0;  x[r, indices[p]] = values[p]  for p in indptr[src] .. indptr[src + 1] - 1
 
-`csr` is None for a dense X (then X holds the rows), or the tuple (values, indices, indptr)
-(then X is an empty (0, n_features) array that only carries the width). Numba prunes the
-branch a None rules out, so the dense path compiles no sparse code. dense_or_csr (plain Python)
-turns what a caller holds into that pair.
+`csr` is always the triple (values, indices, indptr): for a dense X all three are empty (no row
+pointers) and X holds the rows; for a CSR matrix X is an empty (0, n_features) array that only
+carries the width. Dense and sparse inputs thus reach the kernels with the same types, and one
+compiled epoch kernel per dtype serves both (jit.py: one specialisation per dtype).
+dense_or_csr (plain Python) turns what a caller holds into that pair.
 """
 
 import sys
@@ -30,9 +31,15 @@ def csr_row(csr, src, xrow):
 
 
 @kernel
+def is_sparse(csr):
+    """Whether csr holds a CSR matrix (a dense input has no row pointers)."""
+    return csr[2].shape[0] > 0
+
+
+@kernel
 def n_rows(X, csr):
     """How many rows X holds (a CSR matrix: its row pointers, less one)."""
-    if csr is None:
+    if not is_sparse(csr):
         return X.shape[0]
     return csr[2].shape[0] - 1
 
@@ -40,7 +47,7 @@ def n_rows(X, csr):
 @kernel
 def gather_rows(X, csr, order, start, x):
     """x[r] = X[order[start + r]] for the x.shape[0] rows of x."""
-    if csr is None:
+    if not is_sparse(csr):
         for r in range(x.shape[0]):
             src = order[start + r]
             for j in range(x.shape[1]):
@@ -54,7 +61,7 @@ def gather_rows(X, csr, order, start, x):
 def row_block(X, csr, start, stop, xbuf):
     """Rows start..stop-1 as a dense (stop - start, n_features) array: a view of X when dense,
     else densified into xbuf (a flat buffer of at least that many values)."""
-    if csr is None:
+    if not is_sparse(csr):
         return X[start:stop]
     m = stop - start
     x = xbuf[: m * X.shape[1]].reshape(m, X.shape[1])
@@ -65,33 +72,35 @@ def row_block(X, csr, start, stop, xbuf):
 
 @kernel
 def gather_labels(y, order, start, m, yb):
-    """yb[r] = y[order[start + r]] for r < m (a row of y when y is 2-D); nothing for None labels
+    """yb[r] = y[order[start + r]] for r < m (a row of y when y is 2-D); nothing for empty labels
     (the kind the loss does not read: MLP.check_y)."""
-    if y is None:
+    if y.shape[0] == 0:
         return
     for r in range(m):
         yb[r] = y[order[start + r]]
 
 
-@kernel
-def row_range(y, start, stop):
-    """Labels of rows start..stop-1: a view of y, or None for None labels."""
-    if y is None:
-        return y  # not `None`: Numba types both returns when y is an array, and they must agree
-    return y[start:stop]
+def no_csr(dtype):
+    """The csr triple of a dense input: three empty arrays of the types a CSR matrix's have."""
+    return np.empty(0, dtype), np.empty(0, np.int64), np.empty(0, np.int64)
 
 
 def dense_or_csr(X, dtype):
-    """(X, csr) as the kernels take rows: a dense X and None, or for a scipy sparse matrix an empty
-    (0, n_features) X and the CSR triple (values in dtype, indices, indptr); see kernels/rows.py."""
+    """(X, csr) as the kernels take rows: a dense X and no_csr(dtype), or for a scipy sparse matrix
+    an empty (0, n_features) X and the CSR triple (values in dtype, int64 indices and row
+    pointers, so that every CSR matrix has one type); see kernels/rows.py."""
     # Only scipy.sparse makes sparse matrices: if nobody imported it, X is dense (and importing
     # it here would add ~0.1 s to every start-up).
     sparse = sys.modules.get("scipy.sparse")
     if sparse is None or not sparse.issparse(X):
-        return X, None
+        return X, no_csr(dtype)
     X = sparse.csr_matrix(X)  # CSC and others become CSR once; a CSR matrix is not copied
     if not X.has_canonical_format:  # repeated entries of a cell mean their sum
         X = X.copy()
         X.sum_duplicates()
-    csr = (np.ascontiguousarray(X.data, dtype), X.indices, X.indptr)
+    csr = (
+        np.ascontiguousarray(X.data, dtype),
+        np.ascontiguousarray(X.indices, np.int64),
+        np.ascontiguousarray(X.indptr, np.int64),
+    )
     return np.empty((0, X.shape[1]), dtype), csr

@@ -2,6 +2,7 @@
 
     python scripts/bench_start.py                 # every row, median of 3
     python scripts/bench_start.py --repeats 5 --no-fallback
+    python scripts/bench_start.py --tree ../fastmlp-before   # another checkout (git worktree add)
 
 Each figure is the wall time of a whole fresh process (Python start-up and imports included):
   fastmlp train         `fastmlp train` (the embedded digits default) with an empty cache (cold:
@@ -57,7 +58,7 @@ def gemm_gflops():
     spec = importlib.util.spec_from_file_location("bench", HERE / "bench.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    return bench.numpy_gemm_gflops(repeats=3)
+    return bench.reference_gemm_gflops()
 
 
 def timed(command, env):
@@ -69,15 +70,21 @@ def timed(command, env):
     return seconds
 
 
+TREE = None  # --tree: the checkout whose fastmlp the processes import (PYTHONPATH)
+
+
 def fresh_env(home, prebuilt=True):
     """A new user's environment: an empty HOME and cache folders under `home`."""
-    return dict(
+    env = dict(
         os.environ,
         HOME=str(home),
         XDG_CACHE_HOME=str(Path(home) / ".cache"),
         NUMBA_CACHE_DIR=str(Path(home) / "numba"),
         FASTMLP_PREBUILT="1" if prebuilt else "0",
     )
+    if TREE is not None:
+        env["PYTHONPATH"] = TREE
+    return env
 
 
 def one_round(fallback):
@@ -118,7 +125,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-fallback", action="store_true", help="skip the FASTMLP_PREBUILT=0 rows")
+    parser.add_argument("--tree", help="time the fastmlp of this checkout instead of the installed one")
     args = parser.parse_args()
+    global TREE
+    TREE = str(Path(args.tree).resolve()) if args.tree else None
     import numba
     from numba.core.registry import cpu_target
 
@@ -127,7 +137,10 @@ def main():
     archive = cache.usable(cpu_target.target_context.codegen())
     python = platform.python_version()
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {python}, numba {numba.__version__}")
-    print(f"prebuilt kernels: {archive.path.name if archive else 'none match here'}")
+    if TREE:
+        print(f"fastmlp from {TREE}")
+    else:
+        print(f"prebuilt kernels: {archive.path.name if archive else 'none match here'}")
     start = gemm_gflops()
     rounds = []
     for r in range(args.repeats):

@@ -39,7 +39,7 @@ def dense_forward(h_prev, W, b, code, h):
     add_bias_activate(h, b, code)
 
 
-@kernel
+@kernel(inline="always")
 def column_sums(delta, db):
     """db = sum_i delta_i."""
     n, m = delta.shape

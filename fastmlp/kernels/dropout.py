@@ -20,7 +20,7 @@ MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX_2 = np.uint64(0x94D049BB133111EB)
 
 
-@kernel
+@kernel(inline="always")
 def splitmix64(x):
     """The SplitMix64 finaliser: a well-mixed 64-bit value from a counter."""
     x = x + GOLDEN
@@ -29,7 +29,7 @@ def splitmix64(x):
     return x ^ (x >> np.uint64(31))
 
 
-@kernel
+@kernel(inline="always")
 def dropout_key(seed, step):
     """The stream key of one minibatch."""
     return splitmix64(np.uint64(seed) * GOLDEN + np.uint64(step))

@@ -35,7 +35,7 @@ from .layout import layer_rows
 from .losses import output_loss, weight_total
 from .network import backward, forward
 from .optim import begin_step, update_all
-from .rows import gather_labels, gather_rows
+from .rows import gather_classes, gather_rows, gather_targets
 
 
 @kernel
@@ -77,8 +77,8 @@ def train_batches(
         m = stop - start
         x = xb[: m * n_in].reshape(m, n_in)
         gather_rows(X, csr, order, start, x)
-        gather_labels(y_class, order, start, m, yb_class)
-        gather_labels(y_target, order, start, m, yb_target)
+        gather_classes(y_class, order, start, m, yb_class)
+        gather_targets(y_target, order, start, m, yb_target)
         if weighted:
             for r in range(m):
                 wb[r] = w[order[start + r]]

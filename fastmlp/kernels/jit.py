@@ -7,7 +7,12 @@
     disk cache             compiled code is kept on disk and looked up first in the user's cache,
                            then in the prebuilt kernels that ship with fastmlp (cache.py)
 
-Per-kernel options (fastmath, error_model) are passed through: `@kernel(fastmath=...)`.
+Per-kernel options (fastmath, error_model, inline) are passed through: `@kernel(fastmath=...)`.
+Small helpers (views of the flat buffer, weight sums, hashes, row gathers) take
+`inline="always"`: Numba splices them into each caller instead of compiling each into a module of
+its own that every caller then links and optimises again, which makes a cold compile shorter
+(docs/PERFORMANCE.md). Larger kernels stay separate: spliced in, their bodies would be typed again
+at every call site, and the compile measured longer.
 
 Specialisations: Numba compiles a kernel once per combination of argument types, and a call from
 Python compiles the whole tree of kernels below it. The kernels are therefore called with the

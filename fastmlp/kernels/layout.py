@@ -41,14 +41,14 @@ def row_width(layout: np.ndarray) -> int:
     return int(layout[-1, COL_OFF] + layout[-1, FAN_OUT])
 
 
-@kernel
+@kernel(inline="always")
 def layer_params(params, layout, k):
     """Views W^(k+1), b^(k+1) (0-based k) into the flat buffer."""
     w0, b0, fan_in, fan_out = layout[k, W_OFF], layout[k, B_OFF], layout[k, FAN_IN], layout[k, FAN_OUT]
     return params[w0:b0].reshape(fan_in, fan_out), params[b0 : b0 + fan_out]
 
 
-@kernel
+@kernel(inline="always")
 def layer_rows(buf, layout, n, k):
     """View of layer k+1's (n x n_(k+1)) block in an acts/deltas buffer."""
     start = n * layout[k, COL_OFF]

@@ -28,7 +28,7 @@ SIGMOID_BCE = 2
 POISSON = 3
 
 
-@kernel
+@kernel(inline="always")
 def row_scale(w, i, inv_total):
     """w_i / W_B for a weighted batch, 1 / n (passed as inv_total) for an unweighted one."""
     if w.shape[0] == 0:
@@ -36,7 +36,7 @@ def row_scale(w, i, inv_total):
     return w[i] * inv_total
 
 
-@kernel
+@kernel(inline="always")
 def weight_total(w, n):
     """W_B = sum_i w_i over a batch of n rows (n without weights), in float64."""
     if w.shape[0] == 0:
@@ -47,7 +47,7 @@ def weight_total(w, n):
     return total
 
 
-@kernel
+@kernel(inline="always")
 def inverse_weight_total(w, n, dtype_one):
     """1 / W_B (1 / n without weights), in the dtype of dtype_one."""
     return dtype_one / weight_total(w, n)

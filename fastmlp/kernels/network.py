@@ -36,7 +36,7 @@ from .rows import n_rows, row_block
 BLAS_ONLY = np.empty(0, np.int64)
 
 
-@kernel
+@kernel(inline="always")
 def mask_rows(masks, deltas, layout, n, k):
     """Layer k+1's dropout mask block, or an (n, 0) view (of deltas) when there is no dropout."""
     if masks.shape[0] == 0:
@@ -66,7 +66,7 @@ def forward(params, layout, act, x, acts, rows, dropout, key, masks):
     return h
 
 
-@kernel
+@kernel(inline="always")
 def backward_views(x, acts, deltas, masks, layout, n, k):
     """For layer k+1 going down: its input h^k (x for the first layer), its delta^(k+1), the
     block for delta^k and h^k's dropout mask (0 columns for the first layer: nothing upstream

@@ -67,7 +67,7 @@ def plain_sgd(opt) -> bool:
     return code == SGD and hyper[MOMENTUM] == 0
 
 
-@kernel
+@kernel(inline="always")
 def begin_step(opt):
     """Start one step: Adam advances t, writes the step's epsilon into hyper[EPS_T] and returns
     (alpha_t, c_t); SGD returns (alpha, 0)."""

@@ -20,7 +20,7 @@ import numpy as np
 from .jit import kernel
 
 
-@kernel
+@kernel(inline="always")
 def csr_row(csr, src, xrow):
     """xrow = row src of the CSR matrix csr = (values, indices, indptr), densified."""
     values, indices, indptr = csr
@@ -30,13 +30,13 @@ def csr_row(csr, src, xrow):
         xrow[indices[p]] = values[p]
 
 
-@kernel
+@kernel(inline="always")
 def is_sparse(csr):
     """Whether csr holds a CSR matrix (a dense input has no row pointers)."""
     return csr[2].shape[0] > 0
 
 
-@kernel
+@kernel(inline="always")
 def n_rows(X, csr):
     """How many rows X holds (a CSR matrix: its row pointers, less one)."""
     if not is_sparse(csr):
@@ -70,14 +70,27 @@ def row_block(X, csr, start, stop, xbuf):
     return x
 
 
-@kernel
-def gather_labels(y, order, start, m, yb):
-    """yb[r] = y[order[start + r]] for r < m (a row of y when y is 2-D); nothing for empty labels
-    (the kind the loss does not read: MLP.check_y)."""
+@kernel(inline="always")
+def gather_classes(y, order, start, m, yb):
+    """yb[r] = y[order[start + r]] for r < m (class indices); nothing for empty labels (the kind
+    the loss does not read: MLP.check_y)."""
     if y.shape[0] == 0:
         return
     for r in range(m):
         yb[r] = y[order[start + r]]
+
+
+@kernel(inline="always")
+def gather_targets(y, order, start, m, yb):
+    """yb[r, :] = y[order[start + r], :] for r < m (float targets), element by element (Numba's
+    row assignment would compile a shape-mismatch message, seconds of start-up); nothing for
+    empty labels."""
+    if y.shape[0] == 0:
+        return
+    for r in range(m):
+        src = order[start + r]
+        for j in range(y.shape[1]):
+            yb[r, j] = y[src, j]
 
 
 def no_csr(dtype):

@@ -63,7 +63,8 @@ def gemm_gflops():
 
 def timed(command, env):
     t0 = time.perf_counter()
-    out = subprocess.run(command, env=env, capture_output=True, text=True)
+    # From the (empty) HOME: run from a checkout, `python -c` would import the checkout's fastmlp.
+    out = subprocess.run(command, env=env, capture_output=True, text=True, cwd=env["HOME"])
     seconds = time.perf_counter() - t0
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(command[:3])} failed:\n{out.stderr[-2000:]}")
@@ -75,6 +76,7 @@ TREE = None  # --tree: the checkout whose fastmlp the processes import (PYTHONPA
 
 def fresh_env(home, prebuilt=True):
     """A new user's environment: an empty HOME and cache folders under `home`."""
+    Path(home).mkdir(parents=True, exist_ok=True)
     env = dict(
         os.environ,
         HOME=str(home),
@@ -103,6 +105,7 @@ def one_round(fallback):
         if fallback:
             env = fresh_env(Path(tmp) / "c", prebuilt=False)
             row["fastmlp train, cold, no prebuilt"] = timed([*train, f"{tmp}/r3"], env)
+            env = fresh_env(Path(tmp) / "d", prebuilt=False)
             row["four fits, fastmlp cold, no prebuilt"] = timed([*fits, "fastmlp"], env)
     return row
 

@@ -62,9 +62,12 @@ TARGETS = {
 
 def sources_hash(sources: Path = Path(__file__).parent) -> str:
     """A hash of every kernel source file (the .py files here): any change to any kernel changes
-    it, so caches keyed on it never hold code compiled from other sources."""
+    it, so caches keyed on it never hold code compiled from other sources. This file is left out:
+    it decides where compiled code comes from, not what the code is."""
     digest = hashlib.sha256()
     for path in sorted(Path(sources).glob("*.py")):
+        if path.name == Path(__file__).name:
+            continue
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -193,8 +196,13 @@ class KernelCache(FunctionCache):
 
 
 def enable(dispatcher) -> None:
-    """Give a Numba dispatcher the two-place cache (its own disk cache if that cannot be made)."""
+    """Give a Numba dispatcher the two-place cache; Numba's own disk cache if that cannot be made
+    (another Numba's internals); none if no folder can be written (the kernels then compile in
+    every process, as Numba does without a cache, rather than fail to import)."""
     try:
         dispatcher._cache = KernelCache(dispatcher.py_func)
     except Exception:
-        dispatcher.enable_caching()
+        try:
+            dispatcher.enable_caching()
+        except Exception:
+            pass

@@ -58,13 +58,15 @@ def main(
 
 
 def epoch_line(row, epochs: int) -> str:
-    """One epoch as a plain line: epoch, lr, losses, accuracies, seconds."""
+    """One epoch as a plain line: epoch, lr, losses, accuracies, seconds. L-BFGS has no learning
+    rate (its rows hold lr None), so its lines leave it out."""
     val = f"  val_loss {row['val_loss']:.4f}" if row["val_loss"] is not None else ""
     if row["val_accuracy"] is not None:
         val += f"  val_acc {row['val_accuracy']:.4f}"
     acc = f"  acc {row['train_accuracy']:.4f}" if row["train_accuracy"] is not None else ""
+    lr = f"lr {row['lr']:.4g}  " if row["lr"] is not None else ""
     return (
-        f"epoch {row['epoch']:>{len(str(epochs))}}/{epochs}  lr {row['lr']:.4g}  "
+        f"epoch {row['epoch']:>{len(str(epochs))}}/{epochs}  {lr}"
         f"loss {row['train_loss']:.4f}{acc}{val}  {row['seconds']:.2f}s"
     )
 

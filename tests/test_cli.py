@@ -363,6 +363,34 @@ def test_progress_display_draws_on_a_terminal(tmp_path):
     assert len(result.history.rows) == 2
 
 
+@pytest.mark.parametrize("mode", ["terminal", "plain", "json"])
+def test_lbfgs_from_the_command_line_in_every_output_mode(mode, tmp_path):
+    """L-BFGS leaves the learning rate empty (None): each way of showing epochs must say so
+    rather than fail (the terminal and plain lines once crashed formatting it)."""
+    import io
+
+    from rich.console import Console
+
+    from fastmlp.cli import ProgressDisplay
+
+    overrides = ["train.optimizer=lbfgs", "train.epochs=3"]
+    if mode == "terminal":
+        buffer = io.StringIO()
+        with ProgressDisplay(Console(file=buffer, force_terminal=True, width=120), epochs=3) as display:
+            api.train(None, overrides, out=tmp_path / "run", callback=display)
+        text = buffer.getvalue()
+        assert "epoch 3/3" in text and " lr " not in text
+        return
+    extra = ["--log-format", "json"] if mode == "json" else []
+    args = ["train", "--out", tmp_path / "run", *extra, *(a for o in overrides for a in ("--set", o))]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / "model.npz").is_file()
+    if mode == "plain":
+        lines = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
+        assert len(lines) == 3 and all(" lr " not in line for line in lines), result.stderr
+
+
 # -- mistakes found by a first-time user: each one line, exit 2, nothing half-written ----------
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,7 @@ from . import checkpoint as checkpoint_file
 from . import runs, tracking
 from .config import Config, ConfigError, load_config
 from .data.features import read_features
-from .errors import FastMLPError
+from .errors import Diverged, FastMLPError
 from .gradcheck import TOLERANCE, check_gradients
 from .history import notify
 from .inference import (  # noqa: F401  (the API's names, as the CLI and users import them)
@@ -172,6 +173,9 @@ def _train(config, overrides, *, out, callback, resume, force, tracker: tracking
 
     if state is None:
         run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out, force=force)
+        # The run's name goes into its config.yaml: a resumed run reads that file, whose own stem
+        # ("config") would otherwise become its name.
+        config = dataclasses.replace(config, output=dataclasses.replace(config.output, name=config.name))
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())
     recorder = _Recorder(run_dir, callback, rows=state.rows if state is not None else (), tracker=tracker)
     if state is not None:
@@ -207,11 +211,14 @@ def _train(config, overrides, *, out, callback, resume, force, tracker: tracking
             resume=state,
         )
     except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"interrupted; {_where(run_dir, checkpoint)}") from None
+        raise KeyboardInterrupt(_where(run_dir, checkpoint)) from None  # the CLI says "interrupted: ..."
     except FastMLPError as e:
         if checkpoint is None:
             raise
-        raise type(e)(f"{e}; {_where(run_dir, checkpoint, smaller_lr=True)}") from None
+        # A smaller learning rate is advice for a divergence only (and it changes the run: the
+        # continued run is then not bit-identical to an uninterrupted one).
+        where = _where(run_dir, checkpoint, smaller_lr=isinstance(e, Diverged))
+        raise type(e)(f"{e}; {where}") from None
     trained = time.perf_counter()
     model.save(run_dir / runs.MODEL)
 
@@ -274,7 +281,8 @@ def start_from(model: MLP, path: str | Path) -> None:
 def _where(run_dir: Path, checkpoint: Path | None, smaller_lr: bool = False) -> str:
     """What the run folder holds after a stop, and how to continue it."""
     if checkpoint is None or not checkpoint.is_file():
-        return f"partial run (config.yaml, metrics.csv; no model) left at {run_dir}"
+        held = [name for name in (runs.CONFIG, runs.METRICS) if (run_dir / name).is_file()]
+        return f"partial run ({', '.join(held) or 'empty'}; no model) left at {run_dir}"
     at = checkpoint_file.load(checkpoint).describe()
     how = f"fastmlp train --resume {run_dir}"
     if smaller_lr:

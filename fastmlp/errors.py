@@ -13,5 +13,9 @@ class DataError(FastMLPError):
     """A data file or dataset is missing, malformed or inconsistent."""
 
 
+class Diverged(FastMLPError):
+    """Training met a non-finite loss (the learning rate is usually too large)."""
+
+
 class ModelFileError(FastMLPError):
     """A saved model file is missing, malformed, or disagrees with itself."""

@@ -18,7 +18,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from .errors import FastMLPError
+from .errors import Diverged
 from .history import History, notify
 from .kernels.network import full_loss_and_grad
 from .kernels.rows import dense_or_csr
@@ -94,7 +94,7 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
             "seconds": time.perf_counter() - started[0],
         }
         if not math.isfinite(value):
-            raise FastMLPError(f"training diverged at iteration {epoch} (loss {value})")
+            raise Diverged(f"training diverged at iteration {epoch} (loss {value})")
         if X_val is not None:
             metrics = model.metrics(X_val, *y_val)
             row["val_loss"], row["val_accuracy"] = metrics["loss"], metrics.get("accuracy")

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 from . import checkpoint as checkpoint_file
 from . import optimizers
 from .checkpoint import TrainState
-from .errors import FastMLPError
+from .errors import Diverged, FastMLPError
 from .history import History, notify
 from .kernels.blas import SMALL_GEMM
 from .kernels.epoch import train_batches
@@ -358,7 +358,7 @@ def fit(
                     t, c, wt, s = epochs_kernel.run(order, lr, first, last, (epoch - 1) * n_batches + first)
                     if not math.isfinite(t):
                         which = f"minibatches {first + 1}-{last}" if last > first + 1 else f"minibatch {last}"
-                        raise FastMLPError(
+                        raise Diverged(
                             f"training diverged at epoch {epoch}, {which} of {n_batches} "
                             f"(train loss {t / wt}); try a smaller learning_rate (now {lr:g})"
                         )

@@ -258,3 +258,54 @@ def test_an_unfinished_run_folder_says_how_to_finish_it(tmp_path):
     assert result.exit_code == 2
     assert "an unfinished run (its checkpoint is after epoch 2)" in result.output
     assert f"fastmlp train --resume {run_dir}" in result.output
+
+
+# -- what a stopped run says (each message names what is true of the folder) -----------------
+
+
+def test_ctrl_c_says_interrupted_once_with_where_to_continue(tmp_path):
+    from typer.testing import CliRunner
+
+    from fastmlp import cli
+
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        fastmlp.train(CONFIG, out=run_dir, callback=StopAt(1, batches=3))
+    assert str(stopped.value).startswith(f"the run folder {run_dir} keeps a checkpoint")
+
+    @cli.handles_errors
+    def command():
+        raise KeyboardInterrupt(str(stopped.value))
+
+    app = cli.typer.Typer()
+    app.command()(command)
+    result = CliRunner().invoke(app, [])
+    assert result.exit_code == 130
+    assert result.output.startswith("interrupted: the run folder") and "interrupted;" not in result.output
+
+
+def test_a_failed_checkpoint_write_gives_no_learning_rate_advice(tmp_path, monkeypatch):
+    def full_disk(path, state):
+        raise FastMLPError(f"cannot write {path}: No space left on device")
+
+    monkeypatch.setattr(checkpoint, "save", full_disk)
+    with pytest.raises(FastMLPError) as failed:
+        fastmlp.train(CONFIG, out=tmp_path / "run")
+    message = str(failed.value)
+    assert "No space left on device" in message and "learning_rate" not in message
+    # Killed before its first epoch's row: the folder holds config.yaml only, and says so.
+    assert "(config.yaml; no model)" in message, message
+
+
+def test_a_divergence_keeps_the_learning_rate_advice(tmp_path):
+    config = {"model": {"hidden": [64]}, "train": {"epochs": 3, "learning_rate": 1e4}}
+    with pytest.raises(FastMLPError, match=r"diverged at epoch 1.*try a smaller learning_rate"):
+        fastmlp.train(config, out=tmp_path / "run")
+
+
+def test_a_resumed_run_keeps_its_name(reference, tmp_path):
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        fastmlp.train(None, ["train.epochs=3"], out=run_dir, callback=StopAt(1))
+    result = fastmlp.train(resume=run_dir)
+    assert result.summary["name"] == "default" == result.config.name

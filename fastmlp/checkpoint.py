@@ -16,19 +16,17 @@ JSON writes floats by their shortest exact repr, so every number comes back bit 
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_atomic
-from .data.features import ZIP_MAGIC
+from . import npzfile
 from .errors import FastMLPError
 
 FILE = "checkpoint.npz"
-FORMAT = 1
+FORMAT = 2  # 2: with a manifest (npzfile.py); a checkpoint without one is refused
 
 
 @dataclass
@@ -80,9 +78,7 @@ def save(path: str | Path, state: TrainState) -> Path:
         arrays["best_params"] = state.best_params
     if state.order is not None:
         arrays["order"] = state.order
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return write_atomic(path, buffer.getvalue())
+    return npzfile.save(path, arrays)
 
 
 def load(path: str | Path) -> TrainState:
@@ -91,11 +87,7 @@ def load(path: str | Path) -> TrainState:
     if not path.is_file():
         raise FastMLPError(f"{path}: no checkpoint here (the run finished, or never got to one)")
     try:
-        with open(path, "rb") as raw:
-            if raw.read(4) != ZIP_MAGIC:
-                raise ValueError("not an .npz file")
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+        arrays, _ = npzfile.load(path)
         meta = json.loads(str(arrays["meta"]))
         if meta.get("format") != FORMAT:
             raise ValueError(f"checkpoint format {meta.get('format')!r}, this fastmlp reads {FORMAT}")
@@ -103,6 +95,14 @@ def load(path: str | Path) -> TrainState:
         state.sums = tuple(state.sums)
         state.params, state.opt_state = arrays["params"], arrays["opt_state"]
         state.best_params, state.order = arrays.get("best_params"), arrays.get("order")
-    except Exception as e:  # a damaged file is one line naming it, whatever broke
-        raise FastMLPError(f"{path}: not a readable fastmlp checkpoint ({type(e).__name__}: {e})") from None
+    except npzfile.NotWhole as e:
+        raise FastMLPError(f"{path}: not a readable fastmlp checkpoint ({e})") from None
+    except Exception as e:  # a damaged file is one short line naming it, whatever broke
+        raise FastMLPError(f"{path}: not a readable fastmlp checkpoint ({_short(e)})") from None
     return state
+
+
+def _short(e: Exception) -> str:
+    """An exception as a few printable words: its message may hold the file's bytes."""
+    text = "".join(c if c.isprintable() else "?" for c in str(e))
+    return f"{type(e).__name__}: {text[:80]}{'...' if len(text) > 80 else ''}"

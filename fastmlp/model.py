@@ -14,13 +14,12 @@ The math lives in fastmlp.kernels; the task table in fastmlp.tasks.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_atomic
-from .data.features import ZIP_MAGIC, align_features, frame_to_array
+from . import npzfile
+from .data.features import align_features, frame_to_array
 from .data.labels import class_indices
 from .errors import FastMLPError, ModelFileError
 from .kernels import ACTIVATION_CODES
@@ -37,7 +36,9 @@ INITS = ("glorot_uniform", "he_uniform", "he_normal")
 # Rows per kernel call when predicting or evaluating: bounds the workspace.
 CHUNK = 4096
 
-FORMAT_VERSION = 2
+# 3: the file carries a manifest (npzfile.py); files of version 2 and before load without one.
+FORMAT_VERSION = 3
+MANIFEST_SINCE = 3
 TARGET_PREFIX = "target_scaling"
 
 
@@ -483,9 +484,7 @@ class MLP:
             arrays["feature_names"] = np.array([str(c) for c in self.feature_names])
         if self.encoder is not None:
             arrays.update(self.encoder.to_arrays())
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        return write_atomic(path, buffer.getvalue())
+        return npzfile.save(path, arrays)
 
     @classmethod
     def load(cls, path) -> MLP:
@@ -495,15 +494,17 @@ class MLP:
             raise ModelFileError(f"{path}: no such model file")
         hint = "expected a model.npz or a run folder"
         try:
-            with open(path, "rb") as raw:
-                if raw.read(4) != ZIP_MAGIC:  # an .npz is a zip archive
-                    raise ModelFileError(f"{path}: not a fastmlp model file ({hint})")
-            with np.load(path, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-        except ModelFileError:
-            raise
-        except Exception as e:  # zip, header or pickle errors all mean the same to a user
-            raise ModelFileError(f"{path}: not a fastmlp model file ({hint}; {type(e).__name__})") from None
+            arrays, checked = npzfile.load(path, require_manifest=False)
+        except npzfile.NotWhole as e:
+            raise ModelFileError(f"{path}: not a fastmlp model file ({e}; {hint})") from None
+        # format_version is the first array and the manifest the last: a central directory cut
+        # short (the damage that drops arrays silently) loses the manifest first.
+        try:
+            version = int(arrays.get("format_version", 0))
+        except (TypeError, ValueError):
+            raise ModelFileError(f"{path}: not a fastmlp model file (format_version damaged)") from None
+        if version >= MANIFEST_SINCE and not checked:
+            raise ModelFileError(f"{path}: not a fastmlp model file (its manifest is missing)")
         missing = [k for k in ("layer_sizes", "activation", "task", "dtype", "params") if k not in arrays]
         if missing:
             raise ModelFileError(f"{path}: not a fastmlp model file (missing {', '.join(missing)})")

@@ -309,3 +309,73 @@ def test_a_resumed_run_keeps_its_name(reference, tmp_path):
         fastmlp.train(None, ["train.epochs=3"], out=run_dir, callback=StopAt(1))
     result = fastmlp.train(resume=run_dir)
     assert result.summary["name"] == "default" == result.config.name
+
+
+# -- files that are whole or refused (npzfile.py): every single-byte flip ---------------------
+
+
+def flipped(data: bytes):
+    for i in range(len(data)):
+        yield bytes(data[:i]) + bytes([data[i] ^ 0xFF]) + bytes(data[i + 1 :])
+
+
+def assert_one_short_line(message):
+    assert "\n" not in message and len(message) < 400, message[:500]
+
+
+def test_every_byte_flip_of_a_model_file_is_refused_or_changes_nothing(tmp_path):
+    from fastmlp.data import prepare
+    from fastmlp.errors import ModelFileError
+
+    rng = np.random.default_rng(0)
+    ds = prepare(rng.random((12, 3)), np.array(["ankle boot", "pullover", "trouser"] * 4), validation_split=0)
+    model = MLP.for_dataset(ds, hidden=[2])
+    original = tmp_path / "model.npz"
+    model.save(original)
+    reference = dict(np.load(original))
+    damaged = tmp_path / "damaged.npz"
+    refused = 0
+    for data in flipped(original.read_bytes()):
+        damaged.write_bytes(data)
+        try:
+            loaded = MLP.load(damaged)
+        except ModelFileError as e:
+            assert_one_short_line(str(e))
+            refused += 1
+            continue
+        loaded.save(tmp_path / "again.npz")
+        again = dict(np.load(tmp_path / "again.npz"))
+        assert again.keys() == reference.keys()
+        for key in reference:
+            np.testing.assert_array_equal(again[key], reference[key], err_msg=key)
+    assert refused > 0.5 * original.stat().st_size  # most bytes are data: their flips are caught
+
+
+def test_every_byte_flip_of_a_checkpoint_is_refused_or_changes_nothing(tmp_path):
+    from fastmlp.trainer import fit
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / checkpoint.FILE
+    fit(
+        MLP([3, 2, 2], seed=0),
+        rng.random((20, 3)),
+        np.arange(20) % 2,
+        epochs=1,
+        batch_size=8,
+        checkpoint=path,
+    )
+    reference = checkpoint.load(path)
+    damaged = tmp_path / "damaged.npz"
+    for data in flipped(path.read_bytes()):
+        damaged.write_bytes(data)
+        try:
+            state = checkpoint.load(damaged)
+        except FastMLPError as e:
+            assert_one_short_line(str(e))
+            continue
+        for name in ("params", "opt_state", "best_params", "order"):
+            a, b = getattr(state, name), getattr(reference, name)
+            assert (a is None) == (b is None), name
+            if a is not None:
+                np.testing.assert_array_equal(a, b, err_msg=name)
+        assert state.describe() == reference.describe() and state.rows == reference.rows

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import statistics
 import time
@@ -131,18 +132,27 @@ def train(
     With output.mlflow set, the run is also logged to MLflow (fastmlp/tracking.py).
     """
     # The tracker ends the run's MLflow run FAILED (KILLED on Ctrl-C) when anything below raises.
-    with tracking.Tracker() as tracker:
+    with tracking.Tracker() as tracker, contextlib.ExitStack() as held:
         return _train(
-            config, overrides, out=out, callback=callback, resume=resume, force=force, tracker=tracker
+            config,
+            overrides,
+            out=out,
+            callback=callback,
+            resume=resume,
+            force=force,
+            tracker=tracker,
+            held=held,
         )
 
 
-def _train(config, overrides, *, out, callback, resume, force, tracker: tracking.Tracker) -> TrainResult:
+def _train(
+    config, overrides, *, out, callback, resume, force, tracker: tracking.Tracker, held: contextlib.ExitStack
+) -> TrainResult:
     """train()'s work; tracker logs it to MLflow when the config's output.mlflow says so."""
     from .data import load_dataset
 
     started = time.perf_counter()
-    state = None
+    state = run_dir = None
     if resume is not None:
         run_dir = Path(resume)
         if config is not None or out is not None:
@@ -151,12 +161,16 @@ def _train(config, overrides, *, out, callback, resume, force, tracker: tracking
             )
         if not (run_dir / runs.CONFIG).is_file():
             raise FastMLPError(f"--resume {run_dir}: not a run folder (no {runs.CONFIG})")
+        held.enter_context(runs.writer_lock(run_dir))  # one writer: a second --resume is refused
         if (run_dir / runs.MODEL).is_file() and not (run_dir / checkpoint_file.FILE).is_file():
             raise FastMLPError(
                 f"--resume {run_dir}: the run finished (model.npz is there); nothing to resume"
             )
         config = load_config(run_dir / runs.CONFIG, overrides)
-        state = checkpoint_file.load(run_dir / checkpoint_file.FILE)
+        # Stopped before its first checkpoint: its config.yaml is all it needs, and it starts over
+        # in its folder (the same seed makes the same run).
+        if (run_dir / checkpoint_file.FILE).is_file():
+            state = checkpoint_file.load(run_dir / checkpoint_file.FILE)
     elif not isinstance(config, Config) or overrides:
         config = load_config(config, overrides)
     tracker.connect(config.output.mlflow)  # before any work: mlflow installed, its store usable
@@ -171,8 +185,17 @@ def _train(config, overrides, *, out, callback, resume, force, tracker: tracking
     # Weights are made (and class_weight checked against the data) before the run folder exists.
     weights = sample_weights(model, ds.y_train, class_weight=config.train.class_weight)
 
-    if state is None:
+    if run_dir is None:
+        if out is not None:
+            # One writer: the exact folder is locked before it is checked for emptiness, so of two
+            # runs started at once into it, the second is refused naming the first.
+            with contextlib.suppress(OSError):  # a file in the way: create_run_dir says so
+                Path(out).mkdir(parents=True, exist_ok=True)
+            if Path(out).is_dir():
+                held.enter_context(runs.writer_lock(out))
         run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out, force=force)
+        if out is None:
+            held.enter_context(runs.writer_lock(run_dir))
         # The run's name goes into its config.yaml: a resumed run reads that file, whose own stem
         # ("config") would otherwise become its name.
         config = dataclasses.replace(config, output=dataclasses.replace(config.output, name=config.name))
@@ -209,6 +232,7 @@ def _train(config, overrides, *, out, callback, resume, force, tracker: tracking
             keep=t.keep,
             checkpoint=checkpoint,
             resume=state,
+            checkpoint_seconds=t.checkpoint_seconds,
         )
     except KeyboardInterrupt:
         raise KeyboardInterrupt(_where(run_dir, checkpoint)) from None  # the CLI says "interrupted: ..."
@@ -246,6 +270,8 @@ def _train(config, overrides, *, out, callback, resume, force, tracker: tracking
     summary["config_file"] = str(config.source) if config.source is not None else None
     if state is not None:
         summary["resumed_from"] = state.describe()
+    elif resume is not None:
+        summary["resumed_from"] = "the start (stopped before its first checkpoint)"
     runs.write_summary(run_dir, summary)
     if checkpoint is not None:
         # The run is whole (model.npz, summary.json): its checkpoint has done its job.

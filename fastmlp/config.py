@@ -97,6 +97,7 @@ class TrainConfig:
     class_weight: str | dict | None = None  # "balanced" or {class label: weight}
     keep: str = "auto"  # the saved weights: best (epoch) | last | auto (best with validation data)
     init_from: str | None = None  # a model.npz whose weights this run starts from (fine-tuning)
+    checkpoint_seconds: float = 60.0  # also checkpoint inside an epoch once this long has passed
 
 
 @dataclass
@@ -464,6 +465,12 @@ def _train(raw: Mapping[str, Any]) -> TrainConfig:
         class_weight=_class_weight(raw.get("class_weight", d.class_weight)),
         keep=choice(raw.get("keep", d.keep), "train.keep", KEEP),
         init_from=None if raw.get("init_from") is None else text(raw["init_from"], "train.init_from"),
+        checkpoint_seconds=number(
+            raw.get("checkpoint_seconds", d.checkpoint_seconds),
+            "train.checkpoint_seconds",
+            low=0.0,
+            low_open=True,
+        ),
     )
 
 

@@ -7,10 +7,12 @@ a reader sees the old version or the new one.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
+import os
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -28,6 +30,56 @@ METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_accuracy", "val_loss", "va
 
 # What a run writes into its folder: what --force may replace.
 RUN_FILES = (CONFIG, METRICS, MODEL, SUMMARY, "checkpoint.npz")
+# Held by the one process writing the folder (a dot-file: an "empty" folder may hold it).
+LOCK = ".lock"
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock, as before
+    fcntl = None
+
+
+@contextlib.contextmanager
+def writer_lock(run_dir: str | Path):
+    """One writer per run folder, for the block: an exclusive flock on run_dir/.lock, which holds
+    the writer's process id. Another process asking for it meanwhile is refused with one line
+    naming the folder and that id. The operating system drops a flock when its process ends, so
+    a lock left by a killed process is taken over without asking."""
+    path = Path(run_dir) / LOCK
+    if fcntl is None:
+        yield
+        return
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise FastMLPError(f"cannot lock {run_dir}: {e.strerror or e}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise FastMLPError(
+                f"{run_dir}: in use by another fastmlp (process {holder}); one process writes a run "
+                "folder at a time"
+            ) from None
+        # The holder before us may have removed the file between our open and our lock: ours
+        # would then be a lock on a file no one else can find. Lock the file at the path only.
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        os.close(fd)
 
 
 def create_run_dir(

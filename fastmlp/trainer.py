@@ -236,6 +236,7 @@ def fit(
     keep="auto",
     checkpoint=None,
     resume=None,
+    checkpoint_seconds=60.0,
 ) -> History:
     """Train the network of `model` in place on J = sum w_i l_i / sum w_i + (l2/2) sum ||W||^2.
 
@@ -252,9 +253,11 @@ def fit(
     keep: which weights the model ends with: "best" (the epoch with the lowest validation loss,
           or training loss without validation data), "last", or "auto" (best when there is
           validation data); early stopping always keeps the best. history.kept_epoch says which.
-    checkpoint: a path; the run's state is written there (checkpoint.py) after every epoch and
-          when it is interrupted (Ctrl-C, or a callback raising KeyboardInterrupt) between two
-          chunks of minibatches, then KeyboardInterrupt propagates.
+    checkpoint: a path; the run's state is written there (checkpoint.py) after every epoch, at
+          the first chunk boundary after checkpoint_seconds since the last one (so a kill loses
+          at most about that much), and when it is interrupted (Ctrl-C or SIGTERM, or a callback
+          raising KeyboardInterrupt) between two chunks of minibatches, then KeyboardInterrupt
+          propagates.
     resume: a checkpoint.TrainState (checkpoint.load(path)) to continue from; with the same
           arguments, data and thread count the run ends bit-identical to one never interrupted.
     The same seed and data give the same weights.
@@ -341,6 +344,7 @@ def fit(
             checkpoint_file.save(checkpoint, snapshot(*where))
 
     epoch, stop = state.epoch, False
+    last_saved = time.monotonic()
     with _interrupt_flag() as interrupted:
         while epoch <= epochs and not history.stopped_early:
             lr = float(lr_schedule(epoch - 1)) if lr_schedule is not None else float(learning_rate)
@@ -372,6 +376,9 @@ def fit(
                             save_checkpoint(epoch, last, sums, order)
                             raise
                         stop = True  # the epoch is complete: finish it, then stop at its checkpoint
+                    if last < n_batches and time.monotonic() - last_saved >= checkpoint_seconds:
+                        save_checkpoint(epoch, last, sums, order)
+                        last_saved = time.monotonic()
             total, correct, weight, seen = sums
             row = {
                 "epoch": epoch,
@@ -398,6 +405,7 @@ def fit(
                     history.stopped_early = True
             epoch += 1
             save_checkpoint(epoch, 0, (0.0, 0, 0.0, 0), order)
+            last_saved = time.monotonic()
             notify(callback, "on_epoch_end", row)
             if stop or interrupted():
                 raise KeyboardInterrupt
@@ -426,9 +434,10 @@ def _restore(model, epochs_kernel, rng, state):
 
 @contextlib.contextmanager
 def _interrupt_flag():
-    """While training, Ctrl-C (SIGINT) sets a flag instead of raising wherever Python happens to be,
-    so the loop stops at the next chunk boundary with a consistent checkpoint; a second Ctrl-C
-    raises at once. Off the main thread signals cannot be caught, and the flag stays False."""
+    """While training, Ctrl-C (SIGINT) and SIGTERM (what schedulers, containers and `kill` send)
+    set a flag instead of raising wherever Python happens to be, so the loop stops at the next
+    chunk boundary with a consistent checkpoint; a second signal raises at once. Off the main
+    thread signals cannot be caught, and the flag stays False."""
     pressed = []
     if threading.current_thread() is not threading.main_thread():
         yield lambda: False
@@ -439,8 +448,10 @@ def _interrupt_flag():
             raise KeyboardInterrupt
         pressed.append(signum)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    caught = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, handler) for s in caught}
     try:
         yield lambda: bool(pressed)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)

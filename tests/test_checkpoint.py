@@ -77,15 +77,79 @@ def test_interrupted_then_resumed_equals_uninterrupted(stop, reference, tmp_path
     assert_same_run(run_dir, reference)
 
 
-def test_resume_refuses_a_finished_run_and_a_folder_without_checkpoint(reference, tmp_path):
+def test_resume_refuses_a_finished_run_and_a_folder_that_is_no_run(reference, tmp_path):
     with pytest.raises(FastMLPError, match="the run finished"):
         fastmlp.train(resume=reference)
-    (tmp_path / "half").mkdir()
-    (tmp_path / "half" / runs.CONFIG).write_text(fastmlp.load_config(CONFIG).to_yaml())
-    with pytest.raises(FastMLPError, match="no checkpoint here"):
-        fastmlp.train(resume=tmp_path / "half")
     with pytest.raises(FastMLPError, match="not a run folder"):
         fastmlp.train(resume=tmp_path)
+
+
+def test_a_run_stopped_before_its_first_checkpoint_resumes_from_the_start(reference, tmp_path):
+    """Killed before its first epoch ended, a run folder holds config.yaml only (and its lock)."""
+    half = tmp_path / "half"
+    half.mkdir()
+    (half / runs.CONFIG).write_text(fastmlp.load_config(CONFIG).to_yaml())
+    (half / runs.LOCK).write_text("12345\n")  # left by the killed process: its flock is gone
+    result = fastmlp.train(resume=half)
+    assert result.summary["resumed_from"].startswith("the start")
+    assert_same_run(half, reference)
+
+
+def test_sigterm_checkpoints_at_the_next_chunk_then_resume_is_bit_identical(reference, tmp_path):
+    run_dir = tmp_path / "run"
+    config = fastmlp.load_config(CONFIG)
+    (tmp_path / "config.yaml").write_text(config.to_yaml())
+    command = [
+        sys.executable,
+        "-m",
+        "fastmlp.cli",
+        "train",
+        str(tmp_path / "config.yaml"),
+        "--out",
+        str(run_dir),
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run_dir / runs.METRICS).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # the first epoch's row: the run is inside epoch 2 now
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before SIGTERM arrived")
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("interrupted: the run folder") and "--resume" in lines[-1], err
+    fastmlp.train(resume=run_dir)
+    assert_same_run(run_dir, reference)
+
+
+def test_a_long_epoch_checkpoints_on_a_wall_clock_interval(tmp_path):
+    from fastmlp.trainer import fit
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / checkpoint.FILE
+    saved = []
+    original = checkpoint.save
+
+    def recording(p, state):
+        saved.append((state.epoch, state.next_batch))
+        return original(p, state)
+
+    checkpoint.save = recording
+    try:
+        fit(
+            MLP([3, 4, 2], seed=0),
+            rng.random((400, 3)),
+            np.arange(400) % 2,
+            epochs=1,
+            batch_size=2,
+            checkpoint=path,
+            checkpoint_seconds=1e-9,
+        )
+    finally:
+        checkpoint.save = original
+    inside = [s for s in saved if s[1] > 0]
+    assert len(inside) >= 40, saved  # at every chunk boundary (about 50 an epoch) with a tiny interval
 
 
 def test_a_damaged_checkpoint_is_one_line(tmp_path):
@@ -180,8 +244,11 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
             resumed += 1
         elif (run_dir / runs.MODEL).exists():
             assert_same_run(run_dir, reference)  # it finished before the kill
+        elif (run_dir / runs.CONFIG).exists():
+            fastmlp.train(resume=run_dir)  # killed before its first checkpoint: from the start
+            assert_same_run(run_dir, reference)
         else:
-            with pytest.raises(FastMLPError):
+            with pytest.raises(FastMLPError, match="not a run folder"):
                 fastmlp.train(resume=run_dir)
     print(f"SIGKILL trials: {resumed} of 20 resumed from a checkpoint (run span {span:.2f} s)")
     assert resumed >= 5, f"only {resumed} of 20 kills landed after a checkpoint (run span {span:.2f} s)"
@@ -379,3 +446,67 @@ def test_every_byte_flip_of_a_checkpoint_is_refused_or_changes_nothing(tmp_path)
             if a is not None:
                 np.testing.assert_array_equal(a, b, err_msg=name)
         assert state.describe() == reference.describe() and state.rows == reference.rows
+
+
+# -- one writer per run folder (runs.writer_lock) ---------------------------------------------
+
+
+def test_a_folder_in_use_is_refused_naming_the_writer(tmp_path):
+    from typer.testing import CliRunner
+
+    from fastmlp.cli import app
+
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        fastmlp.train(CONFIG, out=run_dir, callback=StopAt(1))
+    with runs.writer_lock(run_dir):  # this process writes the folder now
+        with pytest.raises(
+            FastMLPError, match=rf"{run_dir}: in use by another fastmlp \(process {os.getpid()}\)"
+        ):
+            fastmlp.train(resume=run_dir)
+        result = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "run"), "--force"])
+        assert result.exit_code == 2 and f"process {os.getpid()}" in result.output
+        assert result.output.count("\n") == 1
+    assert not (run_dir / runs.LOCK).exists()
+    fastmlp.train(resume=run_dir)  # free again
+    assert sorted(p.name for p in run_dir.iterdir()) == sorted(
+        [runs.CONFIG, runs.METRICS, runs.MODEL, runs.SUMMARY]
+    )
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        fastmlp.train(CONFIG, out=run_dir, callback=StopAt(1))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from fastmlp import runs; import time\nwith runs.writer_lock({str(run_dir)!r}):\n"
+            "    print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(FastMLPError, match=f"process {holder.pid}"):
+        fastmlp.train(resume=run_dir)
+    holder.kill()
+    holder.wait()
+    assert (run_dir / runs.LOCK).exists()  # left behind by the killed process
+    fastmlp.train(resume=run_dir)
+
+
+def test_two_runs_started_at_once_into_one_folder_one_is_refused(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "fastmlp.cli", "train", "--out", str(out), "--set", "train.epochs=3"]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    assert str(out) in refused and refused.strip().count("\n") == 0, refused
+    summary = (out / runs.SUMMARY).read_text()
+    assert '"epochs_run": 3' in summary

@@ -245,3 +245,96 @@ def test_scheduler_without_dask_fails_before_writing_anything(tmp_path, monkeypa
     with pytest.raises(FastMLPError, match="--scheduler needs Dask"):
         sweep(path, scheduler="local", out=tmp_path / "sw")
     assert not (tmp_path / "sw").exists()
+
+
+# -- a sweep survives a lost worker, and leaves no orphans (execute.RestartingPool) -----------
+
+LONGER = """\
+base: {data: {name: digits}, model: {hidden: [64]}, train: {epochs: 12, batch_size: 16}}
+grid:
+  train.learning_rate: [0.02, 0.05, 0.1]
+seeds: [0, 1]
+metric: val_accuracy
+"""
+
+
+def pool_workers(parent):
+    """The pids of parent's process-pool workers (not its resource tracker)."""
+    import pathlib
+
+    found = []
+    for status in pathlib.Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            cmdline = (status.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(fields["PPid"]) == parent and "spawn_main" in cmdline and "resource_tracker" not in cmdline:
+            found.append(int(status.parent.name))
+    return found
+
+
+def alive(pid):
+    import pathlib
+
+    try:
+        state = pathlib.Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in state  # a zombie has ended
+
+
+def start_sweep(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "sweep"
+    command = [sys.executable, "-m", "fastmlp.cli", "sweep", str(write_sweep(tmp_path, LONGER))]
+    proc = subprocess.Popen(
+        [*command, "--workers", "2", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, out
+
+
+def wait_for(condition, seconds=120):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc").is_dir(), reason="reads /proc (Linux)")
+def test_a_sweep_finishes_every_run_when_a_worker_is_killed(tmp_path):
+    import os
+    import signal
+
+    proc, out = start_sweep(tmp_path)
+    workers = wait_for(lambda: len(pool_workers(proc.pid)) == 2 and pool_workers(proc.pid))
+    wait_for(lambda: any(out.glob("*/metrics.csv")))  # runs are training now
+    os.kill(workers[0], signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr[-2000:]
+    rows = read_rows(out / "results.csv")
+    assert len(rows) == 6 and all(r["status"] == "ok" for r in rows), rows
+    assert all(r["epochs_run"] == "12" for r in rows)
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc").is_dir(), reason="reads /proc (Linux)")
+def test_killing_the_sweep_ends_its_workers(tmp_path):
+    import os
+    import signal
+
+    proc, out = start_sweep(tmp_path)
+    workers = wait_for(lambda: len(pool_workers(proc.pid)) == 2 and pool_workers(proc.pid))
+    wait_for(lambda: any(out.glob("*/metrics.csv")))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    wait_for(lambda: not any(alive(pid) for pid in workers), seconds=10)

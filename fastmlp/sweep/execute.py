@@ -1,8 +1,10 @@
 """Where the runs go: one concurrent.futures.Executor, whichever kind, and thread pinning.
 
 - workers=1: InlineExecutor, in this process.
-- workers=N: a ProcessPoolExecutor with the "spawn" context (Numba's OpenMP/workqueue
-  threads and fork do not mix).
+- workers=N: a RestartingPool, a ProcessPoolExecutor with the "spawn" context (Numba's
+  OpenMP/workqueue threads and fork do not mix) that survives a lost worker: a pool whose
+  worker dies (killed, out of memory) is replaced and the runs it lost are submitted again;
+  its workers end themselves when the sweep's process is gone.
 - scheduler="local": a dask LocalCluster(n_workers=N, threads_per_worker=1, processes=True);
   scheduler="tcp://host:port": an existing Dask cluster. Either way client.get_executor().
 
@@ -16,9 +18,11 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +77,95 @@ class Task:
     prune: Any = None  # search: optuna: a pruning.PruneSpec; None: never pruned
 
 
+def _end_with_parent(parent: int) -> None:
+    """A pool worker's initializer: end this worker when the sweep's process is gone (killed, say),
+    rather than go on with the runs queued for it and then sit idle as an orphan."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
+class RestartingPool(Executor):
+    """A process pool that survives a lost worker. ProcessPoolExecutor marks itself broken when a
+    worker dies, and fails every run in flight or queued; here a run failed that way is submitted
+    again to a new pool, up to ATTEMPTS times in all (a run whose worker dies each time, say from
+    running out of memory, then fails with its own line)."""
+
+    ATTEMPTS = 3
+
+    def __init__(self, workers: int):
+        import multiprocessing
+
+        self._workers, self._context = workers, multiprocessing.get_context("spawn")
+        self._lock = threading.Lock()
+        self._pool = self._new_pool()
+        self._closed = False
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=self._context,
+            initializer=_end_with_parent,
+            initargs=(os.getpid(),),
+        )
+
+    @property
+    def _max_workers(self) -> int:  # what runs_executor reads as the number of slots
+        return self._workers
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        outer: Future = Future()
+        self._start(outer, fn, args, kwargs, self.ATTEMPTS)
+        return outer
+
+    def _start(self, outer: Future, fn, args, kwargs, attempts: int) -> None:
+        with self._lock:
+            if self._closed:
+                outer.cancel()
+                return
+            pool = self._pool
+            try:
+                inner = pool.submit(fn, *args, **kwargs)
+            except BrokenProcessPool:
+                pool = self._replace(pool)
+                inner = pool.submit(fn, *args, **kwargs)
+
+        def done(f: Future) -> None:
+            if f.cancelled() or outer.cancelled():
+                outer.cancel()
+                return
+            exc = f.exception()
+            if isinstance(exc, BrokenProcessPool) and attempts > 1 and not self._closed:
+                with self._lock:
+                    self._replace(pool)
+                self._start(outer, fn, args, kwargs, attempts - 1)
+                return
+            with contextlib.suppress(Exception):  # the caller may have cancelled it meanwhile
+                if exc is not None:
+                    outer.set_exception(exc)
+                else:
+                    outer.set_result(f.result())
+
+        inner.add_done_callback(done)
+
+    def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        """A new pool in place of `broken` (once, whichever of its lost runs asks first)."""
+        if self._pool is broken:
+            broken.shutdown(wait=False, cancel_futures=False)
+            self._pool = self._new_pool()
+        return self._pool
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._closed = True
+            pool = self._pool
+        pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
 def run_one(task: Task) -> dict[str, Any]:
     """Train one run with pinned threads; never raises for a failed run.
 
@@ -86,7 +179,20 @@ def run_one(task: Task) -> dict[str, Any]:
     started = time.perf_counter()
     run_dir = Path(task.run_dir)
     if run_dir.exists():  # a run that crashed or failed before: start it afresh
-        shutil.rmtree(run_dir)
+        from ..runs import writer_lock
+
+        # Not a folder another process is writing; a worker of a pool that broke may still be
+        # ending (its lock goes with it), so wait a little for that.
+        for attempt in range(40):
+            try:
+                with writer_lock(run_dir):
+                    shutil.rmtree(run_dir)
+                break
+            except FastMLPError as exc:
+                if attempt == 39:
+                    failed = {"status": "failed", "error": error_line(exc), "wall_seconds": 0.0}
+                    return {**failed, "summary": {}, "metrics": [], "threads": threads}
+                time.sleep(0.25)
     try:
         with pinned_threads(threads):
             result = train(task.config, out=run_dir, callback=pruning_callback(task.prune))
@@ -187,9 +293,7 @@ def make_executor(workers: int = 1, scheduler: str | None = None) -> Iterator[tu
         if workers == 1:
             yield InlineExecutor(), {"threads": threads}
             return
-        import multiprocessing
-
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = RestartingPool(workers)
         try:
             with child_thread_env(threads):
                 yield pool, {"threads": threads}

@@ -138,6 +138,12 @@ SCIPY_FTOL = 1e7 * np.finfo(np.float64).eps
 ADAPTIVE_MIN_LR = 1e-6
 PREDICT_CHUNK = 4096
 
+# scikit-learn's words for a fit whose weights are not finite.
+NON_FINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values and need to "
+    "be preprocessed."
+)
+
 
 def _interval(low, high=None, low_open=False, high_open=False, integral=False):
     kind = Integral if integral else Real
@@ -411,10 +417,7 @@ class _BaseMLP(BaseEstimator):
         except FastMLPError as e:
             raise ValueError(str(e)) from None
         if not np.isfinite(self.model_.params).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain large "
-                "values and need to be preprocessed."
-            )
+            raise ValueError(NON_FINITE)
         return self
 
     def _batch_size(self, n, warn=True):
@@ -493,6 +496,10 @@ class _BaseMLP(BaseEstimator):
                 penalty = 0.5 * (penalty_before + penalty_after)
                 penalty_before = penalty_after
                 self.loss_ = data_loss + penalty * epochs.n_batches / total_weight
+                if not np.isfinite(self.loss_) and not self.early_stopping:
+                    # A non-finite loss has made (or is about to make) non-finite weights, as in
+                    # scikit-learn, which then raises; early stopping keeps its best weights instead.
+                    raise ValueError(NON_FINITE)
                 self.n_iter_ += 1
                 self.t_ += n
                 self.loss_curve_.append(self.loss_)

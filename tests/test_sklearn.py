@@ -439,3 +439,14 @@ def test_cross_validated_scores_within_two_points_of_sklearn_in_float32(solver):
         ours = quiet(cross_val_score, Ours(**params), X.astype(np.float32), y, cv=3)
         theirs = quiet(cross_val_score, Theirs(**params), X, y, cv=3)
         assert abs(ours.mean() - theirs.mean()) <= 0.02, (Ours.__name__, ours, theirs)
+
+
+def test_inputs_that_overflow_raise_scikit_learns_non_finite_error():
+    """scikit-learn's own test_nonfinite_params: inputs near the float64 maximum."""
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    y = rng.standard_normal(size=10)
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            MLPRegressor().fit(X, y)

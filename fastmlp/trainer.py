@@ -27,18 +27,12 @@ from .kernels.rows import dense_or_csr
 # How many progress reports per epoch when a callback wants them.
 PROGRESS_STEPS = 50
 
-# Minibatch sizes (least, most) that take the row-streaming forward kernel (dense.py): there
-# BLAS spends more time packing W than multiplying. Measured with `scripts/bench.py
-# --paths-compare` (784-256-128-10, Fashion-MNIST, median of 3 alternated epochs, 2 cores),
-# row-streaming forward against BLAS forward: batch 8 2.45 vs 3.60 s/epoch, batch 4 3.52 vs
-# 3.15, batch 16 1.70 vs 1.59. (784x256 forward alone, one thread: 8 rows 62 vs 209 us, but
-# 4 rows 41 vs 25 us: OpenBLAS is quick again below 5 rows.) Within such a minibatch, only
-# layers of more than ROW_STREAMING_WORK multiply-adds take it: smaller ones go to OpenBLAS's
-# unpacked small-matrix path (blas.SMALL_GEMM), faster there (256x128 at 8 rows, one thread,
-# Intel AVX-512: 7.9 against 17.3 us). With that rule, measured on that machine
-# (scripts/compare_trees.py, two runs of 3 rounds, ratios to every layer row-streamed at 5-8
-# rows and BLAS above): batch 8 0.83-1.04 (median 0.92), batch 12 0.79-1.12 (median 0.93),
-# batch 16 0.71-1.52 (no clear gain: not taken), batch 24 (unchanged code) 0.97-1.02.
+# Minibatch sizes (least, most) that take the row-streaming forward kernel (dense.py): with a
+# handful of rows BLAS spends more time packing W than multiplying it, and below 5 rows it is
+# quick again. Within such a minibatch only layers of more than ROW_STREAMING_WORK multiply-adds
+# take it; smaller ones stay on OpenBLAS's unpacked small-matrix path (blas.SMALL_GEMM). Chosen
+# on an Intel AVX-512 machine; the measurements, and how they differ on an AVX2 EPYC, are in
+# docs/PERFORMANCE.md ("Choices in the code").
 ROW_STREAMING = (5, 12)
 ROW_STREAMING_WORK = SMALL_GEMM
 
@@ -48,11 +42,9 @@ def row_streaming(batch_size):
     return ROW_STREAMING[0] <= batch_size <= ROW_STREAMING[1]
 
 
-# Below this many rows a minibatch runs its BLAS calls (the backward products) on one thread:
-# two threads measured no faster at batch 2 and 8, and an idle OpenBLAS pool would only spin.
-# Every larger minibatch keeps the process's threads: measured (same model and data, median of 3
-# alternated epochs, 2 cores), two BLAS threads against one: batch 12 0.67 vs 0.75 s, 16 0.50 vs
-# 0.63, 17 1.67 vs 1.98 (full epoch), 24 1.25 vs 1.41, 32 1.08 vs 1.37, 48 0.78 vs 1.04.
+# Below this many rows a minibatch runs its BLAS calls (the backward products) on one thread: a
+# second thread brings nothing to products that small, and an idle OpenBLAS pool would only
+# spin; every larger minibatch keeps the process's threads (docs/PERFORMANCE.md).
 BLAS_THREADED_BATCH = 9
 
 

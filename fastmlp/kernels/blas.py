@@ -6,8 +6,7 @@ with coef = [-alpha, 1 - alpha l2] is plain SGD with L2 (g = dW + l2 W, dW = h_p
 taken inside the dW product: xGEMM computes C <- alpha' A B + beta C, and takes alpha' and beta
 by pointer, here straight from coef (the epoch kernel writes it once per minibatch).
 np.dot always passes alpha' = 1, beta = 0, so the step would otherwise write dW out and read it
-back in a pass of its own. Measured, 784x256 layer, float32, two threads: 79 against 131 us at
-8 rows, 127 against 177 us at 32, 307 against 365 us at 128 (dW product plus update pass).
+back in a pass of its own (docs/PERFORMANCE.md, "Choices in the code", has the measurement).
 
 The call goes through numba_xxgemm, the same entry into SciPy's BLAS that Numba's own np.dot
 uses, so the kernels calling it still cache to disk. Row-major arrays are handed to the
@@ -26,11 +25,8 @@ BLAS_KIND = {types.float32: "s", types.float64: "d"}
 # builds with small-matrix kernels (its AVX-512 ones); larger ones are packed, and with beta
 # other than 0 or 1 also pay a pass that scales C first. For minibatches of at most
 # SMALL_GEMM_ROWS rows the step's GEMM is therefore taken in column blocks of W of at most
-# SMALL_GEMM multiply-adds (a multiple of BLOCK_ALIGN columns: whole 64-byte lines). Measured
-# (scripts/compare_trees.py, 784-256-128-10, Intel Xeon with AVX-512, 2 cores, 6 rounds in two
-# runs): batch 8 0.58-0.73x the epoch time of one GEMM per layer; at 16 rows and more the blocks
-# measured slower (1.2-1.8x at 32-512 rows), hence the row limit. 784x256 at 8 rows, one
-# thread: two blocks 2 x 21.8 us against 145.6 us for the whole.
+# SMALL_GEMM multiply-adds (a multiple of BLOCK_ALIGN columns: whole 64-byte lines); with more
+# rows the blocks were slower than one GEMM, hence the row limit (docs/PERFORMANCE.md).
 SMALL_GEMM = 1_000_000
 BLOCK_ALIGN = 16
 SMALL_GEMM_ROWS = 8

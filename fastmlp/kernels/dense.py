@@ -14,11 +14,10 @@ so dW is never written out.
 
 Small minibatches get a second form of the forward product (`dense_forward_rows`): with a
 handful of rows, BLAS spends its time packing W, not multiplying, so that kernel streams W once,
-row by row, and skips the rows of W that meet a zero input (blank pixels, relu zeros). Measured
-on one thread, 784x256, 8 Fashion-MNIST rows: 62 us against 209 us for BLAS. The backward
-products stay with BLAS at every batch size: a kernel that folded dW row by row into the update
-measured slower than BLAS's dW plus one update pass (197 against 140 us at 8 rows), the
-update's pass being cheap next to BLAS's dW.
+row by row, and skips the rows of W that meet a zero input (blank pixels, relu zeros). The
+backward products stay with BLAS at every batch size: a kernel that folded dW row by row into
+the update was slower than BLAS's dW plus one update pass, that pass being cheap next to BLAS's
+dW (docs/PERFORMANCE.md has both measurements).
 """
 
 import numpy as np

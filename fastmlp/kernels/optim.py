@@ -84,7 +84,7 @@ def begin_step(opt):
 
 
 # error_model="numpy": a float division by zero gives inf as IEEE says instead of raising, so
-# Adam's divide and square root compile to vector instructions (13x faster per step, measured).
+# Adam's divide and square root compile to vector instructions (docs/PERFORMANCE.md).
 @kernel(error_model="numpy")
 def update(opt, theta, grad, off, l2, alpha, c):
     """Step the run theta (the parameters at flat offset off) with g = grad + l2 theta.
@@ -93,7 +93,7 @@ def update(opt, theta, grad, off, l2, alpha, c):
     are set to 0. A unit whose gradient is exactly 0 (a dead relu) would otherwise decay its m,
     v or velocity geometrically towards subnormal numbers, and Adam with L2 drives the weights
     of always-zero inputs there (its step does not shrink with the weight); the CPU handles
-    subnormals tens of times slower (measured: Adam at batch 32 ran 2-3x slower per epoch).
+    subnormals tens of times slower (docs/PERFORMANCE.md).
     Such a value changes no parameter of normal size. See also fpmode.flush_denormals."""
     code, hyper, state = opt
     n = theta.shape[0]

@@ -191,6 +191,7 @@ fastmlp.train({config!r}, out=sys.argv[1])
 """
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     """20 runs killed at moments spread over a whole run; each one that had reached a checkpoint
     resumes to the uninterrupted run; the others left a folder whose resume is refused in one line."""
@@ -390,6 +391,7 @@ def assert_one_short_line(message):
     assert "\n" not in message and len(message) < 400, message[:500]
 
 
+@pytest.mark.slow
 def test_every_byte_flip_of_a_model_file_is_refused_or_changes_nothing(tmp_path):
     from fastmlp.data import prepare
     from fastmlp.errors import ModelFileError

@@ -23,6 +23,8 @@ import pytest
 
 from fastmlp.kernels import cache
 
+pytestmark = pytest.mark.slow  # fresh processes that compile whole kernel trees
+
 # Every kind of run a user can make, for the dtypes in argv[1]; prints what was compiled, the
 # signatures each kernel holds, and a digest of every run's result.
 SCENARIOS = r"""

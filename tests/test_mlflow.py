@@ -174,6 +174,7 @@ def test_an_exception_may_name_the_status_a_deliberate_stop_ends_with(mlflow, tm
 # ---------------------------------------------------------------- a sweep
 
 
+@pytest.mark.slow
 def test_a_sweep_is_a_parent_run_with_each_run_a_child_also_from_worker_processes(mlflow, tmp_path):
     from fastmlp.sweep import sweep
 

@@ -108,6 +108,7 @@ def test_process_pool_with_two_workers_through_the_cli(optuna, tmp_path):
     assert "ranked by val_accuracy" in result.output
 
 
+@pytest.mark.slow
 def test_dask_local_cluster(optuna, tmp_path):
     pytest.importorskip("distributed", reason="needs the fastmlp[distributed] extra")
     result = sweep(optuna_sweep(trials=3), scheduler="local", workers=2, out=tmp_path / "dask")

@@ -113,6 +113,7 @@ def test_a_users_own_executor(tmp_path):
     assert [g.n for g in result.groups] == [1, 1]
 
 
+@pytest.mark.slow
 def test_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed", reason="needs the fastmlp[distributed] extra")
     path, out = write_sweep(tmp_path), tmp_path / "sweep"
@@ -223,6 +224,7 @@ def test_plot_sweep_needs_matplotlib_or_draws(tmp_path):
         plot_sweep(out, "train.l2")
 
 
+@pytest.mark.slow
 def test_dask_scheduler_local_starts_and_closes_its_cluster(tmp_path):
     pytest.importorskip("distributed", reason="needs the fastmlp[distributed] extra")
     path, out = write_sweep(tmp_path, TINY.replace("seeds: [0, 1]", "seeds: [0]")), tmp_path / "sweep"
@@ -311,6 +313,7 @@ def wait_for(condition, seconds=120):
     raise AssertionError("timed out")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not __import__("pathlib").Path("/proc").is_dir(), reason="reads /proc (Linux)")
 def test_a_sweep_finishes_every_run_when_a_worker_is_killed(tmp_path):
     import os

@@ -534,16 +534,12 @@ def export(
 def warmup() -> None:
     """Get every kernel ready for this machine now, so that no run waits for a compile.
 
-    fastmlp ships its kernels compiled for x86-64 CPUs with AVX2 (Python and Numba versions as
-    the package was built with); where those match, there is nothing to do. Elsewhere (another
-    Python or Numba, another CPU kind), each kernel compiles on first use, once, and is cached.
-    This command does that up front, float32 and float64 side by side: run it once in a
-    Dockerfile or a CI job after installing.
+    fastmlp ships its kernels compiled for x86-64 CPUs with AVX2 or AVX-512, for the Python and Numba versions it was built with; where those match, there is nothing to do. Elsewhere (another Python or Numba, another CPU kind), each dtype's kernels compile on first use, once, and are cached. This command does that up front, float32 and float64 side by side: run it once in a Dockerfile or a CI job after installing.
 
     [bold]Examples[/bold]
 
       fastmlp warmup
-    """
+    """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
     from . import warm_up
     from .kernels import cache_dir
 

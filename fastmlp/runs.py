@@ -44,11 +44,22 @@ def writer_lock(run_dir: str | Path):
     """One writer per run folder, for the block: an exclusive flock on run_dir/.lock, which holds
     the writer's process id. Another process asking for it meanwhile is refused with one line
     naming the folder and that id. The operating system drops a flock when its process ends, so
-    a lock left by a killed process is taken over without asking."""
-    path = Path(run_dir) / LOCK
-    if fcntl is None:
+    a lock left by a killed process is taken over without asking. Where the system or the file
+    system has no flock, the block runs unlocked, as before there were locks."""
+    fd = _lock(Path(run_dir)) if fcntl is not None else None
+    try:
         yield
-        return
+    finally:
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                (Path(run_dir) / LOCK).unlink()
+            os.close(fd)
+
+
+def _lock(run_dir: Path) -> int | None:
+    """The open, flock-ed descriptor of run_dir/.lock with this process's id in it (None: the file
+    system cannot lock); FastMLPError naming the holder when another process has it."""
+    path = run_dir / LOCK
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -63,6 +74,11 @@ def writer_lock(run_dir: str | Path):
                 f"{run_dir}: in use by another fastmlp (process {holder}); one process writes a run "
                 "folder at a time"
             ) from None
+        except OSError:  # a file system without locks (some network ones)
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
         # The holder before us may have removed the file between our open and our lock: ours
         # would then be a lock on a file no one else can find. Lock the file at the path only.
         try:
@@ -70,15 +86,9 @@ def writer_lock(run_dir: str | Path):
         except FileNotFoundError:
             same = False
         if same:
-            break
-        os.close(fd)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return fd
         os.close(fd)
 
 

@@ -4,10 +4,10 @@
 
 For each portable CPU target (cache.TARGETS), compiles every kernel path (fastmlp.warmup.exercise,
 float32 and float64 side by side) into an empty cache folder, then packs that folder into
-kernels-<sources hash>-<python tag>-numba<version>-<target>.zip, and removes the archives of
-earlier kernel sources for the same Python, Numba and target. Run it after changing any file
-in fastmlp/kernels/ and commit the archive: tests/test_prebuilt.py fails while the archive is
-missing for the kernels as they are.
+kernels-<sources hash>-<python tag>-numba<version>-<target>.zip, and removes every archive built
+from other kernel sources (for any Python: none of them can match these sources). Run it after
+changing any file in fastmlp/kernels/ and commit the archives: tests/test_compiled_paths.py
+fails while they are missing for the kernels as they are.
 """
 
 from __future__ import annotations
@@ -52,9 +52,8 @@ def build(target: str) -> Path:
                 info.compress_type = zipfile.ZIP_LZMA
                 archive.writestr(info, path.read_bytes())
         partial.replace(target_path)
-    tail = target_path.name.split("-", 2)[2]  # <python tag>-numba<version>-<target>.zip
-    for old in cache.PREBUILT_DIR.glob(f"kernels-*-{tail}"):
-        if old != target_path:
+    for old in cache.PREBUILT_DIR.glob("kernels-*.zip"):
+        if not old.name.startswith(f"kernels-{sources}-"):  # other sources: it can never match again
             old.unlink()
             print(f"removed {old.name} (earlier kernel sources)")
     size = target_path.stat().st_size / 1e6

@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from . import optimizers
+from .data.table import TABLE_SUFFIXES
 from .errors import ConfigError, FastMLPError
 from .model import ACTIVATIONS, INITS
 from .schema import boolean, check_keys, choice, echo, integer, kind_of, number, suggest, text
@@ -38,8 +39,9 @@ from .tasks import AUTO, DTYPES, TASK_NAMES
 
 TASKS = (AUTO, *TASK_NAMES)
 KEEP = ("auto", "best", "last")
-# What a user may pass to `fastmlp train` by mistake instead of a config.
-DATA_SUFFIXES = (".csv", ".npz", ".npy", ".gz", ".tsv", ".txt", ".parquet")
+# What a user may pass to `fastmlp train` by mistake instead of a config: every suffix the data
+# readers take (data/table.py's table formats, NumPy's, gzip), from their one table.
+DATA_SUFFIXES = (*TABLE_SUFFIXES, ".npz", ".npy", ".gz")
 LOSSES = {
     "cross_entropy": "classification",
     "binary_cross_entropy": "multilabel",

@@ -19,6 +19,17 @@ def test_a_data_file_given_as_the_config_says_how_to_train_on_it(tmp_path):
     assert "a data file, not a config" in out and f"--set data.path={data}" in out
 
 
+def test_every_table_format_given_as_the_config_is_recognised_as_data(tmp_path):
+    """One list of suffixes serves the readers and this guard (config.py's once lacked .feather)."""
+    from fastmlp.data.table import TABLE_SUFFIXES
+
+    for suffix in (*TABLE_SUFFIXES, ".npz", ".npy"):
+        data = tmp_path / f"data{suffix}"
+        data.write_bytes(b"not read")
+        code, out = run("train", str(data))
+        assert code == 2 and "a data file, not a config" in out, (suffix, out)
+
+
 def test_a_config_that_is_not_a_mapping_echoes_a_short_value(tmp_path):
     config = tmp_path / "x.yaml"
     config.write_text("just some text " * 5000)

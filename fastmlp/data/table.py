@@ -39,6 +39,7 @@ from .source import GZIP_MAGIC, existing_file, reason
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 FEATHER_SUFFIXES = (".feather", ".arrow", ".ipc")
+TABLE_SUFFIXES = (*CSV_SUFFIXES, *PARQUET_SUFFIXES, *FEATHER_SUFFIXES)
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 1 << 16
 SNIFF_RECORDS = 20

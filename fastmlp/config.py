@@ -360,10 +360,7 @@ def _check_combinations(config: Config) -> Config:
             ("train.early_stopping", config.train.early_stopping),
         ):
             if value:
-                raise ConfigError(
-                    f"{key}: is for minibatch optimizers; train.optimizer {config.train.optimizer.name} "
-                    "takes the full batch (set it to 0 / null, or use sgd or adam)"
-                )
+                raise ConfigError(optimizers.minibatch_only(key, config.train.optimizer))
     return config
 
 

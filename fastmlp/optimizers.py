@@ -102,3 +102,12 @@ def _check(value, path, low, high, kind):
     if kind == "int":
         return integer(value, path, low=low)
     return number(value, path, low=low, high=high, high_open=True)
+
+
+def minibatch_only(what: str, optimizer: Optimizer) -> str:
+    """The one line refusing a minibatch setting (dropout, early stopping) for a full-batch
+    optimizer: config.py checks a config with it, trainer.fit its arguments."""
+    return (
+        f"{what}: is for minibatch optimizers; train.optimizer {optimizer.name} takes the full batch "
+        "(set it to 0 / null, or use sgd or adam)"
+    )

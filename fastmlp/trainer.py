@@ -278,10 +278,8 @@ def fit(
                 f"resume is for minibatch optimizers; {optimizer.name} runs have no checkpoint"
             )
         if dropout or early_stopping:
-            raise FastMLPError(
-                f"{'dropout' if dropout else 'early_stopping'} is for minibatch optimizers; "
-                f"{optimizer.name} takes the full batch (set it to 0 / null, or use sgd or adam)"
-            )
+            what = "dropout" if dropout else "early_stopping"
+            raise FastMLPError(optimizers.minibatch_only(what, optimizer))
 
         return fit_lbfgs(
             model,

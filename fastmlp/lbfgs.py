@@ -49,7 +49,7 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         l2_w = l2 * weight_mask * theta
         # A ufunc sum, not np.dot: NumPy's BLAS is not the one the kernels call (SciPy's), and a
         # threaded NumPy dot leaves its threads spinning through the next kernel evaluation
-        # (README, "Two BLAS thread pools").
+        # (docs/PERFORMANCE.md, "Two BLAS thread pools").
         return 0.5 * float(np.multiply(l2_w, theta).sum()), l2_w
 
     def objective(theta):

@@ -153,26 +153,18 @@ def _train(
 
     started = time.perf_counter()
     state = run_dir = None
+    config = run_config(config, overrides, resume=resume, out=out)
     if resume is not None:
         run_dir = Path(resume)
-        if config is not None or out is not None:
-            raise FastMLPError(
-                "--resume continues a run folder with its own config.yaml; give no config or --out"
-            )
-        if not (run_dir / runs.CONFIG).is_file():
-            raise FastMLPError(f"--resume {run_dir}: not a run folder (no {runs.CONFIG})")
         held.enter_context(runs.writer_lock(run_dir))  # one writer: a second --resume is refused
         if (run_dir / runs.MODEL).is_file() and not (run_dir / checkpoint_file.FILE).is_file():
             raise FastMLPError(
                 f"--resume {run_dir}: the run finished (model.npz is there); nothing to resume"
             )
-        config = load_config(run_dir / runs.CONFIG, overrides)
         # Stopped before its first checkpoint: its config.yaml is all it needs, and it starts over
         # in its folder (the same seed makes the same run).
         if (run_dir / checkpoint_file.FILE).is_file():
             state = checkpoint_file.load(run_dir / checkpoint_file.FILE)
-    elif not isinstance(config, Config) or overrides:
-        config = load_config(config, overrides)
     tracker.connect(config.output.mlflow)  # before any work: mlflow installed, its store usable
     data_started = time.perf_counter()  # importing mlflow and opening its store is not loading data
     ds = load_dataset(config.data, seed=config.seed, dtype=config.model.dtype, task=config.model.task)
@@ -280,6 +272,23 @@ def _train(
     return TrainResult(
         model=model, history=history, run_dir=run_dir, summary=summary, config=config, dataset=ds
     )
+
+
+def run_config(config=None, overrides: Sequence[str] = (), *, resume=None, out=None) -> Config:
+    """The Config a train() call runs: a resumed run folder's own config.yaml with the overrides
+    applied, else `config` with them. One line for a resume given a config or an output folder
+    too, or pointed at a folder that holds no run."""
+    if resume is not None:
+        if config is not None or out is not None:
+            raise FastMLPError(
+                "--resume continues a run folder with its own config.yaml; give no config or --out"
+            )
+        if not (Path(resume) / runs.CONFIG).is_file():
+            raise FastMLPError(f"--resume {resume}: not a run folder (no {runs.CONFIG})")
+        return load_config(Path(resume) / runs.CONFIG, overrides)
+    if isinstance(config, Config) and not overrides:
+        return config
+    return load_config(config, overrides)
 
 
 def start_from(model: MLP, path: str | Path) -> None:

@@ -216,14 +216,12 @@ def train(
       fastmlp train configs/spirals.yaml --out runs/spirals-try --quiet
       fastmlp train --resume runs/fashion_mnist-20261128-101500
     """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
-    from .api import load_config
+    from .api import run_config
     from .api import train as train_run
 
     if log_format not in ("text", "json"):
         raise FastMLPError(f"--log-format: expected text or json, got {log_format!r}")
-    if resume is not None and config is not None:
-        raise FastMLPError("--resume continues a run folder with its own config.yaml; give no CONFIG")
-    cfg = load_config(resume / "config.yaml" if resume is not None else config, set_ or ())
+    cfg = run_config(config, set_ or (), resume=resume, out=out)
     console = stderr_console()
     if quiet:
         callback = None

@@ -449,3 +449,17 @@ def test_predict_writes_class_names(tmp_path):
     assert out.stdout.split() == ["class", "yes", "no"]
     proba = invoke("predict", run_dir, tmp_path / "rows.npy", "--proba")
     assert proba.stdout.splitlines()[0] == "prob_no,prob_yes"
+
+
+def test_resume_with_a_config_or_an_out_folder_is_one_line(tmp_path):
+    """--resume runs the folder's own config.yaml, into that folder: a CONFIG or an --out beside
+    it would be ignored, so it is refused (an --out was once dropped without a word)."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(api.load_config(None).to_yaml())
+    assert_user_error(
+        invoke("train", ROOT / "configs" / "digits.yaml", "--resume", run_dir), "give no config"
+    )
+    assert_user_error(invoke("train", "--resume", run_dir, "--out", tmp_path / "elsewhere"), "--out")
+    assert not (tmp_path / "elsewhere").exists()
+    assert_user_error(invoke("train", "--resume", tmp_path / "nothing"), "not a run folder")

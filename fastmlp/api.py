@@ -40,7 +40,7 @@ from .inference import (  # noqa: F401  (the API's names, as the CLI and users i
 from .model import MLP
 from .plot import plot_runs
 from .schedules import from_config as schedule_from_config
-from .trainer import History, fit, sample_weights
+from .trainer import History, fit, sample_weights, sigterm_as_interrupt
 
 __all__ = [
     "TrainResult",
@@ -132,7 +132,7 @@ def train(
     With output.mlflow set, the run is also logged to MLflow (fastmlp/tracking.py).
     """
     # The tracker ends the run's MLflow run FAILED (KILLED on Ctrl-C) when anything below raises.
-    with tracking.Tracker() as tracker, contextlib.ExitStack() as held:
+    with tracking.Tracker() as tracker, contextlib.ExitStack() as held, sigterm_as_interrupt():
         return _train(
             config,
             overrides,

@@ -423,6 +423,25 @@ def _restore(model, epochs_kernel, rng, state):
 
 
 @contextlib.contextmanager
+def sigterm_as_interrupt():
+    """For the block, SIGTERM raises KeyboardInterrupt wherever Python is, as Ctrl-C does, so a
+    scheduler's or container's stop ends a command the way Ctrl-C would (inside fit's epochs,
+    _interrupt_flag turns either into a checkpoint at the next chunk). Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
 def _interrupt_flag():
     """While training, Ctrl-C (SIGINT) and SIGTERM (what schedulers, containers and `kill` send)
     set a flag instead of raising wherever Python happens to be, so the loop stops at the next

@@ -56,18 +56,45 @@ def compiled_count() -> int:
     return total
 
 
+def _entries_compiled():
+    """A Numba event listener collecting the kernels compiled for a call from Python (a compile
+    that starts while no other is under way), as "<module file stem>.<name>": the names their
+    cache files start with. Kernels compiled only inside another are linked into it."""
+    from numba.core import event
+
+    class Entries(event.Listener):
+        def __init__(self):
+            self.depth, self.names = 0, set()
+
+        def on_start(self, ev):
+            f = ev.data["dispatcher"].py_func
+            if self.depth == 0 and f.__module__.startswith("fastmlp.kernels."):
+                self.names.add(f"{f.__module__.rsplit('.', 1)[1]}.{f.__qualname__}")
+            self.depth += 1
+
+        def on_end(self, ev):
+            self.depth -= 1
+
+    listener = Entries()
+    event.register("numba:compile", listener)
+    return listener
+
+
 def _child(dtypes: tuple) -> None:
     """The body of one warm-up process: exercise each dtype, print what it did as JSON."""
+    entries = _entries_compiled()
     t0 = time.perf_counter()
     for dtype in dtypes:
         exercise(dtype)
     seconds = time.perf_counter() - t0
-    print(json.dumps({"dtype": " + ".join(dtypes), "seconds": seconds, "compiled": compiled_count()}))
+    row = {"dtype": " + ".join(dtypes), "seconds": seconds, "compiled": compiled_count()}
+    print(json.dumps({**row, "entries": sorted(entries.names)}))
 
 
 def warm_up(dtypes=DTYPES, env=None) -> list[dict]:
     """Exercise each dtype in a process of its own, side by side, then all of them again in one
-    process: [{dtype, seconds, compiled}, ...]. Numba updates a kernel's cache index by reading,
+    process: [{dtype, seconds, compiled, entries}, ...] (entries: the kernels it compiled for calls
+    from Python). Numba updates a kernel's cache index by reading,
     adding to and rewriting it, so two processes compiling the same kernel at once can each drop
     the other's entry; the last pass, alone, compiles and records whatever was dropped (nothing,
     usually) and checks that every path now loads."""

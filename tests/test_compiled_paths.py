@@ -197,6 +197,7 @@ print(json.dumps({"compiled": compiled_count(), "z": z.tolist()}))
 
 def damaged_version(folder):
     """Copies of the archives whose index files say another Numba version wrote them."""
+    import io
     import pickle
 
     folder.mkdir()
@@ -204,9 +205,10 @@ def damaged_version(folder):
         with zipfile.ZipFile(path) as src, zipfile.ZipFile(folder / path.name, "w") as dst:
             for name in src.namelist():
                 raw = src.read(name)
-                if name.endswith(".nbi"):
-                    end = cache._pickle_end(raw)
-                    raw = pickle.dumps("0.0.0") + raw[end:]
+                if name.endswith(".nbi"):  # Numba's version pickle, then the index pickle
+                    index = io.BytesIO(raw)
+                    pickle.load(index)
+                    raw = pickle.dumps("0.0.0") + index.read()
                 dst.writestr(name, raw)
     return folder
 

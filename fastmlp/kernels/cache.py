@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
 import pickle
 import sys
@@ -127,24 +128,14 @@ class Prebuilt:
         name = f"{filename_base}.nbi"
         if name not in self.names:
             return {}
-        raw = self.zip.read(name)
-        version_end = _pickle_end(raw)
-        if pickle.loads(raw[:version_end]) != numba.__version__:
+        index = io.BytesIO(self.zip.read(name))  # two pickles: Numba's version, (stamp, overloads)
+        if pickle.load(index) != numba.__version__:
             return {}
-        stamp, overloads = pickle.loads(raw[version_end:])
+        stamp, overloads = pickle.load(index)
         return overloads if stamp == source_stamp else {}
 
     def data(self, name: str):
         return pickle.loads(self.zip.read(name))
-
-
-def _pickle_end(raw: bytes) -> int:
-    """Where the first pickle in raw ends (an index file is two pickles back to back)."""
-    import io
-
-    f = io.BytesIO(raw)
-    pickle.load(f)
-    return f.tell()
 
 
 def archives() -> list[Prebuilt]:

@@ -40,7 +40,7 @@ from .inference import (  # noqa: F401  (the API's names, as the CLI and users i
 from .model import MLP
 from .plot import plot_runs
 from .schedules import from_config as schedule_from_config
-from .trainer import History, fit, sample_weights, sigterm_as_interrupt
+from .trainer import History, fit, require_validation, sample_weights, sigterm_as_interrupt
 
 __all__ = [
     "TrainResult",
@@ -152,45 +152,25 @@ def _train(
     from .data import load_dataset
 
     started = time.perf_counter()
-    state = run_dir = None
     config = run_config(config, overrides, resume=resume, out=out)
-    if resume is not None:
-        run_dir = Path(resume)
-        held.enter_context(runs.writer_lock(run_dir))  # one writer: a second --resume is refused
-        if (run_dir / runs.MODEL).is_file() and not (run_dir / checkpoint_file.FILE).is_file():
-            raise FastMLPError(
-                f"--resume {run_dir}: the run finished (model.npz is there); nothing to resume"
-            )
-        # Stopped before its first checkpoint: its config.yaml is all it needs, and it starts over
-        # in its folder (the same seed makes the same run).
-        if (run_dir / checkpoint_file.FILE).is_file():
-            state = checkpoint_file.load(run_dir / checkpoint_file.FILE)
+    state = _resumed_state(resume, held)
     tracker.connect(config.output.mlflow)  # before any work: mlflow installed, its store usable
     data_started = time.perf_counter()  # importing mlflow and opening its store is not loading data
     ds = load_dataset(config.data, seed=config.seed, dtype=config.model.dtype, task=config.model.task)
     loaded = time.perf_counter()
-    if config.train.early_stopping is not None and ds.split("val")[0] is None:
-        raise ConfigError("train.early_stopping: needs validation data; set data.validation_split > 0")
+    require_validation(config.train.early_stopping, ds.split("val")[0])
     model = model_for(config, ds)
     if config.train.init_from is not None and state is None:
         start_from(model, config.train.init_from)
     # Weights are made (and class_weight checked against the data) before the run folder exists.
     weights = sample_weights(model, ds.y_train, class_weight=config.train.class_weight)
-
-    if run_dir is None:
-        if out is not None:
-            # One writer: the exact folder is locked before it is checked for emptiness, so of two
-            # runs started at once into it, the second is refused naming the first.
-            with contextlib.suppress(OSError):  # a file in the way: create_run_dir says so
-                Path(out).mkdir(parents=True, exist_ok=True)
-            if Path(out).is_dir():
-                held.enter_context(runs.writer_lock(out))
-        run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out, force=force)
-        if out is None:
-            held.enter_context(runs.writer_lock(run_dir))
+    if resume is None:
+        run_dir = _new_run_dir(config, out, force, held)
         # The run's name goes into its config.yaml: a resumed run reads that file, whose own stem
         # ("config") would otherwise become its name.
         config = dataclasses.replace(config, output=dataclasses.replace(config.output, name=config.name))
+    else:
+        run_dir = Path(resume)
     runs.write_atomic(run_dir / runs.CONFIG, config.to_yaml())
     recorder = _Recorder(run_dir, callback, rows=state.rows if state is not None else (), tracker=tracker)
     if state is not None:
@@ -199,11 +179,60 @@ def _train(
         runs.write_metrics(run_dir, recorder.rows)
     tracker.start_training(config, run_dir, earlier_rows=recorder.rows)
     notify(callback, "on_run_start", run_dir)
-    t = config.train
     # L-BFGS runs in one SciPy call: no checkpoint between its iterations.
-    checkpoint = None if t.optimizer.full_batch else run_dir / checkpoint_file.FILE
+    checkpoint = None if config.train.optimizer.full_batch else run_dir / checkpoint_file.FILE
+    history = _fit_config(model, ds, config, weights, recorder, checkpoint, state, run_dir)
+    trained = time.perf_counter()
+    model.save(run_dir / runs.MODEL)
+    summary = _summary(config, ds, model, history, state, resume)
+    summary["timings"] = _timings(history, recorder, started, data_started, loaded, trained, len(ds.X_train))
+    runs.write_summary(run_dir, summary)
+    if checkpoint is not None:
+        # The run is whole (model.npz, summary.json): its checkpoint has done its job.
+        checkpoint.unlink(missing_ok=True)
+    tracker.finish_training(summary, run_dir)
+    return TrainResult(
+        model=model, history=history, run_dir=run_dir, summary=summary, config=config, dataset=ds
+    )
+
+
+def _resumed_state(resume, held):
+    """The checkpoint of the run folder `resume` (None: a new run, or a resumed one stopped before
+    its first checkpoint, which starts over in its folder: the same seed makes the same run),
+    with the folder locked for this process."""
+    if resume is None:
+        return None
+    run_dir = Path(resume)
+    held.enter_context(runs.writer_lock(run_dir))  # one writer: a second --resume is refused
+    if not (run_dir / checkpoint_file.FILE).is_file():
+        if (run_dir / runs.MODEL).is_file():
+            raise FastMLPError(
+                f"--resume {run_dir}: the run finished (model.npz is there); nothing to resume"
+            )
+        return None
+    return checkpoint_file.load(run_dir / checkpoint_file.FILE)
+
+
+def _new_run_dir(config, out, force, held) -> Path:
+    """A new run folder (`out`, or output.dir/<name>-<timestamp>), locked for this process."""
+    if out is not None:
+        # One writer: the exact folder is locked before it is checked for emptiness, so of two
+        # runs started at once into it, the second is refused naming the first.
+        with contextlib.suppress(OSError):  # a file in the way: create_run_dir says so
+            Path(out).mkdir(parents=True, exist_ok=True)
+        if Path(out).is_dir():
+            held.enter_context(runs.writer_lock(out))
+    run_dir = runs.create_run_dir(config.output.dir, config.name, exact=out, force=force)
+    if out is None:
+        held.enter_context(runs.writer_lock(run_dir))
+    return run_dir
+
+
+def _fit_config(model, ds, config, weights, recorder, checkpoint, state, run_dir) -> History:
+    """trainer.fit with the config's settings; a stop says what the run folder holds."""
+    t = config.train
     try:
-        history = fit(
+        return fit(
             model,
             ds.X_train,
             ds.y_train,
@@ -235,9 +264,10 @@ def _train(
         # continued run is then not bit-identical to an uninterrupted one).
         where = _where(run_dir, checkpoint, smaller_lr=isinstance(e, Diverged))
         raise type(e)(f"{e}; {where}") from None
-    trained = time.perf_counter()
-    model.save(run_dir / runs.MODEL)
 
+
+def _summary(config, ds, model, history, state, resume) -> dict[str, Any]:
+    """summary.json's figures: every split's metrics with the kept weights, how the run went."""
     summary: dict[str, Any] = {"name": config.name, "dataset": ds.name, "task": ds.task, "seed": config.seed}
     for split in ("train", "val", "test"):
         X, y = ds.split(split)
@@ -257,21 +287,13 @@ def _train(
     )
     if history.notes:  # e.g. L-BFGS: whether it converged, SciPy's message, the evaluations
         summary["optimizer_notes"] = history.notes
-    summary["timings"] = _timings(history, recorder, started, data_started, loaded, trained, len(ds.X_train))
     summary["versions"] = versions()
     summary["config_file"] = str(config.source) if config.source is not None else None
     if state is not None:
         summary["resumed_from"] = state.describe()
     elif resume is not None:
         summary["resumed_from"] = "the start (stopped before its first checkpoint)"
-    runs.write_summary(run_dir, summary)
-    if checkpoint is not None:
-        # The run is whole (model.npz, summary.json): its checkpoint has done its job.
-        checkpoint.unlink(missing_ok=True)
-    tracker.finish_training(summary, run_dir)
-    return TrainResult(
-        model=model, history=history, run_dir=run_dir, summary=summary, config=config, dataset=ds
-    )
+    return summary
 
 
 def run_config(config=None, overrides: Sequence[str] = (), *, resume=None, out=None) -> Config:

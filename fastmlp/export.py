@@ -152,7 +152,7 @@ def to_onnx(model, path) -> Path:
             helper.make_tensor_value_info("labels", onnx.TensorProto.INT64, [None, n_out]),
         ]
     else:
-        if spec.link == "exp":
+        if spec.counts:
             node("Exp", ["logits"], "prediction")
         elif model.target_scaler.kind != "none":
             t = model.target_scaler

@@ -90,6 +90,40 @@ def evaluate(
     the targets' units: mean, std, min, quartiles, max), and with values=True "values": the
     arrays "true" and "predicted" (n, k) that the summary describes (for a plot; not JSON).}
     """
+    model, model_path, name, X, (y_class, y_target) = _evaluation_set(source, data, split)
+    result = {
+        "model": str(model_path),
+        "dataset": name,
+        "split": split,
+        "n": int(len(X)),
+        "task": model.task,
+        "metrics": model.metrics(X, y_class, y_target),
+    }
+    z = model.forward(X)
+    spec = model.task_spec
+    if spec.labels == "values":
+        y_own, predicted = model.target_units(y_target), model.values(z)
+        result["residuals"] = residual_summary(y_own, predicted)
+        if values:
+            result["values"] = {"true": y_own, "predicted": predicted}
+        return result
+    k = model.n_outputs
+    result["classes"] = [str(c) for c in (model.classes if model.classes is not None else range(k))]
+    result["metrics"]["log_loss"] = result["metrics"]["loss"]  # the cross-entropy, from the logits
+    if spec.indices:
+        truth = _class_scores(result, z.argmax(axis=1), y_class, k)
+    else:
+        truth = _label_scores(result, z, y_target)
+    (softmax_inplace if spec.output == "softmax" else sigmoid_inplace)(z)
+    result["roc_auc"] = roc_auc_ovr(truth, z)
+    result["metrics"]["f1_macro"] = result["per_class"]["macro"]["f1"]
+    result["metrics"]["roc_auc_macro"] = result["roc_auc"]["macro"]
+    return result
+
+
+def _evaluation_set(source, data, split):
+    """(model, its path, the dataset's name, network inputs, encoded labels) for evaluate: the
+    data loaded raw and put through the model's own saved transforms."""
     from .data import load_dataset
 
     if split not in SPLITS:
@@ -109,60 +143,34 @@ def evaluate(
     if model.task_spec.indices and ds.classes is not None:
         y = ds.classes[y]  # back to the labels as spelled, so they meet the model's classes by value
     X = model.transform(X, ds.name, encoded=True)
-    y_class, y_target = model.encode_labels(y, len(X), ds.name)
-    result = {
-        "model": str(model_path),
-        "dataset": ds.name,
-        "split": split,
-        "n": int(len(X)),
-        "task": model.task,
-        "metrics": model.metrics(X, y_class, y_target),
-    }
-    z = model.forward(X)
-    metrics = result["metrics"]
-    k = model.n_outputs
-    if model.task_spec.labels != "values":
-        result["classes"] = [str(c) for c in (model.classes if model.classes is not None else range(k))]
-        metrics["log_loss"] = metrics["loss"]  # the cross-entropy, from the logits
-    if model.task_spec.indices:
-        predicted = z.argmax(axis=1)
-        confusion = np.bincount(y_class * k + predicted, minlength=k * k).reshape(k, k)
-        totals = confusion.sum(axis=1)
-        result["per_class_accuracy"] = [
-            float(confusion[i, i] / totals[i]) if totals[i] else None for i in range(k)
-        ]
-        result["confusion"] = confusion.tolist()
-        result["per_class"] = precision_recall_f1(confusion)
-        truth = np.eye(k, dtype=bool)[y_class]
-    elif model.task_spec.labels == "indicators":
-        # Each label as its own two-class problem; its scores are those of the positive class.
-        truth, predicted = y_target >= 0.5, z >= 0
-        per_label = [
-            precision_recall_f1(np.bincount(2 * truth[:, j] + predicted[:, j], minlength=4).reshape(2, 2))
-            for j in range(k)
-        ]
-        result["per_class"] = {
-            key: [p[key][1] for p in per_label] for key in ("precision", "recall", "f1", "support")
-        }
-        result["per_class"]["macro"] = {
-            key: float(np.mean(result["per_class"][key])) for key in ("precision", "recall", "f1")
-        }
-    else:
-        y_own = (
-            model.target_scaler.inverse_transform(y_target)
-            if model.target_scaler.kind != "none"
-            else y_target
-        )
-        predicted = model.values(z)
-        result["residuals"] = residual_summary(y_own, predicted)
-        if values:
-            result["values"] = {"true": y_own, "predicted": predicted}
-        return result
-    (softmax_inplace if model.task_spec.output == "softmax" else sigmoid_inplace)(z)
-    result["roc_auc"] = roc_auc_ovr(truth, z)
-    metrics["f1_macro"] = result["per_class"]["macro"]["f1"]
-    metrics["roc_auc_macro"] = result["roc_auc"]["macro"]
-    return result
+    return model, model_path, ds.name, X, model.encode_labels(y, len(X), ds.name)
+
+
+def _class_scores(result, predicted, y_class, k):
+    """Per-class accuracy, the confusion matrix and precision/recall/F1 into result; returns the
+    one-hot truth for ROC-AUC."""
+    confusion = np.bincount(y_class * k + predicted, minlength=k * k).reshape(k, k)
+    totals = confusion.sum(axis=1)
+    result["per_class_accuracy"] = [
+        float(confusion[i, i] / totals[i]) if totals[i] else None for i in range(k)
+    ]
+    result["confusion"] = confusion.tolist()
+    result["per_class"] = precision_recall_f1(confusion)
+    return np.eye(k, dtype=bool)[y_class]
+
+
+def _label_scores(result, z, y_target):
+    """Each label as its own two-class problem, scored as its positive class, into result;
+    returns the truth for ROC-AUC."""
+    truth, predicted = y_target >= 0.5, z >= 0
+    per_label = [
+        precision_recall_f1(np.bincount(2 * truth[:, j] + predicted[:, j], minlength=4).reshape(2, 2))
+        for j in range(z.shape[1])
+    ]
+    per_class = {key: [p[key][1] for p in per_label] for key in ("precision", "recall", "f1", "support")}
+    per_class["macro"] = {key: float(np.mean(per_class[key])) for key in ("precision", "recall", "f1")}
+    result["per_class"] = per_class
+    return truth
 
 
 # ---------------------------------------------------------------- predict

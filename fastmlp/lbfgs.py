@@ -26,90 +26,22 @@ from .kernels.rows import dense_or_csr
 CHUNK = 4096
 
 
-def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback=None, ftol=None):
+def fit_lbfgs(model, X, y, w, *, max_iter, l2, optimizer, evaluate=None, callback=None, ftol=None):
     """Minimise J = sum w_i l_i / sum w_i + (l2/2) sum ||W||^2 over model.params in place.
 
-    X: dense rows or a scipy sparse matrix (densified one chunk at a time). ftol: SciPy's ftol
-    when it should differ from the optimizer's tol (scikit-learn leaves SciPy's default)."""
-    y_class, y_target = y
-    n = X.shape[0]
-    chunk = min(CHUNK, n)
-    X, csr = dense_or_csr(X, model.dtype)
-    xbuf = np.empty(chunk * model.n_inputs if csr[2].shape[0] else 0, model.dtype)
-    acts, deltas, _ = model.workspace(chunk)
-    grad_chunk = np.empty_like(model.params)
-    grad = np.empty_like(model.params)
-    weight_mask = np.zeros_like(model.params)  # 1 on weights, 0 on biases: L2 skips biases
-    for w0, b0, *_ in model.layout:
-        weight_mask[w0:b0] = 1
-    state = {"correct": 0}
-
-    def penalty(theta):
-        """(l2/2) sum ||W||^2 and its gradient l2 W (0 on biases), in float64."""
-        l2_w = l2 * weight_mask * theta
-        # A ufunc sum, not np.dot: NumPy's BLAS is not the one the kernels call (SciPy's), and a
-        # threaded NumPy dot leaves its threads spinning through the next kernel evaluation
-        # (docs/PERFORMANCE.md, "Two BLAS thread pools").
-        return 0.5 * float(np.multiply(l2_w, theta).sum()), l2_w
-
-    def objective(theta):
-        model.params[...] = theta
-        value, correct = full_loss_and_grad(
-            model.params,
-            model.layout,
-            model.activation_code,
-            model.loss_code,
-            X,
-            csr,
-            y_class,
-            y_target,
-            w,
-            chunk,
-            xbuf,
-            acts,
-            deltas,
-            grad_chunk,
-            grad,
-        )
-        state["correct"] = correct
-        value_l2, grad_l2 = penalty(theta)
-        return float(value) + value_l2, grad.astype(np.float64) + grad_l2
-
+    X: dense rows or a scipy sparse matrix (densified one chunk at a time). evaluate: model ->
+    the row's validation figures (as loop.Loop's), or None. ftol: SciPy's ftol when it should
+    differ from the optimizer's tol (scikit-learn leaves SciPy's default)."""
+    problem = FullBatch(model, X, y, w, l2)
     history = History()
-    started = [time.perf_counter()]
-
-    def on_iteration(intermediate_result):
-        theta = intermediate_result.x
-        model.params[...] = theta
-        value = float(intermediate_result.fun)
-        epoch = len(history.rows) + 1
-        notify(callback, "on_epoch_start", epoch, 1)
-        row = {
-            "epoch": epoch,
-            "lr": None,
-            "train_loss": value - penalty(theta)[0],
-            "train_accuracy": state["correct"] / n if "accuracy" in model.task_spec.metrics else None,
-            "val_loss": None,
-            "val_accuracy": None,
-            "seconds": time.perf_counter() - started[0],
-        }
-        if not math.isfinite(value):
-            raise Diverged(f"training diverged at iteration {epoch} (loss {value})")
-        if X_val is not None:
-            metrics = model.metrics(X_val, *y_val)
-            row["val_loss"], row["val_accuracy"] = metrics["loss"], metrics.get("accuracy")
-        history.rows.append(row)
-        notify(callback, "on_batches", epoch, 1, 1, row["train_loss"])
-        notify(callback, "on_epoch_end", row)
-        started[0] = time.perf_counter()
-
+    iterations = _Iterations(problem, history, evaluate, callback)
     tol = optimizer.params["tol"]
     result = minimize(
-        objective,
+        problem.objective,
         model.params.astype(np.float64),
         jac=True,
         method="L-BFGS-B",
-        callback=on_iteration,
+        callback=iterations,
         options={
             "maxiter": max_iter,
             "maxfun": optimizer.params["max_fun"],
@@ -127,6 +59,92 @@ def fit_lbfgs(model, X, y, w, X_val, y_val, *, max_iter, l2, optimizer, callback
         "evaluations": int(result.nfev),
         "iterations": int(result.nit),
         "loss": float(result.fun),  # J at the weights kept, L2 term included
-        "penalty": penalty(result.x)[0],  # that L2 term
+        "penalty": problem.penalty(result.x)[0],  # that L2 term
     }
     return history
+
+
+class FullBatch:
+    """J(theta) and its gradient over the whole training set, as SciPy asks for them (float64),
+    from the kernels' chunked loss and gradient in the model's dtype."""
+
+    def __init__(self, model, X, y, w, l2):
+        self.model, self.w, self.l2 = model, w, l2
+        self.y_class, self.y_target = y
+        self.n = X.shape[0]
+        self.chunk = min(CHUNK, self.n)
+        self.X, self.csr = dense_or_csr(X, model.dtype)
+        self.xbuf = np.empty(self.chunk * model.n_inputs if self.csr[2].shape[0] else 0, model.dtype)
+        self.acts, self.deltas, _ = model.workspace(self.chunk)
+        self.grad_chunk = np.empty_like(model.params)
+        self.grad = np.empty_like(model.params)
+        self.weight_mask = np.zeros_like(model.params)  # 1 on weights, 0 on biases: L2 skips biases
+        for w0, b0, *_ in model.layout:
+            self.weight_mask[w0:b0] = 1
+        self.correct = 0  # right predictions at the last evaluation
+
+    def penalty(self, theta):
+        """(l2/2) sum ||W||^2 and its gradient l2 W (0 on biases), in float64."""
+        l2_w = self.l2 * self.weight_mask * theta
+        # A ufunc sum, not np.dot: NumPy's BLAS is not the one the kernels call (SciPy's), and a
+        # threaded NumPy dot leaves its threads spinning through the next kernel evaluation
+        # (docs/PERFORMANCE.md, "Two BLAS thread pools").
+        return 0.5 * float(np.multiply(l2_w, theta).sum()), l2_w
+
+    def objective(self, theta):
+        """(J(theta), dJ/dtheta) in float64."""
+        m = self.model
+        m.params[...] = theta
+        value, self.correct = full_loss_and_grad(
+            m.params,
+            m.layout,
+            m.activation_code,
+            m.loss_code,
+            self.X,
+            self.csr,
+            self.y_class,
+            self.y_target,
+            self.w,
+            self.chunk,
+            self.xbuf,
+            self.acts,
+            self.deltas,
+            self.grad_chunk,
+            self.grad,
+        )
+        value_l2, grad_l2 = self.penalty(theta)
+        return float(value) + value_l2, self.grad.astype(np.float64) + grad_l2
+
+
+class _Iterations:
+    """SciPy's per-iteration callback: one History row per iteration, with the callbacks a
+    minibatch run makes; a non-finite loss raises Diverged."""
+
+    def __init__(self, problem, history, evaluate, callback):
+        self.problem, self.history, self.evaluate, self.callback = problem, history, evaluate, callback
+        self.started = time.perf_counter()
+
+    def __call__(self, intermediate_result):
+        problem, model = self.problem, self.problem.model
+        theta = intermediate_result.x
+        model.params[...] = theta
+        value = float(intermediate_result.fun)
+        epoch = len(self.history.rows) + 1
+        notify(self.callback, "on_epoch_start", epoch, 1)
+        row = {
+            "epoch": epoch,
+            "lr": None,
+            "train_loss": value - problem.penalty(theta)[0],
+            "train_accuracy": problem.correct / problem.n if "accuracy" in model.task_spec.metrics else None,
+            "val_loss": None,
+            "val_accuracy": None,
+            "seconds": time.perf_counter() - self.started,
+        }
+        if not math.isfinite(value):
+            raise Diverged(f"training diverged at iteration {epoch} (loss {value})")
+        if self.evaluate is not None:
+            row.update(self.evaluate(model))
+        self.history.rows.append(row)
+        notify(self.callback, "on_batches", epoch, 1, 1, row["train_loss"])
+        notify(self.callback, "on_epoch_end", row)
+        self.started = time.perf_counter()

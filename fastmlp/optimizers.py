@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -58,11 +58,19 @@ class Optimizer:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, **self.params}
 
-    def kernel_unit(self, dtype, n_params: int, lr: float):
-        """(code, hyper, state) for the kernels: the record cast to dtype, the state zeroed."""
+    def kernel_unit(self, dtype, n_params: int, lr: float) -> OptUnit:
+        """The unit the kernels step with: the record cast to dtype, the state zeroed."""
         code = OPTIMIZER_CODES[self.name]
         hyper = make_hyper(dtype, lr, **self.params)
-        return code, hyper, np.zeros(state_size(code, n_params), dtype)
+        return OptUnit(code, hyper, np.zeros(state_size(code, n_params), dtype))
+
+
+class OptUnit(NamedTuple):
+    """An optimizer as the kernels take it (as a plain tuple: tuple(unit))."""
+
+    code: int  # kernels/optim.py's optimizer code
+    hyper: np.ndarray  # the hyperparameter record (LR, MOMENTUM, ...), in the parameters' dtype
+    state: np.ndarray  # velocity, or Adam's step count and moments
 
 
 def parse(value: Any, path: str = "train.optimizer") -> Optimizer:

@@ -100,9 +100,21 @@ def is_real(value: Any) -> bool:
 
 
 def integer(
-    value: Any, path: str, low: int | None = None, high: int | None = None, error: type = ConfigError
+    value: Any,
+    path: str,
+    low: int | None = None,
+    high: int | None = None,
+    error: type = ConfigError,
+    meaning: str = "",
 ) -> int:
-    """value as an int in [low, high]."""
+    """value as an int in [low, high]; `meaning` (what the number counts) makes every message
+    state the bounds and the meaning: "cv: expected an integer >= 2 (the number of folds), got ..."."""
+    if meaning:
+        bounds = "".join(f" {op} {b}" for op, b in ((">=", low), ("<=", high)) if b is not None)
+        bad = isinstance(value, bool) or not isinstance(value, int)
+        if bad or (low is not None and value < low) or (high is not None and value > high):
+            raise error(f"{path}: expected an integer{bounds} ({meaning}), got {kind_of(value)}")
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise error(f"{path}: expected an integer, got {kind_of(value)}")
     if low is not None and value < low:

@@ -85,3 +85,18 @@ def residual_summary(y, y_hat) -> dict:
         "q3": float(q[3]),
         "max": float(q[4]),
     }
+
+
+def value_scores(y, y_hat) -> dict:
+    """Predictions y_hat of targets y (n, k), all outputs together, in float64:
+    rmse = sqrt(mean (y_hat - y)^2), mae = mean |y_hat - y|, r2 = 1 - SS_res / SS_tot with SS_tot
+    about each output's mean (NaN when the targets are constant)."""
+    sq = np.square(np.asarray(y_hat, dtype=np.float64) - np.asarray(y, dtype=np.float64))
+    ss_res = float(sq.sum())
+    y64 = np.asarray(y, dtype=np.float64)
+    ss_tot = float(np.square(y64 - y64.mean(axis=0)).sum())
+    return {
+        "rmse": float(np.sqrt(sq.mean())),
+        "mae": float(np.sqrt(sq).mean()),
+        "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+    }

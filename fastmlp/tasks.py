@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import FastMLPError
 from .kernels.losses import MSE, POISSON, SIGMOID_BCE, SOFTMAX_CE
 
@@ -39,6 +41,22 @@ class Task:
     def indices(self) -> bool:
         """Labels are class indices (one int per row) rather than a float matrix."""
         return self.labels == "indices"
+
+    @property
+    def counts(self) -> bool:
+        """Targets are counts >= 0 predicted as e^z in their own units: no target scaling applies
+        (a shifted, rescaled count is no count)."""
+        return self.link == "exp"
+
+    def inverse_link(self, z):
+        """Predictions from z^L before any target scaling is undone: e^z (written over z) for
+        counts, z itself otherwise."""
+        return np.exp(z, out=z) if self.counts else z
+
+    def check_targets(self, y_target, name):
+        """FastMLPError when the targets are outside what the task predicts (counts < 0)."""
+        if self.counts and (y_target < 0).any():
+            raise FastMLPError(f"{name} must be counts >= 0 for a {self.name} model (it predicts e^z)")
 
 
 # Lower is better for every metric except these.

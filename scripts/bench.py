@@ -25,7 +25,7 @@ seconds and the ratio adam/sgd, and each round's own ratio at the end of the row
 beside the run's thread count: the speed-up from the second core.
 --paths-compare times fastmlp's two kernel paths at every batch size, whichever the trainer would
 pick: the row-streaming forward (forced) against BLAS forward (forced); the evidence for
-trainer.ROW_STREAMING.
+minibatches.ROW_STREAMING.
 --predict times predict_proba on 10,000 rows (rows per second, median of --repeats rounds, at
 least 5, each timing every predictor once): fastmlp's MLP.predict_proba, PyTorch's module under
 torch.inference_mode, scikit-learn's MLPClassifier.predict_proba, the same 784-256-128-10 network.
@@ -102,18 +102,18 @@ def timed(epoch, n):
 
 def fastmlp_epoch(X, y, batch, optimizer="sgd", lr=LR, path=None):
     """path None: the trainer's choice; "rows" or "blas" forces that kernel path."""
-    from fastmlp import MLP, fit, trainer
+    from fastmlp import MLP, fit, minibatches
 
     def one(n):
-        chosen = trainer.ROW_STREAMING
+        chosen = minibatches.ROW_STREAMING
         if path is not None:
-            trainer.ROW_STREAMING = (1, 1 << 30) if path == "rows" else (0, 0)
+            minibatches.ROW_STREAMING = (1, 1 << 30) if path == "rows" else (0, 0)
         try:
             h = fit(
                 model, X[:n], y[:n], epochs=1, batch_size=batch, learning_rate=lr, l2=L2, optimizer=optimizer
             )
         finally:
-            trainer.ROW_STREAMING = chosen
+            minibatches.ROW_STREAMING = chosen
         return h.rows[0]["seconds"]
 
     model = MLP(SIZES, seed=0)

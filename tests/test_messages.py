@@ -91,10 +91,10 @@ def test_download_of_data_already_here_does_nothing(monkeypatch, tmp_path):
 def test_a_network_too_big_for_memory_is_refused_before_allocation(monkeypatch):
     import pytest
 
-    from fastmlp import MLP, model
+    from fastmlp import MLP, network
     from fastmlp.errors import FastMLPError
 
-    monkeypatch.setattr(model, "available_memory", lambda: 2 * 1024**3)
+    monkeypatch.setattr(network, "available_memory", lambda: 2 * 1024**3)
     expected = r"401,520,010 parameters need about 9\.0 GiB .* 2\.0 GiB available"
     with pytest.raises(FastMLPError, match=expected):
         MLP([64, 20000, 20000, 10])

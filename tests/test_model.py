@@ -52,12 +52,12 @@ def test_predict_proba_rows_sum_to_one_and_predict_is_argmax(rng):
 
 
 def test_predict_in_chunks_matches_one_pass(rng, monkeypatch):
-    import fastmlp.model as model_module
+    import fastmlp.network as network_module
 
     model = MLP([5, 7, 4])
     X, _ = make_problem(rng, 50, 5, 4, "classification", np.float32)
     whole = model.decision_function(X)
-    monkeypatch.setattr(model_module, "CHUNK", 7)
+    monkeypatch.setattr(network_module, "CHUNK", 7)
     # BLAS may block a 7-row GEMM differently from a 50-row one: equal up to float32 rounding.
     np.testing.assert_allclose(model.decision_function(X), whole, rtol=1e-6, atol=1e-7)
 

@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import fastmlp  # noqa: E402
-from fastmlp import MLP, trainer  # noqa: E402
+from fastmlp import MLP, minibatches  # noqa: E402
 from fastmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 X_DIGITS, Y_DIGITS = load_digits(return_X_y=True)
@@ -346,17 +346,17 @@ def _blas_threads_seen_by_the_epoch_kernel():
     """Fit in this process and return the BLAS thread counts in force while the epoch kernel ran."""
     from threadpoolctl import threadpool_info
 
-    seen, run = [], trainer.Epochs.run
+    seen, run = [], minibatches.Minibatches.run
 
     def spying(self, *args):
         seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
         return run(self, *args)
 
-    trainer.Epochs.run = spying
+    minibatches.Minibatches.run = spying
     try:
         quiet(MLPClassifier(batch_size=128, max_iter=2, random_state=0).fit, X_IRIS, Y_IRIS)
     finally:
-        trainer.Epochs.run = run
+        minibatches.Minibatches.run = run
     return seen
 
 
@@ -377,7 +377,7 @@ def test_fit_off_the_main_thread_uses_one_blas_thread():
     thread.start()
     thread.join()
     assert seen["threads"] == 1 and clf._blas_threads(1000) is None
-    small = trainer.BLAS_THREADED_BATCH - 1  # the largest minibatch kept to one BLAS thread
+    small = minibatches.BLAS_THREADED_BATCH - 1  # the largest minibatch kept to one BLAS thread
     assert MLPClassifier(batch_size=small)._blas_threads(1000) == 1
     assert MLPClassifier(batch_size=small + 1)._blas_threads(1000) is None
 

@@ -148,9 +148,9 @@ def _record_threads_in_the_epoch_kernel(log):
     counts in force to the file `log` (one line per call)."""
     from threadpoolctl import threadpool_info
 
-    from fastmlp import trainer
+    from fastmlp import minibatches
 
-    run = trainer.Epochs.run
+    run = minibatches.Minibatches.run
 
     def spying(self, *args):
         blas = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
@@ -158,7 +158,7 @@ def _record_threads_in_the_epoch_kernel(log):
             f.write(f"{numba.get_num_threads()} {blas}\n")
         return run(self, *args)
 
-    trainer.Epochs.run = spying
+    minibatches.Minibatches.run = spying
 
 
 def test_two_workers_split_the_cores_between_them(tmp_path):

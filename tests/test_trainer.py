@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import make_problem
 
-from fastmlp import MLP, FastMLPError, fit, trainer
+from fastmlp import MLP, FastMLPError, fit, minibatches, trainer
 
 
 def blobs(rng, n=600, n_in=10, k=3, dtype=np.float32):
@@ -46,9 +46,9 @@ def assert_epochs_follow_the_published_rules(
     """The fused epoch kernel on the kernel path `path` against a plain-NumPy loop: per
     minibatch, loss_and_gradients (with the run's dropout mask of that step), then the
     optimizer's published rule (float64, 3 epochs)."""
-    monkeypatch.setattr(trainer, "ROW_STREAMING", (0, 0) if path == "blas" else (1, 1 << 30))
+    monkeypatch.setattr(minibatches, "ROW_STREAMING", (0, 0) if path == "blas" else (1, 1 << 30))
     # "rows": every layer row-streamed, however small; "mixed": the small last layer through BLAS
-    monkeypatch.setattr(trainer, "ROW_STREAMING_WORK", 0 if path == "rows" else 7 * 3 * batch)
+    monkeypatch.setattr(minibatches, "ROW_STREAMING_WORK", 0 if path == "rows" else 7 * 3 * batch)
     X, y = make_problem(rng, n_rows, 6, 3, task)
     X[:, :4] *= rng.random((n_rows, 4)) < 0.5  # zero inputs, as blank pixels are: the kernels skip them
     lr = 0.01 if optimizer["name"] == "adam" else 0.05
@@ -130,8 +130,8 @@ def test_epoch_kernel_with_dropout(path, optimizer, rng, monkeypatch):
 def test_sample_weights_equal_repeated_rows(path, rng, monkeypatch):
     """J = sum w_i l_i / sum w_i: integer weights train exactly as repeating each row w_i times
     in one full batch (same gradient at every step, so the same weights)."""
-    monkeypatch.setattr(trainer, "ROW_STREAMING", (0, 0) if path == "blas" else (1, 1 << 30))
-    monkeypatch.setattr(trainer, "ROW_STREAMING_WORK", 0)
+    monkeypatch.setattr(minibatches, "ROW_STREAMING", (0, 0) if path == "blas" else (1, 1 << 30))
+    monkeypatch.setattr(minibatches, "ROW_STREAMING_WORK", 0)
     X, y = make_problem(rng, 12, 5, 3, "classification")
     w = rng.integers(1, 4, size=12)
     weighted = MLP([5, 6, 3], dtype="float64", seed=2)

@@ -166,39 +166,10 @@ def prepare_raw(
 
     task = task or _infer(train, n_classes)
     labels = TASKS[task].labels  # how this task's labels are encoded for the network
-    classes = None
-    if labels == "indices":
-        y_all, y_test, classes = encode_classes(train, test, n_classes, class_names)
-        n_outputs = len(classes)
-    elif labels == "indicators":
-        y_all, y_test, classes = encode_indicators(train, test, dtype)
-        n_outputs = len(classes)
-    else:
-        y_all = encode_targets(train, dtype)
-        y_test = encode_targets(test, dtype) if test is not None else None
-        if y_test is not None and y_test.shape[1] != y_all.shape[1]:
-            raise DataError(
-                f"{test.y_source}: {y_test.shape[1]} target columns "
-                f"but the training data has {y_all.shape[1]}"
-            )
-        n_outputs = y_all.shape[1]
+    y_all, y_test, classes, n_outputs = _encoded_labels(train, test, labels, n_classes, class_names, dtype)
     strata = y_all if labels == "indices" else None
 
-    rows = np.arange(len(train.X))
-    test_rows = None
-    if test is None and spec.test_split > 0:
-        rows, test_rows = split_indices(
-            rows, spec.test_split, spec.data_seed, _at(strata, rows), "test_split"
-        )
-    if spec.limit is not None:
-        rows = rows[: spec.limit]
-    val_rows = None
-    if spec.fold is not None:  # cross-validation (sweep cv:): fold i of k is the validation set
-        rows, val_rows = fold_indices(rows, spec.fold, seed, _at(strata, rows))
-    elif spec.validation_split > 0:
-        rows, val_rows = split_indices(
-            rows, spec.validation_split, seed, _at(strata, rows), "validation_split"
-        )
+    rows, val_rows, test_rows = _split_rows(len(train.X), spec, seed, strata, split_test=test is None)
     if labels == "indices":
         check_two_classes(y_all[rows], classes, train.y_source)
 
@@ -217,16 +188,7 @@ def prepare_raw(
     raws.clear()
     del train, test, y_all  # drop the raw rows before preprocessing allocates anything
 
-    target_scaler = Preprocessing("none")
-    if labels == "values" and TASKS[task].link == "exp":
-        # Counts are predicted as e^z in their own units: a shifted, rescaled count is no count.
-        if spec.target_scaling != "none":
-            raise DataError(
-                f"model.task {task} predicts counts in their own units: set data.target_scaling: none"
-            )
-    elif labels == "values":
-        target_scaler = Preprocessing.fit(spec.target_scaling, y_train)
-        _transform(target_scaler, y_train, y_val, y_test)
+    target_scaler = _target_scaler(spec, task, y_train, y_val, y_test)
     preprocessing = Preprocessing.fit(spec.preprocessing, X_train, spec.scale)
     _transform(preprocessing, X_train, X_val, X_test)
     return Dataset(
@@ -333,3 +295,56 @@ def float_dtype(dtype) -> np.dtype:
     if dt is None or dt.name not in DTYPES:
         raise DataError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     return dt
+
+
+def _encoded_labels(train, test, labels, n_classes, class_names, dtype):
+    """(y_all, y_test, classes, n_outputs): the labels as the task's network reads them."""
+    if labels == "indices":
+        y_all, y_test, classes = encode_classes(train, test, n_classes, class_names)
+        return y_all, y_test, classes, len(classes)
+    if labels == "indicators":
+        y_all, y_test, classes = encode_indicators(train, test, dtype)
+        return y_all, y_test, classes, len(classes)
+    y_all = encode_targets(train, dtype)
+    y_test = encode_targets(test, dtype) if test is not None else None
+    if y_test is not None and y_test.shape[1] != y_all.shape[1]:
+        raise DataError(
+            f"{test.y_source}: {y_test.shape[1]} target columns but the training data has {y_all.shape[1]}"
+        )
+    return y_all, y_test, None, y_all.shape[1]
+
+
+def _split_rows(n, spec, seed, strata, split_test):
+    """(training rows, validation rows or None, test rows or None) of n rows: the test split
+    (by data_seed) when there is no test file, the limit, then a cross-validation fold or the
+    validation split (by seed)."""
+    rows, test_rows, val_rows = np.arange(n), None, None
+    if split_test and spec.test_split > 0:
+        rows, test_rows = split_indices(
+            rows, spec.test_split, spec.data_seed, _at(strata, rows), "test_split"
+        )
+    if spec.limit is not None:
+        rows = rows[: spec.limit]
+    if spec.fold is not None:  # cross-validation (sweep cv:): fold i of k is the validation set
+        rows, val_rows = fold_indices(rows, spec.fold, seed, _at(strata, rows))
+    elif spec.validation_split > 0:
+        rows, val_rows = split_indices(
+            rows, spec.validation_split, seed, _at(strata, rows), "validation_split"
+        )
+    return rows, val_rows, test_rows
+
+
+def _target_scaler(spec, task, y_train, y_val, y_test):
+    """The target scaling fitted on the training targets and applied to every split (none for
+    labels, and refused for counts, which the task predicts in their own units)."""
+    if TASKS[task].labels != "values":
+        return Preprocessing("none")
+    if TASKS[task].counts:
+        if spec.target_scaling != "none":
+            raise DataError(
+                f"model.task {task} predicts counts in their own units: set data.target_scaling: none"
+            )
+        return Preprocessing("none")
+    target_scaler = Preprocessing.fit(spec.target_scaling, y_train)
+    _transform(target_scaler, y_train, y_val, y_test)
+    return target_scaler

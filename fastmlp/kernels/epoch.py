@@ -5,16 +5,17 @@ For each minibatch B_t = order[t*bs : (t+1)*bs]:
     forward (with dropout when asked), output delta and backward into grad (network.forward,
     losses.output_loss, network.backward),
     then the optimizer step on every layer (optim.update_all). Plain SGD (no momentum) instead
-    passes sgd, a 2-slot array the kernel fills with the step's GEMM coefficients
+    passes sgd_step, a 2-slot array the kernel fills with the step's GEMM coefficients
     [-alpha, 1 - alpha l2]: the step is then taken inside the backward's dW GEMMs
-    (network.backward). sgd empty: gradient, then update_all.
+    (network.backward). sgd_step empty: gradient, then update_all. stream_above: which forward
+    products take the row-streaming kernel (network.py).
 No Python and no allocation between minibatches. (The step is written out here rather than as a
 function of its own: every level of calls between kernels is compiled again inside its caller,
 so a level that only forwards its arguments costs start-up time and buys nothing. For the same
 reason forward, output_loss and backward are called here directly, not through
 network.loss_and_grad, which the model's gradient and the full-batch path keep: the level it adds
-holds nearly all of the epoch's code, and without it the compile time of the first `fastmlp train`
-on an empty cache was 5-16% shorter, 3 alternating runs.)
+holds nearly all of the epoch's code, and compiling it twice made the first run's compile longer,
+as docs/PERFORMANCE.md records.)
 
 data = (X, y_class, y_target, w, csr): inputs, class indices and float targets (the kind the
 loss does not read is empty: MLP.check_y), per-sample weights (empty: all 1), and the CSR
@@ -56,8 +57,8 @@ def train_batches(
     dropout,
     seed,
     step0,
-    rows,
-    sgd,
+    stream_above,
+    sgd_step,
 ):
     """Run minibatches first..last-1 of the epoch given by `order`; minibatch t is the run's step
     step0 + t - first (it keys the dropout masks). Returns (sum over minibatches of J_data times
@@ -85,12 +86,12 @@ def train_batches(
         batch_weight = weight_total(wb[: m if weighted else 0], m)
         key = dropout_key(seed, step0 + t - first)
         l2_t = params.dtype.type(l2 / batch_weight) if l2_per_weight else l2
-        if sgd.shape[0] > 0:
+        if sgd_step.shape[0] > 0:
             alpha, _ = begin_step(opt)
-            sgd[0] = -alpha
-            sgd[1] = 1 - alpha * l2_t
+            sgd_step[0] = -alpha
+            sgd_step[1] = 1 - alpha * l2_t
         # network.loss_and_grad's three calls, made here directly (see the module docstring)
-        out = forward(params, layout, act, x, acts, rows, dropout, key, masks)
+        out = forward(params, layout, act, x, acts, stream_above, dropout, key, masks)
         value, c = output_loss(
             loss,
             out,
@@ -99,8 +100,8 @@ def train_batches(
             wb[: m if weighted else 0],
             layer_rows(deltas, layout, m, layout.shape[0] - 1),
         )
-        backward(params, layout, act, x, acts, deltas, masks, grad, sgd)
-        if sgd.shape[0] == 0:
+        backward(params, layout, act, x, acts, deltas, masks, grad, sgd_step)
+        if sgd_step.shape[0] == 0:
             update_all(opt, params, grad, layout, l2_t)
         total += value * batch_weight
         total_weight += batch_weight

@@ -9,10 +9,10 @@ Arguments every kernel here shares:
                        (MLP.check_y)
     acts, deltas       per-row buffers for h^1..h^L and delta^1..delta^L (layout's COL_OFF)
     masks              dropout masks, laid out like acts; empty when there is no dropout
-    rows               empty: every product through BLAS; [w]: the forward products of more than
+    stream_above       empty: every product through BLAS; [w]: the forward products of more than
                        w multiply-adds (n fan_in fan_out) through the row-streaming kernel
                        (dense.py), the others through BLAS
-    sgd                empty: the gradient goes into grad; [-alpha, 1 - alpha l2]: plain SGD is
+    sgd_step           empty: the gradient goes into grad; [-alpha, 1 - alpha l2]: plain SGD is
                        taken in each layer's backward instead (dense.dense_backward_step), W^k in
                        its dW GEMM; grad then receives only the db^k
 
@@ -30,7 +30,7 @@ from .layout import COL_OFF, layer_params, layer_rows
 from .losses import output_loss, weight_total
 from .rows import n_rows, row_block
 
-# The `rows` argument that sends every forward product through BLAS (for callers in Python). It
+# The `stream_above` argument that sends every forward product through BLAS (for callers in Python). It
 # stays writeable, though empty: Numba types a read-only array apart, and that would be a second
 # compiled specialisation of the kernels it reaches.
 BLAS_ONLY = np.empty(0, np.int64)
@@ -45,7 +45,7 @@ def mask_rows(masks, deltas, layout, n, k):
 
 
 @kernel
-def forward(params, layout, act, x, acts, rows, dropout, key, masks):
+def forward(params, layout, act, x, acts, stream_above, dropout, key, masks):
     """h^k = g(h^(k-1) W^k + b^k) [* mask^k] for k < L, z^L = h^(L-1) W^L + b^L; h^0 = x.
     Returns z^L. Non-empty masks (training with dropout) apply inverted dropout at rate `dropout`
     to the hidden layers."""
@@ -56,7 +56,7 @@ def forward(params, layout, act, x, acts, rows, dropout, key, masks):
         W, b = layer_params(params, layout, k)
         out = layer_rows(acts, layout, n, k)
         code_k = act if k < L - 1 else IDENTITY  # softmax/sigmoid/MSE belong to the loss
-        if rows.shape[0] == 0 or n * W.shape[0] * W.shape[1] <= rows[0]:
+        if stream_above.shape[0] == 0 or n * W.shape[0] * W.shape[1] <= stream_above[0]:
             dense_forward(h, W, b, code_k, out)
         else:
             dense_forward_rows(h, W, b, code_k, out)
@@ -83,44 +83,59 @@ def backward_views(x, acts, deltas, masks, layout, n, k):
 
 
 @kernel
-def backward(params, layout, act, x, acts, deltas, masks, grad, sgd):
+def backward(params, layout, act, x, acts, deltas, masks, grad, sgd_step):
     """From delta^L (already in deltas), for k = L..1: dW^k = h^(k-1)^T delta^k,
     db^k = colsum(delta^k), and delta^(k-1) = (delta^k W^kT) * g'(z^(k-1)) [* mask] for k > 1.
-    sgd = [-alpha, 1 - alpha l2]: W^k <- (1 - alpha l2) W^k - alpha dW^k and b^k <- b^k - alpha db^k
+    sgd_step = [-alpha, 1 - alpha l2]: W^k <- (1 - alpha l2) W^k - alpha dW^k and b^k <- b^k - alpha db^k
     as they are formed, delta^(k-1) from W^k before its step."""
     n = x.shape[0]
     for k in range(layout.shape[0] - 1, -1, -1):
         W, b = layer_params(params, layout, k)
         dW, db = layer_params(grad, layout, k)
         h_prev, delta, delta_prev, mask_prev = backward_views(x, acts, deltas, masks, layout, n, k)
-        if sgd.shape[0] == 0:
+        if sgd_step.shape[0] == 0:
             dense_backward(h_prev, delta, dW, db)
             if k > 0:
                 delta_backward(delta, W, h_prev, mask_prev, act, delta_prev)
         else:
-            dense_backward_step(h_prev, delta, W, b, db, mask_prev, act, delta_prev, sgd)
+            dense_backward_step(h_prev, delta, W, b, db, mask_prev, act, delta_prev, sgd_step)
 
 
 @kernel
 def loss_and_grad(
-    params, layout, act, loss, x, y_class, y_target, w, acts, deltas, grad, dropout, key, masks, rows, sgd
+    params,
+    layout,
+    act,
+    loss,
+    x,
+    y_class,
+    y_target,
+    w,
+    acts,
+    deltas,
+    grad,
+    dropout,
+    key,
+    masks,
+    stream_above,
+    sgd_step,
 ):
-    """Data part of J on the batch x and its gradient into grad (no L2 term); with sgd = [-alpha,
+    """Data part of J on the batch x and its gradient into grad (no L2 term); with sgd_step = [-alpha,
     1 - alpha l2], the plain SGD step on J_data + l2/2 ||W||^2 taken instead (see backward).
     Returns (J_data, n_correct)."""
     n = x.shape[0]
-    out = forward(params, layout, act, x, acts, rows, dropout, key, masks)
+    out = forward(params, layout, act, x, acts, stream_above, dropout, key, masks)
     value, correct = output_loss(
         loss, out, y_class, y_target, w, layer_rows(deltas, layout, n, layout.shape[0] - 1)
     )
-    backward(params, layout, act, x, acts, deltas, masks, grad, sgd)
+    backward(params, layout, act, x, acts, deltas, masks, grad, sgd_step)
     return value, correct
 
 
 @kernel
-def evaluate_rows(params, layout, act, loss, X, y_class, y_target, chunk, acts, deltas):
+def evaluate_rows(params, layout, act, loss, X, y_class, y_target, chunk, acts, deltas, outputs):
     """Sum over all rows of X of the per-sample loss, and n_correct, in chunks of `chunk` rows
-    (unweighted, no dropout)."""
+    (unweighted, no dropout). outputs: (n, n_out) to receive z^L of every row, or empty."""
     n = X.shape[0]
     none = np.empty(0, acts.dtype)  # no weights (every row weighs 1), no dropout masks
     blas_only = np.empty(0, np.int64)  # no row-streaming forward
@@ -140,6 +155,10 @@ def evaluate_rows(params, layout, act, loss, X, y_class, y_target, chunk, acts, 
         )
         total += value * m
         correct += c
+        if outputs.shape[0]:
+            for i in range(m):
+                for j in range(out.shape[1]):
+                    outputs[start + i, j] = out[i, j]
     return total, correct
 
 

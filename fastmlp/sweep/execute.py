@@ -397,7 +397,7 @@ def warm_up(configs) -> float:
     so that N workers do not all compile at once: 1 epoch on a few rows per distinct
     (dtype, task, batch path, optimizer path). Returns the seconds it took."""
     from ..api import load_config, train
-    from ..trainer import row_streaming
+    from ..minibatches import row_streaming
 
     started = time.perf_counter()
     seen = set()

@@ -55,7 +55,7 @@ import numpy as np
 
 from ..config import Config, apply_overrides, load_config, parse_override, read_yaml_file, resolve_paths
 from ..errors import ConfigError
-from ..schema import check_keys, kind_of, suggest
+from ..schema import check_keys, integer, kind_of, suggest
 from ..tasks import METRICS, SPLITS, lower_is_better
 
 SWEEP_KEYS = (
@@ -182,15 +182,13 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
     grid = _grid(raw.get("grid"), search)
     trials = raw.get("trials")
     if search in DRAWN:
-        if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-            raise ConfigError(f"trials: search {search} needs trials: an integer >= 1, got {kind_of(trials)}")
+        integer(trials, f"trials: search {search} needs trials", low=1)
     elif trials is not None:
         raise ConfigError("trials: is for search: random or optuna (a grid runs every point)")
     sampler, pruner = _optuna_settings(raw, search)
     cv = _cv(raw.get("cv"))
     search_seed = raw.get("search_seed", 0)
-    if isinstance(search_seed, bool) or not isinstance(search_seed, int) or search_seed < 0:
-        raise ConfigError(f"search_seed: expected an integer >= 0, got {kind_of(search_seed)}")
+    integer(search_seed, "search_seed", low=0)
     explicit = _runs(raw.get("runs"))
     if not grid and not explicit:
         raise ConfigError("grid: empty; give at least one key with a list of values (or a runs: list)")
@@ -435,18 +433,14 @@ def _settings(value: Any, where: str, defaults: Mapping[str, int]) -> dict[str, 
         )
     check_keys(value, tuple(defaults), f"{where}.")
     for key, number in value.items():
-        low = 1 if key == "interval_steps" else 0
-        if isinstance(number, bool) or not isinstance(number, int) or number < low:
-            raise ConfigError(f"{where}.{key}: expected an integer >= {low}, got {kind_of(number)}")
+        integer(number, f"{where}.{key}", low=1 if key == "interval_steps" else 0)
     return {**defaults, **value}
 
 
 def _cv(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-        raise ConfigError(f"cv: expected an integer >= 2 (the number of folds), got {kind_of(value)}")
-    return value
+    return integer(value, "cv", low=2, meaning="the number of folds")
 
 
 def _check_enqueued(explicit: list[dict[str, Any]], grid: Mapping[str, Any]) -> None:
@@ -574,8 +568,7 @@ def _seeds(raw: Mapping[str, Any], base: Mapping[str, Any]) -> list[int] | None:
         raise ConfigError("seeds: give seeds: [..] or repeats: n, not both")
     if "repeats" in raw:
         n = raw["repeats"]
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"repeats: expected an integer >= 1, got {kind_of(n)}")
+        integer(n, "repeats", low=1)
         start = base.get("seed", 0)
         start = start if isinstance(start, int) and not isinstance(start, bool) else 0
         return list(range(start, start + n))
@@ -587,8 +580,7 @@ def _seeds(raw: Mapping[str, Any], base: Mapping[str, Any]) -> list[int] | None:
     if not isinstance(seeds, list) or not seeds:
         raise ConfigError(f"seeds: expected a non-empty list of integers, got {kind_of(seeds)}")
     for i, s in enumerate(seeds):
-        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-            raise ConfigError(f"seeds[{i}]: expected an integer >= 0, got {kind_of(s)}")
+        integer(s, f"seeds[{i}]", low=0)
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds: {seeds} repeats a seed")
     return list(seeds)

@@ -1,0 +1,167 @@
+"""The epoch kernel's side of a fit: its buffers and optimizer unit (`Minibatches`), the choice of
+forward path by minibatch size (row streaming), and how many BLAS threads the minibatches run on."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import NamedTuple
+
+import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba calls: loaded now so thread limits reach it
+from threadpoolctl import threadpool_limits
+
+from .kernels.blas import SMALL_GEMM
+from .kernels.epoch import train_batches
+from .kernels.optim import LR, plain_sgd
+from .kernels.rows import dense_or_csr
+
+# Minibatch sizes (least, most) that take the row-streaming forward kernel (dense.py): with a
+# handful of rows BLAS spends more time packing W than multiplying it, and below 5 rows it is
+# quick again. Within such a minibatch only layers of more than ROW_STREAMING_WORK multiply-adds
+# take it; smaller ones stay on OpenBLAS's unpacked small-matrix path (blas.SMALL_GEMM). Chosen
+# on an Intel AVX-512 machine; the measurements, and how they differ on an AVX2 EPYC, are in
+# docs/PERFORMANCE.md ("Choices in the code").
+ROW_STREAMING = (5, 12)
+ROW_STREAMING_WORK = SMALL_GEMM
+
+
+def row_streaming(batch_size):
+    """Whether minibatches of batch_size rows take the row-streaming forward (ROW_STREAMING)."""
+    return ROW_STREAMING[0] <= batch_size <= ROW_STREAMING[1]
+
+
+# Below this many rows a minibatch runs its BLAS calls (the backward products) on one thread: a
+# second thread brings nothing to products that small, and an idle OpenBLAS pool would only
+# spin; every larger minibatch keeps the process's threads (docs/PERFORMANCE.md).
+BLAS_THREADED_BATCH = 9
+
+
+def blas_threads_limit(threads):
+    """A context running BLAS on `threads` threads; None leaves the process's setting (and skips
+    threadpoolctl's scan of the loaded libraries, a few milliseconds per call)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+class EpochSums(NamedTuple):
+    """Running sums over an epoch's minibatches, as the epoch kernel returns them."""
+
+    loss: float  # sum over minibatches of J_data times the minibatch's weight total
+    correct: int
+    weight: float
+    samples: int
+
+    def plus(self, other):
+        return EpochSums(*(a + b for a, b in zip(self, other, strict=True)))
+
+
+NO_SUMS = EpochSums(0.0, 0, 0.0, 0)
+
+
+class EpochData(NamedTuple):
+    """The training set as the epoch kernel reads it (kernels/epoch.py's `data`)."""
+
+    X: np.ndarray  # dense rows, or an empty (0, n_features) array when csr holds them
+    y_class: np.ndarray  # class indices, or empty when the loss reads targets
+    y_target: np.ndarray  # float targets, or empty when the loss reads class indices
+    w: np.ndarray  # per-sample weights, or empty: all 1
+    csr: tuple  # (values, indices, indptr) of sparse rows, or empty arrays (kernels/rows.py)
+
+
+class MinibatchBuffers(NamedTuple):
+    """One minibatch's worth of every array the epoch kernel writes (its `buffers`)."""
+
+    x: np.ndarray  # the gathered rows, flat
+    y_class: np.ndarray  # their class indices (empty when the loss reads targets)
+    y_target: np.ndarray  # their targets (empty when the loss reads class indices)
+    w: np.ndarray  # their weights (empty: unweighted)
+    acts: np.ndarray  # h^1..h^L per row (kernels/layout.py)
+    deltas: np.ndarray  # delta^1..delta^L per row
+    masks: np.ndarray  # dropout masks, laid out like acts (empty without dropout)
+    grad: np.ndarray  # the gradient, shaped like the parameters
+
+
+class Minibatches:
+    """The epoch kernel's buffers and optimizer unit, allocated once per fit; one call per run of
+    minibatches.
+
+    X: dense rows, or a scipy sparse matrix (minibatches are densified row by row, never the
+    whole matrix). y = (y_class, y_target) and w (empty: unweighted) as model.check_y and
+    model.check_weights give them. opt: an optimizer unit to continue (its state kept), else a
+    fresh one from `optimizer`. l2_per_weight: lambda = l2 / W_B per minibatch (kernels/epoch.py)."""
+
+    def __init__(
+        self,
+        model,
+        X,
+        y,
+        w,
+        batch_size,
+        l2,
+        optimizer,
+        dropout=0.0,
+        seed=0,
+        opt=None,
+        l2_per_weight=False,
+    ):
+        self.model, self.batch_size = model, batch_size
+        self.n = X.shape[0]
+        self.n_batches = -(-self.n // batch_size)
+        dtype = model.dtype
+        y_class, y_target = y
+        X, csr = dense_or_csr(X, dtype)
+        self.data = EpochData(X, y_class, y_target, w, csr)
+        self.opt = opt if opt is not None else optimizer.kernel_unit(dtype, model.params.size, 0.0)
+        # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
+        self.l2, self.l2_per_weight = dtype.type(l2), bool(l2_per_weight)
+        self.dropout, self.seed = float(dropout), int(seed)
+        # [most work kept on BLAS] selects the row-streaming forward for the larger layers; empty,
+        # BLAS for all (kernels/network.py).
+        self.stream_above = np.array([ROW_STREAMING_WORK] if row_streaming(batch_size) else [], np.int64)
+        # Plain SGD (no momentum) is taken inside the dW GEMMs: slots for its GEMM coefficients.
+        self.sgd_step = np.zeros(2 if plain_sgd(self.opt) else 0, dtype)
+        grad = np.zeros_like(model.params)
+        acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
+        self.buffers = MinibatchBuffers(
+            np.empty(batch_size * model.n_inputs, dtype),
+            np.empty(batch_size if y_class.shape[0] else 0, np.int64),
+            np.empty((batch_size if y_target.shape[0] else 0, model.n_outputs), dtype),
+            np.empty(batch_size if w.shape[0] else 0, dtype),
+            acts,
+            deltas,
+            masks,
+            grad,
+        )
+
+    @property
+    def blas_threads(self):
+        """BLAS threads for this batch size (None: leave the user's setting alone)."""
+        return 1 if self.batch_size < BLAS_THREADED_BATCH else None
+
+    def run(self, order, lr, first, last, step0):
+        """Minibatches first..last-1 of the epoch `order` (step0: the run's step of `first`): their
+        EpochSums."""
+        m = self.model
+        self.opt.hyper[LR] = lr
+        sums = train_batches(
+            m.params,
+            m.layout,
+            m.activation_code,
+            m.loss_code,
+            tuple(self.opt),
+            self.l2,
+            self.l2_per_weight,
+            tuple(self.data),  # the kernels take plain tuples: one compiled type for every caller
+            tuple(self.buffers),
+            order,
+            self.batch_size,
+            first,
+            last,
+            self.dropout,
+            self.seed,
+            step0,
+            self.stream_above,
+            self.sgd_step,
+        )
+        return EpochSums(*sums)

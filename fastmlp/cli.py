@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .clikit import DEBUG, fmt, handles_errors, progress_bar, stderr_console, stdout_console
+from .data.formats import FEATURE_FORMATS, describe
 from .errors import FastMLPError
 from .sweep.cli import sweep as sweep_command
 
@@ -328,7 +329,11 @@ def predict(
     ],
     input: Annotated[
         Path,
-        typer.Argument(metavar="INPUT", help="Raw features: .npy, .npz (key X) or .csv.", show_default=False),
+        typer.Argument(
+            metavar="INPUT",
+            help=f"Raw features: {describe(FEATURE_FORMATS)} (an .npz: its array X).",
+            show_default=False,
+        ),
     ],
     out: Annotated[
         Path | None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import sys
 import warnings
 
 import typer
@@ -22,12 +23,17 @@ from .errors import FastMLPError
 DEBUG = contextvars.ContextVar("fastmlp_debug", default=False)
 
 
+# Width for output that goes to a file or a pipe: wide enough that a table keeps its natural
+# width (rich would otherwise cut it to 80 columns, ellipsising values such as 0.048155...).
+PIPED_WIDTH = 1000
+
+
 def stdout_console() -> Console:
-    return Console(soft_wrap=True)
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else PIPED_WIDTH)
 
 
 def one_line(text: object) -> str:

@@ -31,17 +31,16 @@ from typing import Any
 import yaml
 
 from . import optimizers
-from .data.table import TABLE_SUFFIXES
+from .data.formats import DATA_SUFFIXES
 from .errors import ConfigError, FastMLPError
 from .model import ACTIVATIONS, INITS
-from .schema import boolean, check_keys, choice, echo, integer, kind_of, number, suggest, text
+from .schema import boolean, check_keys, choice, echo, integer, kind_of, number, plain_name, suggest, text
 from .tasks import AUTO, DTYPES, TASK_NAMES
 
 TASKS = (AUTO, *TASK_NAMES)
 KEEP = ("auto", "best", "last")
 # What a user may pass to `fastmlp train` by mistake instead of a config: every suffix the data
 # readers take (data/table.py's table formats, NumPy's, gzip), from their one table.
-DATA_SUFFIXES = (*TABLE_SUFFIXES, ".npz", ".npy", ".gz")
 LOSSES = {
     "cross_entropy": "classification",
     "binary_cross_entropy": "multilabel",
@@ -523,9 +522,7 @@ def _output(raw: Mapping[str, Any]) -> OutputConfig:
     directory = text(raw.get("dir", d.dir), "output.dir")
     name = raw.get("name", d.name)
     if name is not None:
-        name = text(name, "output.name")
-        if "/" in name or "\\" in name or name in (".", ".."):
-            raise ConfigError(f"output.name: expected a plain name without path separators, got {echo(name)}")
+        name = plain_name(name, "output.name")
     return OutputConfig(dir=directory, name=name, mlflow=_mlflow(raw.get("mlflow")))
 
 

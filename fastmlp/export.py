@@ -95,80 +95,13 @@ def _onnx():
 def to_onnx(model, path) -> Path:
     """Write model (an MLP) as an ONNX file at path, atomically; returns the path."""
     onnx, helper, numpy_helper = _onnx()
-    dtype = model.dtype
-    elem = helper.np_dtype_to_tensor_dtype(dtype)
-    nodes, inits = [], []
-
-    def const(name, value):
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
-        return name
-
-    def node(op, inputs, output, **attrs):
-        nodes.append(helper.make_node(op, inputs, [output], **attrs))
-        return output
-
+    g = _Graph(onnx, helper, numpy_helper, model.dtype)
     if model.encoder is not None:
-        h, graph_inputs = _encoder_nodes(model.encoder, dtype, node, const, helper, onnx)
+        h, graph_inputs = _encoder_nodes(model.encoder, model.dtype, g.node, g.const, helper, onnx)
     else:
-        h, graph_inputs = "X", [helper.make_tensor_value_info("X", elem, [None, model.n_inputs])]
-    p = model.preprocessing
-    if p.kind != "none":
-        h = node("Sub", [h, const("offset", p.offset.astype(dtype))], "centred")
-        h = node("Div", [h, const("scale", p.scale.astype(dtype))], "inputs")
-    last = len(model.weights) - 1
-    for k, (W, b) in enumerate(zip(model.weights, model.biases, strict=True)):
-        h = node("MatMul", [h, const(f"W{k + 1}", W)], f"hW{k + 1}")
-        h = node("Add", [h, const(f"b{k + 1}", b)], f"z{k + 1}" if k < last else "logits")
-        op = ACTIVATION_OPS[model.activation]
-        if k < last and op is not None:
-            attrs = {"alpha": LEAKY_SLOPE} if op == "LeakyRelu" else {}
-            h = node(op, [h], f"h{k + 1}", **attrs)
-
-    n_out = model.n_outputs
-    outputs = [helper.make_tensor_value_info("logits", elem, [None, n_out])]
-    spec = model.task_spec
-    if spec.output == "softmax":
-        node("Softmax", ["logits"], "probabilities", axis=1)
-        node("ArgMax", ["logits"], "label_index", axis=1, keepdims=0)
-        classes = model.classes if model.classes is not None else np.arange(n_out)
-        classes = np.asarray(classes)
-        if classes.dtype.kind in "iu":
-            table, kind = classes.astype(np.int64), onnx.TensorProto.INT64
-        else:
-            table, kind = np.array([str(c) for c in classes], dtype=object), onnx.TensorProto.STRING
-        inits.append(numpy_helper.from_array(table, "classes"))
-        node("Gather", ["classes", "label_index"], "label", axis=0)
-        outputs += [
-            helper.make_tensor_value_info("probabilities", elem, [None, n_out]),
-            helper.make_tensor_value_info("label", kind, [None]),
-            helper.make_tensor_value_info("label_index", onnx.TensorProto.INT64, [None]),
-        ]
-    elif spec.output == "sigmoid":
-        node("Sigmoid", ["logits"], "probabilities")
-        positive = node("GreaterOrEqual", ["logits", const("zero", np.zeros(1, dtype))], "positive")
-        node("Cast", [positive], "labels", to=onnx.TensorProto.INT64)
-        outputs += [
-            helper.make_tensor_value_info("probabilities", elem, [None, n_out]),
-            helper.make_tensor_value_info("labels", onnx.TensorProto.INT64, [None, n_out]),
-        ]
-    else:
-        if spec.counts:
-            node("Exp", ["logits"], "prediction")
-        elif model.target_scaler.kind != "none":
-            t = model.target_scaler
-            scaled = node("Mul", ["logits", const("target_scale", t.scale.astype(dtype))], "scaled")
-            node("Add", [scaled, const("target_offset", t.offset.astype(dtype))], "prediction")
-        else:
-            node("Identity", ["logits"], "prediction")
-        outputs.append(helper.make_tensor_value_info("prediction", elem, [None, n_out]))
-
-    graph = helper.make_graph(
-        nodes,
-        "fastmlp",
-        graph_inputs,
-        outputs,
-        initializer=inits,
-    )
+        h, graph_inputs = "X", [helper.make_tensor_value_info("X", g.elem, [None, model.n_inputs])]
+    _network_nodes(g, model, h)
+    graph = helper.make_graph(g.nodes, "fastmlp", graph_inputs, _output_nodes(g, model), initializer=g.inits)
     opsets = [helper.make_opsetid("", OPSET)]
     if model.encoder is not None:
         opsets.append(helper.make_opsetid("ai.onnx.ml", ML_OPSET))
@@ -178,3 +111,78 @@ def to_onnx(model, path) -> Path:
         helper.set_model_props(onnx_model, {"feature_names": ",".join(model.feature_names)})
     onnx.checker.check_model(onnx_model)
     return write_atomic(path, onnx_model.SerializeToString())
+
+
+class _Graph:
+    """The nodes and initializers of the graph being written, in the model's dtype."""
+
+    def __init__(self, onnx, helper, numpy_helper, dtype):
+        self.onnx, self.helper, self.numpy_helper, self.dtype = onnx, helper, numpy_helper, dtype
+        self.elem = helper.np_dtype_to_tensor_dtype(dtype)
+        self.nodes, self.inits = [], []
+
+    def const(self, name, value):
+        self.inits.append(self.numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def node(self, op, inputs, output, **attrs):
+        self.nodes.append(self.helper.make_node(op, inputs, [output], **attrs))
+        return output
+
+    def output(self, name, kind, shape):
+        return self.helper.make_tensor_value_info(name, kind, shape)
+
+
+def _network_nodes(g, model, h):
+    """The preprocessing and the layers, from the input `h` to "logits"."""
+    p = model.preprocessing
+    if p.kind != "none":
+        h = g.node("Sub", [h, g.const("offset", p.offset.astype(g.dtype))], "centred")
+        h = g.node("Div", [h, g.const("scale", p.scale.astype(g.dtype))], "inputs")
+    last = len(model.weights) - 1
+    for k, (W, b) in enumerate(zip(model.weights, model.biases, strict=True)):
+        h = g.node("MatMul", [h, g.const(f"W{k + 1}", W)], f"hW{k + 1}")
+        h = g.node("Add", [h, g.const(f"b{k + 1}", b)], f"z{k + 1}" if k < last else "logits")
+        op = ACTIVATION_OPS[model.activation]
+        if k < last and op is not None:
+            attrs = {"alpha": LEAKY_SLOPE} if op == "LeakyRelu" else {}
+            h = g.node(op, [h], f"h{k + 1}", **attrs)
+
+
+def _output_nodes(g, model):
+    """What the task makes of the logits (the task table's output and link), and the graph's
+    outputs: logits always; probabilities and labels, or the prediction in the targets' units."""
+    onnx, n_out, spec = g.onnx, model.n_outputs, model.task_spec
+    outputs = [g.output("logits", g.elem, [None, n_out])]
+    if spec.output == "softmax":
+        g.node("Softmax", ["logits"], "probabilities", axis=1)
+        g.node("ArgMax", ["logits"], "label_index", axis=1, keepdims=0)
+        classes = np.asarray(model.classes if model.classes is not None else np.arange(n_out))
+        if classes.dtype.kind in "iu":
+            table, kind = classes.astype(np.int64), onnx.TensorProto.INT64
+        else:
+            table, kind = np.array([str(c) for c in classes], dtype=object), onnx.TensorProto.STRING
+        g.inits.append(g.numpy_helper.from_array(table, "classes"))
+        g.node("Gather", ["classes", "label_index"], "label", axis=0)
+        return outputs + [
+            g.output("probabilities", g.elem, [None, n_out]),
+            g.output("label", kind, [None]),
+            g.output("label_index", onnx.TensorProto.INT64, [None]),
+        ]
+    if spec.output == "sigmoid":
+        g.node("Sigmoid", ["logits"], "probabilities")
+        positive = g.node("GreaterOrEqual", ["logits", g.const("zero", np.zeros(1, g.dtype))], "positive")
+        g.node("Cast", [positive], "labels", to=onnx.TensorProto.INT64)
+        return outputs + [
+            g.output("probabilities", g.elem, [None, n_out]),
+            g.output("labels", onnx.TensorProto.INT64, [None, n_out]),
+        ]
+    t = model.target_scaler
+    if spec.counts:
+        g.node("Exp", ["logits"], "prediction")
+    elif t.kind != "none":
+        scaled = g.node("Mul", ["logits", g.const("target_scale", t.scale.astype(g.dtype))], "scaled")
+        g.node("Add", [scaled, g.const("target_offset", t.offset.astype(g.dtype))], "prediction")
+    else:
+        g.node("Identity", ["logits"], "prediction")
+    return outputs + [g.output("prediction", g.elem, [None, n_out])]

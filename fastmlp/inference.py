@@ -208,12 +208,11 @@ def predict(model: MLP | str | Path, X: np.ndarray | str | Path, proba: bool = F
 
 def _table_rows(model: MLP, path):
     """A table file's rows (CSV, Parquet, Feather) as the columns the model's encoder takes."""
-    from .data.table import read_table, table_kind
+    from .data.formats import TABLES, describe, format_of
+    from .data.table import read_table
 
-    if table_kind(path) is None:
-        raise DataError(
-            f"{path}: this model encodes table columns; give a .csv[.gz], .parquet or .feather file"
-        )
+    if format_of(path) not in TABLES:
+        raise DataError(f"{path}: this model encodes table columns; give a {describe(TABLES)} file")
     table, _, row = read_table(path, header=True if model.encoder.named else None)
     return model.encoder.table_columns(table, str(path), row)
 

@@ -163,6 +163,14 @@ def text(value: Any, path: str, error: type = ConfigError) -> str:
     return value
 
 
+def plain_name(value: Any, path: str, error: type = ConfigError) -> str:
+    """A non-empty string that names one folder: no path separators, not . or .. (output.name of
+    a run and of a sweep)."""
+    if not isinstance(value, str) or not value or "/" in value or "\\" in value or value in (".", ".."):
+        raise error(f"{path}: expected a plain name without path separators, got {kind_of(value)}")
+    return value
+
+
 def choice(value: Any, path: str, choices: tuple[str, ...], error: type = ConfigError) -> str:
     """One of choices, with a did-you-mean."""
     if not isinstance(value, str) or value not in choices:

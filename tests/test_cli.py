@@ -463,3 +463,17 @@ def test_resume_with_a_config_or_an_out_folder_is_one_line(tmp_path):
     assert_user_error(invoke("train", "--resume", run_dir, "--out", tmp_path / "elsewhere"), "--out")
     assert not (tmp_path / "elsewhere").exists()
     assert_user_error(invoke("train", "--resume", tmp_path / "nothing"), "not a run folder")
+
+
+def test_a_table_piped_to_a_file_keeps_every_value_whole(tmp_path):
+    """Output that is not a terminal (a pipe, a file) gets tables at their natural width: rich's
+    default of 80 columns cut a random sweep's drawn values to '0.0481…'."""
+    script = (
+        "from rich.table import Table\n"
+        "from fastmlp.clikit import stdout_console\n"
+        "t = Table(*[f'train.some_long_key_{i}' for i in range(6)])\n"
+        "t.add_row(*['0.0481551234'] * 6)\n"
+        "stdout_console().print(t)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.count("0.0481551234") == 6 and out.count("train.some_long_key_") == 6 and "…" not in out

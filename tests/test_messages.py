@@ -21,9 +21,9 @@ def test_a_data_file_given_as_the_config_says_how_to_train_on_it(tmp_path):
 
 def test_every_table_format_given_as_the_config_is_recognised_as_data(tmp_path):
     """One list of suffixes serves the readers and this guard (config.py's once lacked .feather)."""
-    from fastmlp.data.table import TABLE_SUFFIXES
+    from fastmlp.data.formats import FORMATS
 
-    for suffix in (*TABLE_SUFFIXES, ".npz", ".npy"):
+    for suffix in (s for suffixes, _ in FORMATS.values() for s in suffixes):
         data = tmp_path / f"data{suffix}"
         data.write_bytes(b"not read")
         code, out = run("train", str(data))

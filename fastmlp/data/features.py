@@ -22,8 +22,9 @@ import numpy as np
 from ..errors import DataError
 from .csvfile import check_widths, column_name, looks_like_header, numbers, rows
 from .files import npz_feature_names
+from .formats import FEATURE_FORMATS, TABLES, describe, format_of
 from .source import existing_file, reason
-from .table import Columns, read_table, table_kind
+from .table import Columns, read_table
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -53,24 +54,22 @@ def read_features(path, expected_names=None) -> tuple[np.ndarray, list[str] | No
 
 def _kind(path: Path) -> str:
     """The format (npy, npz or csv) by the file's name; refused when its first bytes say otherwise."""
-    name = path.name.lower()
+    name, kind = path.name.lower(), format_of(path)
     with path.open("rb") as f:
         head = f.read(8)
-    if name.endswith(".npy"):
+    if kind == "npy":
         if head.startswith(ZIP_MAGIC):
             raise DataError(f"{path}: is a zip archive (an .npz file?), not a .npy file")
         return "npy"
-    if name.endswith(".npz"):
+    if kind == "npz":
         if head.startswith(NPY_MAGIC):
             raise DataError(f"{path}: is a .npy file, not an .npz archive")
         return "npz"
-    if name.endswith((".csv", ".txt", ".csv.gz", ".txt.gz")):
+    if kind == "csv" and not name.endswith((".tsv", ".tsv.gz")):
         return "csv"  # csvfile.rows refuses zip and .npy contents
-    if table_kind(path) is not None:
+    if kind in TABLES:
         return "table"
-    raise DataError(
-        f"{path}: unknown input format; expected .npy, .npz, .csv[.gz] (or .txt), .parquet or .feather"
-    )
+    raise DataError(f"{path}: unknown input format; expected {describe(FEATURE_FORMATS)}")
 
 
 def _read_table(path: Path, expected) -> tuple[np.ndarray, list[str]]:

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .formats import TABLES, describe, format_of
 from .idx import read_idx
 from .raw import Raw
 from .source import existing_file, reason
-from .table import table_kind
 from .tabular import read_tabular
 
 MNIST_FILES = {
@@ -35,23 +35,20 @@ MNIST_FILES = {
 def read_file(path, spec, y_path=None) -> Raw:
     """One file (plus its label file for .npy/IDX) as Raw, by its format."""
     path = Path(path).expanduser()
-    name = path.name.lower()
-    if name.endswith(".npz"):
+    kind = format_of(path)
+    if kind == "npz":
         return read_npz(path, spec.x_key, spec.y_key)
-    if name.endswith(".npy"):
+    if kind == "npy":
         return read_pair(path, y_path, _read_npy)
-    if table_kind(path) is not None:
+    if kind in TABLES:
         return read_tabular(path, spec)
-    if "idx" in name or "ubyte" in name:
+    if kind == "idx":
         return read_pair(path, y_path, read_idx)
     if path.is_dir():
         raise DataError(
             f"{path}: a directory; data.path may name a directory only when it holds the MNIST IDX files"
         )
-    raise DataError(
-        f"{path}: unknown data format; expected .npz, .npy, .csv[.gz], .parquet, .feather or IDX "
-        "(*-idx3-ubyte[.gz])"
-    )
+    raise DataError(f"{path}: unknown data format; expected {describe()}")
 
 
 def read_pair(path: Path, y_path, reader) -> Raw:

@@ -34,12 +34,9 @@ import numpy as np
 
 from ..errors import DataError
 from .csvfile import check_widths, column_label, csv_text, is_number, looks_like_header, rows
+from .formats import TABLES, format_of
 from .source import GZIP_MAGIC, existing_file, reason
 
-CSV_SUFFIXES = (".csv", ".tsv", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".pq")
-FEATHER_SUFFIXES = (".feather", ".arrow", ".ipc")
-TABLE_SUFFIXES = (*CSV_SUFFIXES, *PARQUET_SUFFIXES, *FEATHER_SUFFIXES)
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 1 << 16
 SNIFF_RECORDS = 20
@@ -58,18 +55,9 @@ def pa():
 
 
 def table_kind(path) -> str | None:
-    """ "csv", "parquet" or "feather" by the file's name (a .gz suffix allowed for CSV), else None."""
-    name = Path(path).name.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    for kind, suffixes in (
-        ("csv", CSV_SUFFIXES),
-        ("parquet", PARQUET_SUFFIXES),
-        ("feather", FEATHER_SUFFIXES),
-    ):
-        if name.endswith(suffixes):
-            return kind
-    return None
+    """ "csv", "parquet" or "feather" by the file's name (formats.py), else None."""
+    kind = format_of(path)
+    return kind if kind in TABLES else None
 
 
 # ---------------------------------------------------------------- reading files

@@ -57,20 +57,11 @@ def sweep(
       fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler local --workers 2
       fastmlp sweep configs/sweeps/fashion_mnist_lr_width_l2.yaml --scheduler tcp://10.0.0.5:8786
     """  # noqa: E501 (typer keeps single newlines: one paragraph, one line)
-    from .api import check_data_found, plan
     from .api import sweep as run_sweep
-    from .results import ranked_table
 
     console, stdout = stderr_console(), stdout_console()
     if dry_run:
-        spec, sweep_dir, all_runs = plan(sweep_file, out)
-        check_data_found(all_runs)
-        if spec.search == "optuna":  # its points are proposed while it runs: show the space
-            _print_optuna_plan(stdout, spec, sweep_dir)
-            return
-        stdout.print(f"{len(all_runs)} runs -> {sweep_dir}", highlight=False)
-        for run in all_runs:
-            stdout.print(f"  {run.name}  [dim]{run.point}, seed={run.seed}[/dim]", highlight=False)
+        _print_plan(stdout, sweep_file, out)
         return
     with SweepProgress(console) as progress:
         result = run_sweep(
@@ -81,14 +72,30 @@ def sweep(
             on_start=progress.start_runs,
             on_result=progress.add,
         )
-    stdout.print(
-        ranked_table(
-            result.groups,
-            result.spec.metric,
-            title=f"{result.spec.name}: {len(result.rows)} runs, "
-            f"ranked by {result.spec.metric} ({result.spec.direction})",
-        )
-    )
+    _report(stdout, result)
+
+
+def _print_plan(stdout, sweep_file: Path, out: Path | None) -> None:
+    """--dry-run: every run's name and point (for optuna, the search space), data checked."""
+    from .api import check_data_found, plan
+
+    spec, sweep_dir, all_runs = plan(sweep_file, out)
+    check_data_found(all_runs)
+    if spec.search == "optuna":  # its points are proposed while it runs: show the space
+        _print_optuna_plan(stdout, spec, sweep_dir)
+        return
+    stdout.print(f"{len(all_runs)} runs -> {sweep_dir}", highlight=False)
+    for run in all_runs:
+        stdout.print(f"  {run.name}  [dim]{run.point}, seed={run.seed}[/dim]", highlight=False)
+
+
+def _report(stdout, result) -> None:
+    """The ranked table and where results.csv is; exit 1 when a run failed."""
+    from .results import ranked_table
+
+    spec = result.spec
+    title = f"{spec.name}: {len(result.rows)} runs, ranked by {spec.metric} ({spec.direction})"
+    stdout.print(ranked_table(result.groups, spec.metric, title=title))
     stdout.print(f"results: {result.sweep_dir / 'results.csv'}  ({result.seconds:.1f} s)", highlight=False)
     if result.failed:
         typer.echo(

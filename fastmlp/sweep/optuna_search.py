@@ -40,7 +40,8 @@ from ..errors import ConfigError
 from .execute import Task, error_line, outcome_of, run_one, runs_executor, warm_first, warm_up
 from .pruning import PruneSpec, read_pruned, require_optuna
 from .results import make_row, read_finished, write_results
-from .spec import Run, SweepSpec, _distribution, point_label, point_runs, probe_points
+from .space import distribution
+from .spec import Run, SweepSpec, point_label, point_runs, probe_points
 
 # ---------------------------------------------------------------- the parent side
 
@@ -60,7 +61,7 @@ def propose(trial, grid: Mapping[str, Any]) -> dict[str, Any]:
             labels = [_label(v) for v in values]
             point[key] = values[labels.index(trial.suggest_categorical(key, labels))]
             continue
-        kind, low, high = _distribution(values, key)
+        kind, low, high = distribution(values, key)
         if kind == "int":
             point[key] = trial.suggest_int(key, low, high)
         else:
@@ -104,7 +105,7 @@ class _Trial:
         return len(self.outcomes) == len(self.runs)
 
 
-class Optimizer:
+class AskTellLoop:
     """The ask/tell loop: proposes trials, submits their runs, records rows, tells results."""
 
     def __init__(self, spec: SweepSpec, sweep_dir: Path, on_result: Callable | None = None):
@@ -240,7 +241,7 @@ def run_optuna(
     probes = [run for i, point in enumerate(probe_points(spec.grid)) for run in point_runs(spec, point, i)]
     if check_data is not None:
         check_data(probes)
-    optimizer = Optimizer(spec, sweep_dir, on_result)
+    loop = AskTellLoop(spec, sweep_dir, on_result)
     warmup_seconds = 0.0
     if warm_first(warm, executor, workers, scheduler):
         warmup_seconds = warm_up([r.config for r in probes])
@@ -248,7 +249,7 @@ def run_optuna(
     if on_start is not None:
         on_start(total, total)
     with runs_executor(executor, workers, scheduler, threads_per_run) as (runner, fields, slots):
-        optimizer.run(runner, fields, slots)
-    ordered = optimizer.ordered()
+        loop.run(runner, fields, slots)
+    ordered = loop.ordered()
     write_results(sweep_dir, ordered)
-    return ordered, optimizer.runs, warmup_seconds
+    return ordered, loop.runs, warmup_seconds

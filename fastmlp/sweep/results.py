@@ -21,7 +21,7 @@ from typing import Any
 from .. import runs
 from ..errors import FastMLPError
 from ..tasks import METRICS, SPLITS
-from .spec import Run, point_label
+from .spec import Run
 
 RESULTS = "results.csv"
 FOLDS = "folds.csv"  # cv: one row per fold run; results.csv then has their means and stds
@@ -253,8 +253,3 @@ def _number(text: str) -> Any:
         return float(text) if any(c in text for c in ".eE") or text.lstrip("-").isdigit() else text
     except ValueError:
         return text
-
-
-def label_of(row: Mapping[str, Any], key: str) -> str:
-    """The swept value of `key` in a results row, as text."""
-    return point_label({key: json.loads(row["overrides"]).get(key)}).split("=", 1)[1]

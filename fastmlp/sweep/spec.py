@@ -44,19 +44,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..config import Config, apply_overrides, load_config, parse_override, read_yaml_file, resolve_paths
 from ..errors import ConfigError
-from ..schema import check_keys, integer, kind_of, suggest
+from ..schema import check_keys, integer, kind_of, plain_name, suggest
 from ..tasks import METRICS, SPLITS, lower_is_better
+from .space import distribution, in_space, point_text, random_points, space_values
 
 SWEEP_KEYS = (
     "base",
@@ -77,8 +75,6 @@ SWEEP_KEYS = (
 )
 SEARCHES = ("grid", "random", "optuna")
 DRAWN = ("random", "optuna")  # searches whose grid keys may be distributions, with trials:
-DISTRIBUTION = re.compile(r"^\s*(uniform|loguniform|int)\s*\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)\s*$")
-CHOICE = re.compile(r"^\s*choice\s*\((.*)\)\s*$", re.DOTALL)
 # Optuna's own parameter names and defaults (TPESampler, MedianPruner); only these are accepted.
 SAMPLER_DEFAULTS = {"n_startup_trials": 10}
 PRUNER_DEFAULTS = {"n_startup_trials": 5, "n_warmup_steps": 0, "interval_steps": 1}
@@ -180,15 +176,9 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
 
         require_optuna()  # before anything is planned or run
     grid = _grid(raw.get("grid"), search)
-    trials = raw.get("trials")
-    if search in DRAWN:
-        integer(trials, f"trials: search {search} needs trials", low=1)
-    elif trials is not None:
-        raise ConfigError("trials: is for search: random or optuna (a grid runs every point)")
+    trials, search_seed = _draws(raw, search)
     sampler, pruner = _optuna_settings(raw, search)
     cv = _cv(raw.get("cv"))
-    search_seed = raw.get("search_seed", 0)
-    integer(search_seed, "search_seed", low=0)
     explicit = _runs(raw.get("runs"))
     if not grid and not explicit:
         raise ConfigError("grid: empty; give at least one key with a list of values (or a runs: list)")
@@ -199,29 +189,8 @@ def load_sweep(path_or_mapping: str | Path | Mapping[str, Any] | SweepSpec) -> S
     seeds = _seeds(raw, base)
     if seeds is not None and any("seed" in o for o in [grid, fixed, *explicit]):
         raise ConfigError("seeds: the seed is also set in grid/set/runs; use one or the other")
-    metric = raw.get("metric", "val_accuracy")
-    split, _, kind = str(metric).partition("_")
-    if not isinstance(metric, str) or split not in SPLITS or kind not in METRICS:
-        names = [f"{s}_{m}" for s in SPLITS for m in METRICS]
-        hint = suggest(metric, names) if isinstance(metric, str) else ""
-        raise ConfigError(
-            f"metric: expected a summary metric like val_accuracy or test_loss, got {kind_of(metric)}{hint}"
-        )
-    direction = raw.get("direction", "min" if lower_is_better(kind) else "max")
-    if direction not in ("max", "min"):
-        raise ConfigError(f"direction: expected max or min, got {kind_of(direction)}")
-    output = raw.get("output") or {}
-    if not isinstance(output, Mapping):
-        raise ConfigError(
-            f"output: expected a mapping like {{dir: runs/sweeps, name: mine}}, got {kind_of(output)}"
-        )
-    check_keys(output, ("dir", "name"), "output.")
-    name = output.get("name") or (source.stem if source is not None else "sweep")
-    if not isinstance(name, str) or "/" in name or "\\" in name or name in (".", ".."):
-        raise ConfigError(f"output.name: expected a plain name without path separators, got {kind_of(name)}")
-    directory = output.get("dir", DEFAULT_DIR)
-    if not isinstance(directory, str) or not directory:
-        raise ConfigError(f"output.dir: expected a folder path, got {kind_of(directory)}")
+    metric, direction = _metric(raw)
+    directory, name = _output(raw, source)
     return SweepSpec(
         base=base,
         base_source=base_source,
@@ -315,7 +284,7 @@ def probe_points(grid: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Points that between them hold every list value and both bounds of every distribution,
     each varying one key from the first point: enough to validate a search space up front."""
     options = {
-        key: values if isinstance(values, list) else list(_distribution(values, key)[1:])
+        key: values if isinstance(values, list) else list(distribution(values, key)[1:])
         for key, values in grid.items()
     }
     first = {key: values[0] for key, values in options.items()}
@@ -356,7 +325,7 @@ def run_name(overrides: Mapping[str, Any], seed: int) -> str:
     """
     canonical = json.dumps({"overrides": overrides, "seed": seed}, sort_keys=True, default=str)
     digest = hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:8]
-    parts = [f"{k.rsplit('.', 1)[-1]}={_text(v)}" for k, v in overrides.items()] + [f"seed={seed}"]
+    parts = [f"{k.rsplit('.', 1)[-1]}={point_text(v)}" for k, v in overrides.items()] + [f"seed={seed}"]
     readable = re.sub(r"[^A-Za-z0-9.=,+-]+", "_", "_".join(parts)).strip("_")[:80]
     return f"{readable}-{digest}"
 
@@ -425,6 +394,47 @@ def _optuna_settings(raw: Mapping[str, Any], search: str) -> tuple[dict[str, int
     return sampler, _settings(pruner or {}, "pruner", PRUNER_DEFAULTS)
 
 
+def _draws(raw: Mapping[str, Any], search: str) -> tuple[int | None, int]:
+    """(trials, search_seed): how many points a drawn search (random, optuna) proposes."""
+    trials = raw.get("trials")
+    if search in DRAWN:
+        integer(trials, f"trials: search {search} needs trials", low=1)
+    elif trials is not None:
+        raise ConfigError("trials: is for search: random or optuna (a grid runs every point)")
+    return trials, integer(raw.get("search_seed", 0), "search_seed", low=0)
+
+
+def _metric(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """(metric, direction): the summary figure that ranks the runs, and which way is better."""
+    metric = raw.get("metric", "val_accuracy")
+    split, _, kind = str(metric).partition("_")
+    if not isinstance(metric, str) or split not in SPLITS or kind not in METRICS:
+        names = [f"{s}_{m}" for s in SPLITS for m in METRICS]
+        hint = suggest(metric, names) if isinstance(metric, str) else ""
+        raise ConfigError(
+            f"metric: expected a summary metric like val_accuracy or test_loss, got {kind_of(metric)}{hint}"
+        )
+    direction = raw.get("direction", "min" if lower_is_better(kind) else "max")
+    if direction not in ("max", "min"):
+        raise ConfigError(f"direction: expected max or min, got {kind_of(direction)}")
+    return metric, direction
+
+
+def _output(raw: Mapping[str, Any], source: Path | None) -> tuple[str, str]:
+    """(output.dir, output.name): where the sweep's folder goes, named after its file by default."""
+    output = raw.get("output") or {}
+    if not isinstance(output, Mapping):
+        raise ConfigError(
+            f"output: expected a mapping like {{dir: runs/sweeps, name: mine}}, got {kind_of(output)}"
+        )
+    check_keys(output, ("dir", "name"), "output.")
+    name = plain_name(output.get("name") or (source.stem if source is not None else "sweep"), "output.name")
+    directory = output.get("dir", DEFAULT_DIR)
+    if not isinstance(directory, str) or not directory:
+        raise ConfigError(f"output.dir: expected a folder path, got {kind_of(directory)}")
+    return directory, name
+
+
 def _settings(value: Any, where: str, defaults: Mapping[str, int]) -> dict[str, int]:
     if not isinstance(value, Mapping):
         raise ConfigError(
@@ -453,81 +463,7 @@ def _check_enqueued(explicit: list[dict[str, Any]], grid: Mapping[str, Any]) -> 
                     f"set only keys of grid: ({', '.join(grid)})"
                 )
             if not in_space(grid[key], value):
-                raise ConfigError(f"runs[{i}].{key}: {_text(value)} lies outside grid.{key}")
-
-
-def in_space(values: Any, value: Any) -> bool:
-    """Whether value is one of a list's values or lies within a distribution's bounds."""
-    if isinstance(values, list):
-        return value in values
-    kind, low, high = _distribution(values, "")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return low <= value <= high and (kind != "int" or float(value).is_integer())
-
-
-def random_points(grid: Mapping[str, Any], trials: int, seed: int) -> list[dict[str, Any]]:
-    """trials distinct points, each key drawn from its list (uniformly) or its distribution."""
-    rng = np.random.default_rng(seed)
-    points: list[dict[str, Any]] = []
-    for _ in range(50 * trials):
-        point = {key: _draw(values, rng) for key, values in grid.items()}
-        if point not in points:
-            points.append(point)
-            if len(points) == trials:
-                return points
-    raise ConfigError(
-        f"trials: {trials} asked, but the grid holds only {len(points)} distinct points (use search: grid)"
-    )
-
-
-def _draw(values: Any, rng: np.random.Generator) -> Any:
-    if isinstance(values, list):
-        return values[int(rng.integers(len(values)))]
-    kind, low, high = _distribution(values, "")
-    if kind == "int":
-        return int(rng.integers(low, high + 1))
-    u = rng.uniform(np.log(low), np.log(high)) if kind == "loguniform" else rng.uniform(low, high)
-    return float(f"{(np.exp(u) if kind == 'loguniform' else u):.6g}")
-
-
-def _distribution(text: Any, key: str) -> tuple[str, float, float]:
-    """("uniform" | "loguniform" | "int", low, high) from text like loguniform(1e-4, 1e-1)."""
-    match = DISTRIBUTION.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise ConfigError(
-            f"grid.{key}: expected a list of values or a distribution uniform(a, b), loguniform(a, b), "
-            f"int(a, b) or choice(a, b, ...), got {kind_of(text)}"
-        )
-    kind = match.group(1)
-    try:
-        low, high = float(match.group(2)), float(match.group(3))
-    except ValueError:
-        raise ConfigError(f"grid.{key}: the bounds of {text!r} must be numbers") from None
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ConfigError(f"grid.{key}: {text!r} needs finite bounds a < b")
-    if kind == "loguniform" and low <= 0:
-        raise ConfigError(f"grid.{key}: {text!r} needs a > 0 (it is uniform in log space)")
-    if kind == "int" and not (low.is_integer() and high.is_integer()):
-        raise ConfigError(f"grid.{key}: {text!r} needs integer bounds")
-    return kind, (int(low) if kind == "int" else low), (int(high) if kind == "int" else high)
-
-
-def _choice(text: str, key: str) -> list[Any]:
-    """choice(a, b, ...) -> [a, b, ...]: the inside read as a YAML flow list, so
-    choice([16], [32, 16]) and choice(relu, tanh) both work."""
-    import yaml
-
-    inside = CHOICE.match(text).group(1)
-    try:
-        values = yaml.safe_load(f"[{inside}]")
-    except yaml.YAMLError:
-        raise ConfigError(
-            f"grid.{key}: cannot read the values of {text!r}; write choice(a, b, ...)"
-        ) from None
-    if not values:
-        raise ConfigError(f"grid.{key}: {text!r} has no values")
-    return values
+                raise ConfigError(f"runs[{i}].{key}: {point_text(value)} lies outside grid.{key}")
 
 
 def _grid(value: Any, search: str = "grid") -> dict[str, Any]:
@@ -535,23 +471,7 @@ def _grid(value: Any, search: str = "grid") -> dict[str, Any]:
         return {}
     grid = _overrides(value, "grid")
     for key, values in grid.items():
-        if isinstance(values, str) and CHOICE.match(values):
-            values = grid[key] = _choice(values, key)  # a list by another name, for every search
-        if search in DRAWN and not isinstance(values, list):
-            _distribution(values, key)  # checked now, drawn in expand (or proposed by Optuna)
-            continue
-        if not isinstance(values, list):
-            hint = (
-                "; distributions are for search: random or optuna"
-                if isinstance(values, str) and DISTRIBUTION.match(values)
-                else ""
-            )
-            raise ConfigError(
-                f"grid.{key}: expected a list of values, got {kind_of(values)}"
-                f" (write [{_text(values)}] for a single value){hint}"
-            )
-        if not values:
-            raise ConfigError(f"grid.{key}: the list is empty, so the grid has no runs")
+        grid[key] = space_values(values, key, search in DRAWN)
     return grid
 
 
@@ -589,11 +509,3 @@ def _seeds(raw: Mapping[str, Any], base: Mapping[str, Any]) -> list[int] | None:
 def _as_strings(overrides: Mapping[str, Any]) -> list[str]:
     """{"a.b": [1, 2]} -> ["a.b=[1, 2]"]: JSON is YAML, so config.parse_override reads it back."""
     return [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list):
-        return "x".join(_text(v) for v in value)
-    if isinstance(value, Mapping):
-        return ",".join(f"{k}:{_text(v)}" for k, v in value.items())
-    return str(value)

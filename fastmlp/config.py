@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from . import optimizers
+from . import optimizers, schedules
 from .data.formats import DATA_SUFFIXES
 from .errors import ConfigError, FastMLPError
 from .model import ACTIVATIONS, INITS
@@ -52,14 +52,6 @@ MOVED = {
     "train.momentum": "train.optimizer.momentum (with train.optimizer.name: sgd)",
     "train.nesterov": "train.optimizer.nesterov (with train.optimizer.name: sgd)",
 }
-# Parameters of each learning-rate schedule, with their defaults (see schedules.py).
-SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
-    "constant": {},
-    "step": {"step_size": 10, "gamma": 0.1},
-    "cosine": {"min_lr": 0.0},
-    "inverse_scaling": {"power": 0.5},
-}
-
 
 # ---------------------------------------------------------------- the schema
 
@@ -486,34 +478,7 @@ def _class_weight(value: Any) -> str | dict | None:
 
 
 def _schedule(value: Any) -> ScheduleConfig:
-    path = "train.lr_schedule"
-    if value is None:
-        value = "constant"
-    if isinstance(value, str):
-        value = {"name": value}
-    if not isinstance(value, Mapping):
-        raise ConfigError(
-            f"{path}: expected a schedule name or a mapping like {{name: cosine}}, got {kind_of(value)}"
-        )
-    name = choice(value.get("name", "constant"), f"{path}.name", tuple(SCHEDULE_PARAMS))
-    defaults = SCHEDULE_PARAMS[name]
-    for key in value:
-        if key != "name" and key not in defaults:
-            known = ", ".join(defaults) or "none"
-            hint = suggest(key, list(defaults))
-            raise ConfigError(
-                f"{path}.{key}: not a parameter of the {name!r} schedule{hint} (its parameters: {known};"
-                f" to replace a whole schedule, set {path}={name})"
-            )
-    params = {k: value.get(k, v) for k, v in defaults.items()}
-    if name == "step":
-        params["step_size"] = integer(params["step_size"], f"{path}.step_size", low=1)
-        params["gamma"] = number(params["gamma"], f"{path}.gamma", low=0.0, high=1.0, low_open=True)
-    elif name == "cosine":
-        params["min_lr"] = number(params["min_lr"], f"{path}.min_lr", low=0.0)
-    elif name == "inverse_scaling":
-        params["power"] = number(params["power"], f"{path}.power", low=0.0)
-    return ScheduleConfig(name, params)
+    return ScheduleConfig(*schedules.parse(value))
 
 
 def _output(raw: Mapping[str, Any]) -> OutputConfig:

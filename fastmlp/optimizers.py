@@ -22,20 +22,23 @@ import numpy as np
 
 from .errors import ConfigError
 from .kernels.optim import OPTIMIZER_CODES, make_hyper, state_size
-from .schema import boolean, integer, kind_of, number, suggest
+from .schema import Param, kind_of, suggest, table_params
 
-# name -> {parameter: (default, low, high, kind)}; kind "float" (low <= v < high) or "bool" / "int".
-PARAMS: dict[str, dict[str, tuple]] = {
-    "sgd": {"momentum": (0.0, 0.0, 1.0, "float"), "nesterov": (False, None, None, "bool")},
+# name -> {parameter: its default and range (schema.Param)}.
+PARAMS: dict[str, dict[str, Param]] = {
+    "sgd": {"momentum": Param(0.0, low=0.0, high=1.0, high_open=True), "nesterov": Param(False, "bool")},
     "adam": {
-        "beta_1": (0.9, 0.0, 1.0, "float"),
-        "beta_2": (0.999, 0.0, 1.0, "float"),
-        "epsilon": (1e-8, 0.0, math.inf, "float"),
+        "beta_1": Param(0.9, low=0.0, high=1.0, high_open=True),
+        "beta_2": Param(0.999, low=0.0, high=1.0, high_open=True),
+        "epsilon": Param(1e-8, low=0.0, high=math.inf, high_open=True),
         # true: eps is added to the uncorrected sqrt(v) (TensorFlow's and scikit-learn's Adam)
-        "epsilon_hat": (False, None, None, "bool"),
+        "epsilon_hat": Param(False, "bool"),
     },
     # max_fun bounds loss evaluations (train.epochs bounds iterations); tol is SciPy's gtol/ftol.
-    "lbfgs": {"max_fun": (15000, 1, None, "int"), "tol": (1e-7, 0.0, math.inf, "float")},
+    "lbfgs": {
+        "max_fun": Param(15000, "int", low=1),
+        "tol": Param(1e-7, low=0.0, high=math.inf, high_open=True),
+    },
 }
 NAMES = tuple(PARAMS)
 FULL_BATCH = ("lbfgs",)
@@ -49,7 +52,7 @@ class Optimizer:
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
-        self.params = {k: v[0] for k, v in PARAMS[self.name].items()} | dict(self.params)
+        self.params = {k: p.default for k, p in PARAMS[self.name].items()} | dict(self.params)
 
     @property
     def full_batch(self) -> bool:
@@ -89,27 +92,8 @@ def parse(value: Any, path: str = "train.optimizer") -> Optimizer:
     if name not in PARAMS:
         hint = suggest(name, list(PARAMS)) if isinstance(name, str) else ""
         raise ConfigError(f"{path}.name: expected one of {', '.join(NAMES)}, got {kind_of(name)}{hint}")
-    table = PARAMS[name]
-    params = {}
-    for key, raw in value.items():
-        if key == "name":
-            continue
-        if key not in table:
-            raise ConfigError(
-                f"{path}.{key}: not a parameter of {name!r}{suggest(str(key), list(table))} "
-                f"(its parameters: {', '.join(table) or 'none'}; to replace the whole optimizer, "
-                f"set {path}={name})"
-            )
-        params[key] = _check(raw, f"{path}.{key}", *table[key][1:])
-    return Optimizer(name, params)
-
-
-def _check(value, path, low, high, kind):
-    if kind == "bool":
-        return boolean(value, path)
-    if kind == "int":
-        return integer(value, path, low=low)
-    return number(value, path, low=low, high=high, high_open=True)
+    whole = f"to replace the whole optimizer, set {path}={name}"
+    return Optimizer(name, table_params(value, path, PARAMS[name], repr(name), whole))
 
 
 def minibatch_only(what: str, optimizer: Optimizer) -> str:

@@ -11,6 +11,7 @@ import numbers
 import re
 import reprlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
@@ -177,3 +178,38 @@ def choice(value: Any, path: str, choices: tuple[str, ...], error: type = Config
         hint = suggest(value, list(choices)) if isinstance(value, str) else ""
         raise error(f"{path}: expected one of {', '.join(choices)}, got {kind_of(value)}{hint}")
     return value
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a named thing (an optimizer, a learning-rate schedule): its default and
+    the values it accepts. kind: "float" (a finite number in the interval), "int" or "bool"."""
+
+    default: Any
+    kind: str = "float"
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def check(self, value: Any, path: str) -> Any:
+        if self.kind == "bool":
+            return boolean(value, path)
+        if self.kind == "int":
+            return integer(value, path, low=self.low, high=self.high)
+        return number(value, path, self.low, self.high, self.low_open, self.high_open)
+
+
+def table_params(
+    raw: Mapping[str, Any], path: str, table: Mapping[str, Param], owner: str, whole: str
+) -> dict:
+    """raw's parameters (every key but name) checked against table, the defaults filled in. An
+    unknown key is one line naming the owner's parameters: owner is how the message names what
+    they belong to ("'adam'", "the 'step' schedule"), whole how to replace it all."""
+    for key in raw:
+        if key != "name" and key not in table:
+            raise ConfigError(
+                f"{path}.{key}: not a parameter of {owner}{suggest(str(key), list(table))} "
+                f"(its parameters: {', '.join(table) or 'none'}; {whole})"
+            )
+    return {key: p.check(raw[key], f"{path}.{key}") if key in raw else p.default for key, p in table.items()}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import make_problem
 
-from fastmlp import MLP, fit
+from fastmlp import MLP, FastMLPError, fit
 from fastmlp.gradcheck import TOLERANCE, check_gradients
 from fastmlp.kernels.dropout import dropout_forward, dropout_key
 
@@ -51,7 +51,7 @@ def test_poisson_loss_is_the_half_deviance(rng):
     assert loss == pytest.approx(per_row.mean(), rel=1e-12)
     np.testing.assert_allclose(model.predict(X), mu, rtol=1e-12)
     assert model.metrics(X, *model.check_y(y, 9))["loss"] == pytest.approx(per_row.mean(), rel=1e-12)
-    with pytest.raises(Exception, match="counts >= 0"):
+    with pytest.raises(FastMLPError, match="counts >= 0"):
         model.loss_and_gradients(X, -y)
 
 

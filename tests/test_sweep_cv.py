@@ -11,7 +11,7 @@ from conftest import sweep_app as app
 from typer.testing import CliRunner
 
 from fastmlp.data import load_dataset
-from fastmlp.errors import DataError
+from fastmlp.errors import ConfigError, DataError
 from fastmlp.sweep import expand, load_sweep, sweep
 from fastmlp.sweep.results import FOLDS
 
@@ -134,5 +134,5 @@ def test_bad_cv_values_are_one_line_and_exit_2(tmp_path, value, message):
 
 def test_cv_refuses_a_fold_set_by_hand():
     spec = {"base": BASE, "grid": {"train.learning_rate": [0.1]}, "set": {"data.fold": [3, 0]}, "cv": 3}
-    with pytest.raises(Exception, match="data.fold is set by cv"):
+    with pytest.raises(ConfigError, match="data.fold is set by cv"):
         expand(load_sweep(spec))

@@ -6,6 +6,7 @@ import json
 import sys
 
 import pytest
+import yaml
 from conftest import sweep_app as app
 from typer.testing import CliRunner
 
@@ -176,6 +177,14 @@ def test_choice_text_is_a_list_for_every_search():
 
 
 def test_the_example_sweep_file_is_valid(optuna):
-    spec = load_sweep("configs/sweeps/digits_optuna.yaml")
-    assert spec.search == "optuna" and spec.trials >= 1 and spec.pruner is not None
+    path = "configs/sweeps/digits_optuna.yaml"
+    spec = load_sweep(path)
+    with open(path) as f:
+        raw = yaml.safe_load(f)  # what the file says, read apart from load_sweep
+    assert (spec.search, spec.trials, spec.search_seed) == ("optuna", raw["trials"], raw["search_seed"])
+    assert spec.sampler == raw["sampler"]
+    assert spec.pruner == {"interval_steps": 1, **raw["pruner"]}  # MedianPruner's default filled in
+    assert spec.grid["model.hidden"] == [[16], [32], [64]]  # choice(...) read as a list
+    assert spec.grid["train.learning_rate"] == raw["grid"]["train.learning_rate"]  # a distribution, as text
+    assert spec.runs == raw["runs"] and spec.metric == raw["metric"]
     assert expand(spec) == []  # validated up front; the trials are proposed while it runs

@@ -75,6 +75,10 @@ Where this differs from scikit-learn, on purpose:
 - The cross-entropy is computed from the logits (log-sum-exp), so a confidently wrong sample
   costs its true loss; scikit-learn clips probabilities at the float epsilon (15.9 nats at most
   in float32).
+- A stochastic fit whose loss goes non-finite raises scikit-learn's ValueError at that epoch;
+  with early_stopping=True it stops there instead, keeps the best epoch's weights and warns
+  (ConvergenceWarning), where scikit-learn trains on with non-finite weights until its stopping
+  rule fires and then restores the same best weights.
 - Sample weights must be >= 0 (scikit-learn takes negative ones without a word; a negative weight
   rewards a larger loss, which is no fit at all).
 - Parameter errors are fastmlp.sklearn.InvalidParameterError (a ValueError and a TypeError, like

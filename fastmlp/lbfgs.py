@@ -93,13 +93,9 @@ class FullBatch:
 
     def objective(self, theta):
         """(J(theta), dJ/dtheta) in float64."""
-        m = self.model
-        m.params[...] = theta
+        self.model.params[...] = theta
         value, self.correct = full_loss_and_grad(
-            m.params,
-            m.layout,
-            m.activation_code,
-            m.loss_code,
+            *self.model.kernel_args,
             self.X,
             self.csr,
             self.y_class,

@@ -142,13 +142,9 @@ class Minibatches:
     def run(self, order, lr, first, last, step0):
         """Minibatches first..last-1 of the epoch `order` (step0: the run's step of `first`): their
         EpochSums."""
-        m = self.model
         self.opt.hyper[LR] = lr
         sums = train_batches(
-            m.params,
-            m.layout,
-            m.activation_code,
-            m.loss_code,
+            *self.model.kernel_args,
             tuple(self.opt),
             self.l2,
             self.l2_per_weight,

@@ -35,16 +35,9 @@ class MLP(Network):
     >>> loss, grads = m.loss_and_gradients(X, y, l2=1e-4)   # grads[k] = (dW, db), on network inputs
     """
 
-    def __init__(
-        self,
-        layer_sizes,
-        activation="relu",
-        task="classification",
-        dtype="float32",
-        seed=0,
-        init="glorot_uniform",
-    ):
-        super().__init__(layer_sizes, activation, task, dtype, seed, init)
+    def __init__(self, *args, **kwargs):
+        """Network's arguments: layer_sizes, activation, task, dtype, seed, init."""
+        super().__init__(*args, **kwargs)
         self.preprocessing = Preprocessing("none")
         self.target_scaler = Preprocessing("none")
         self.classes: np.ndarray | None = None  # class labels as the training data spelled them

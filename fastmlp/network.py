@@ -141,6 +141,11 @@ class Network:
             b[...] = 0
 
     @property
+    def kernel_args(self) -> tuple:
+        """(params, layout, act, loss): the arguments every network kernel starts with."""
+        return self.params, self.layout, self.activation_code, self.loss_code
+
+    @property
     def activation_code(self) -> int:
         return ACTIVATION_CODES[self.activation]
 
@@ -281,10 +286,7 @@ class Network:
         grad = np.empty_like(self.params)
         key = np.uint64(dropout_key(int(dropout_seed), int(step)))
         loss, _ = loss_and_grad(
-            self.params,
-            self.layout,
-            self.activation_code,
-            self.loss_code,
+            *self.kernel_args,
             X,
             y_class,
             y_target,
@@ -318,10 +320,7 @@ class Network:
         values = self.task_spec.labels == "values"
         z = np.empty((n if values else 0, self.n_outputs), self.dtype)
         total, correct = evaluate_rows(
-            self.params,
-            self.layout,
-            self.activation_code,
-            self.loss_code,
+            *self.kernel_args,
             X,
             y_class,
             y_target,

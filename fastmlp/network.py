@@ -266,9 +266,8 @@ class Network:
 
     def l2_penalty(self, l2) -> float:
         """(lambda/2) sum_k ||W^k||_F^2 (biases excluded). A ufunc sum, not np.dot: NumPy's dot
-        is threaded on long float64 vectors (measured: 235k values) and leaves NumPy's BLAS
-        threads spinning through the next kernel call, which runs on SciPy's (docs/PERFORMANCE.md, "Two BLAS
-        thread pools")."""
+        is threaded on long float64 vectors and leaves NumPy's BLAS threads spinning through the
+        next kernel call, which runs on SciPy's (docs/PERFORMANCE.md, "Two BLAS thread pools")."""
         return 0.5 * l2 * sum(float(np.square(W).sum()) for W in self.weights)
 
     def loss_and_gradients(self, X, y, l2=0.0, sample_weight=None, dropout=0.0, dropout_seed=0, step=0):

@@ -102,8 +102,8 @@ def dense_or_csr(X, dtype):
     """(X, csr) as the kernels take rows: a dense X and no_csr(dtype), or for a scipy sparse matrix
     an empty (0, n_features) X and the CSR triple (values in dtype, int64 indices and row
     pointers, so that every CSR matrix has one type); see kernels/rows.py."""
-    # Only scipy.sparse makes sparse matrices: if nobody imported it, X is dense (and importing
-    # it here would add ~0.1 s to every start-up).
+    # Only scipy.sparse makes sparse matrices: if nobody imported it, X is dense, and nothing
+    # here needs to import it.
     sparse = sys.modules.get("scipy.sparse")
     if sparse is None or not sparse.issparse(X):
         return X, no_csr(dtype)

@@ -305,6 +305,8 @@ def run_config(config=None, overrides: Sequence[str] = (), *, resume=None, out=N
             raise FastMLPError(
                 "--resume continues a run folder with its own config.yaml; give no config or --out"
             )
+        if not Path(resume).is_dir():
+            raise FastMLPError(f"--resume {resume}: not a run folder (there is no such folder)")
         if not (Path(resume) / runs.CONFIG).is_file():
             raise FastMLPError(f"--resume {resume}: not a run folder (no {runs.CONFIG})")
         return load_config(Path(resume) / runs.CONFIG, overrides)

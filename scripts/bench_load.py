@@ -1,15 +1,19 @@
 """Load speed and peak memory: fastmlp's table loading against pandas and pyarrow alone.
 
-    python scripts/bench_load.py [--rows 200000] [--parquet-rows 2500000] [--repeats 3]
-                                 [--dir /tmp/bench_load]
+    python scripts/bench_load.py [--rows 2000000] [--features 100] [--repeats 3]
+                                 [--dir /tmp/bench_load] [--ways fastmlp,pyarrow ...]
 
-Makes (once, in --dir) a CSV of `rows` x 50 float columns + an integer label (about 92 MB for
-200,000 rows) and a Parquet file of `parquet-rows` x 50 float64 columns + label (about 1 GB for
-2,500,000 rows), then times each way of getting float32 inputs and the labels in memory, each in
-a fresh process so its peak resident memory (ru_maxrss, less the interpreter's after imports) is
+Makes (once, in --dir) a CSV of `rows` x `features` numbers (4 decimals) + an integer label
+(about 1.5 GB for 2,000,000 x 100) and its Parquet twin (the same values as float64, the label
+int64), then times each way of getting the inputs as float32 and the labels in memory, each in a
+fresh process so its peak resident memory (ru_maxrss, less the interpreter's after imports) is
 its own:
 
     fastmlp            load_dataset({"path": ...}) with no splits and no preprocessing: float32 X, y
+                       (a numeric table is read in blocks: fastmlp/data/stream.py)
+    fastmlp (splits)   the defaults `fastmlp train` uses: validation 0.1, test 0.2, standardized
+                       (what a training run holds when it starts)
+    fastmlp (general)  no splits, through the general table path (stream.py's reader turned off)
     pandas             pd.read_csv / pd.read_parquet, then .to_numpy(float32) and the label column
     pandas[pyarrow]    pd.read_csv(engine="pyarrow"), the same conversion
     pyarrow            pyarrow.csv.read_csv / parquet.read_table, then each column to float32
@@ -29,11 +33,22 @@ from pathlib import Path
 
 import numpy as np
 
-N_FEATURES = 50
-
 CODE = {
     "fastmlp": """
 from fastmlp.data import load_dataset
+def run(path):
+    ds = load_dataset({"path": path, "validation_split": 0, "test_split": 0, "preprocessing": "none"})
+    return ds.X_train, ds.y_train
+""",
+    "fastmlp (splits)": """
+from fastmlp.data import load_dataset
+def run(path):
+    ds = load_dataset({"path": path})
+    return ds.X_train, ds.y_train
+""",
+    "fastmlp (general)": """
+from fastmlp.data import load_dataset, stream
+stream.read_numeric = lambda *args: None
 def run(path):
     ds = load_dataset({"path": path, "validation_split": 0, "test_split": 0, "preprocessing": "none"})
     return ds.X_train, ds.y_train
@@ -81,31 +96,36 @@ print(json.dumps({{"seconds": seconds, "peak_mb": (peak - base) / 1024, "shape":
 """
 
 
-def make_files(folder: Path, rows: int, parquet_rows: int) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    csv_path, parquet_path = folder / f"wide_{rows}.csv", folder / f"wide_{parquet_rows}.parquet"
-    rng = np.random.default_rng(0)
-    names = [f"x{j}" for j in range(N_FEATURES)]
-    if not csv_path.exists():
-        X = rng.normal(size=(rows, N_FEATURES))
-        y = rng.integers(0, 10, rows)
-        with csv_path.open("w") as f:
-            f.write(",".join([*names, "label"]) + "\n")
-            for start in range(0, rows, 10000):
-                block = np.column_stack([X[start : start + 10000], y[start : start + 10000]])
-                np.savetxt(f, block, fmt=["%.6f"] * N_FEATURES + ["%d"], delimiter=",")
-    if not parquet_path.exists():
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+def make_files(folder: Path, rows: int, features: int) -> tuple[Path, Path]:
+    """The CSV and its Parquet twin, written block by block from one seeded stream."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-        schema = pa.schema([*(pa.field(n, pa.float64()) for n in names), pa.field("label", pa.int64())])
-        with pq.ParquetWriter(parquet_path, schema) as writer:
-            for start in range(0, parquet_rows, 250_000):
-                n = min(250_000, parquet_rows - start)
-                block = rng.normal(size=(n, N_FEATURES))
-                arrays = [pa.array(block[:, j]) for j in range(N_FEATURES)]
-                writer.write_table(pa.table([*arrays, pa.array(rng.integers(0, 10, n))], schema=schema))
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"wide_{rows}x{features}"
+    csv_path, parquet_path = folder / f"{stem}.csv", folder / f"{stem}.parquet"
+    if csv_path.exists() and parquet_path.exists():
+        return csv_path, parquet_path
+    names = [f"x{j}" for j in range(features)]
+    schema = pa.schema([*(pa.field(n, pa.float64()) for n in names), pa.field("label", pa.int64())])
+    rng = np.random.default_rng(0)
+    with csv_path.open("w") as f, pq.ParquetWriter(parquet_path, schema) as writer:
+        f.write(",".join([*names, "label"]) + "\n")
+        for start in range(0, rows, 100_000):
+            n = min(100_000, rows - start)
+            X, y = np.round(rng.normal(size=(n, features)), 4), rng.integers(0, 10, n)
+            np.savetxt(f, np.column_stack([X, y]), fmt=["%.4f"] * features + ["%d"], delimiter=",")
+            arrays = [pa.array(X[:, j]) for j in range(features)]
+            writer.write_table(pa.table([*arrays, pa.array(y)], schema=schema))
     return csv_path, parquet_path
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "CPU unknown"
 
 
 def measure(way: str, path: Path) -> dict:
@@ -119,17 +139,19 @@ def measure(way: str, path: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--parquet-rows", type=int, default=2_500_000)
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--features", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dir", default="/tmp/bench_load")
+    parser.add_argument("--ways", default=",".join(CODE), help="comma-separated, of: " + ", ".join(CODE))
     args = parser.parse_args()
-    csv_path, parquet_path = make_files(Path(args.dir), args.rows, args.parquet_rows)
+    csv_path, parquet_path = make_files(Path(args.dir), args.rows, args.features)
+    chosen = [w.strip() for w in args.ways.split(",")]
+    print(f"float32 inputs: {args.rows * args.features * 4 / 2**20:.0f} MB; {cpu_name()}")
     for path in (csv_path, parquet_path):
-        size = path.stat().st_size / 1e6
-        print(f"\n{path.name}: {size:.0f} MB")
+        print(f"\n{path.name}: {path.stat().st_size / 1e6:.0f} MB")
         print(f"{'way':<18}{'median s':>10}{'peak MB':>10}{'s vs fastmlp':>14}{'MB vs fastmlp':>15}")
-        ways = [w for w in CODE if not (w == "pandas[pyarrow]" and path.suffix == ".parquet")]
+        ways = [w for w in chosen if not (w == "pandas[pyarrow]" and path.suffix == ".parquet")]
         results = {}
         for way in ways:
             runs = [measure(way, path) for _ in range(args.repeats)]
@@ -143,7 +165,7 @@ def main() -> None:
         base = results.get("fastmlp")
         for way, (seconds, peak) in results.items():
             ratio = f"{seconds / base[0]:>14.2f}{peak / max(base[1], 1):>15.2f}" if base else ""
-            print(f"{way:<18}{seconds:>10.2f}{peak:>10.0f}{ratio}")
+            print(f"{way:<18}{seconds:>10.2f}{peak:>10.0f}{ratio}", flush=True)
 
 
 if __name__ == "__main__":

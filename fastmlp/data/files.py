@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from . import stream
 from .formats import TABLES, describe, format_of
 from .idx import read_idx
 from .raw import Raw
 from .source import existing_file, reason
-from .tabular import read_tabular
+from .tabular import read_tabular, target_list
 
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -32,8 +33,9 @@ MNIST_FILES = {
 }
 
 
-def read_file(path, spec, y_path=None) -> Raw:
-    """One file (plus its label file for .npy/IDX) as Raw, by its format."""
+def read_file(path, spec, y_path=None, dtype=None) -> Raw:
+    """One file (plus its label file for .npy/IDX) as Raw, by its format; dtype: the float
+    type a numeric table may be read straight into (tabular.read_tabular)."""
     path = Path(path).expanduser()
     kind = format_of(path)
     if kind == "npz":
@@ -41,7 +43,9 @@ def read_file(path, spec, y_path=None) -> Raw:
     if kind == "npy":
         return read_pair(path, y_path, _read_npy)
     if kind in TABLES:
-        return read_tabular(path, spec)
+        # A numeric table straight into a dense matrix of the training dtype, when it is one.
+        raw = stream.read_numeric(path, spec, target_list(spec), dtype) if dtype is not None else None
+        return raw if raw is not None else read_tabular(path, spec)
     if kind == "idx":
         return read_pair(path, y_path, read_idx)
     if path.is_dir():

@@ -19,6 +19,7 @@ from .files import read_file, read_mnist_dir
 from .labels import check_task
 from .prepare import float_dtype, prepare_raw
 from .spec import DataSpec
+from .table import Columns
 
 
 def load_dataset(
@@ -40,7 +41,9 @@ def load_dataset(
     spec = DataSpec.from_mapping(spec)
     float_dtype(dtype)
     task = check_task(task)
-    raws, name, source, known = _read(spec)
+    # A model's encoder reads table columns: only a fresh fit may take a numeric table as a
+    # dense matrix read in blocks (stream.py).
+    raws, name, source, known = _read(spec, dtype if encoder is None else None)
     n_classes = spec.n_classes
     if known is not None:
         task = task or known.task
@@ -61,8 +64,9 @@ def load_dataset(
     )
 
 
-def _read(spec: DataSpec) -> tuple[list, str, str, object]:
-    """([train, test or None], name, source, the Builtin or None) for the spec's dataset or files."""
+def _read(spec: DataSpec, dtype=None) -> tuple[list, str, str, object]:
+    """([train, test or None], name, source, the Builtin or None) for the spec's dataset or files;
+    dtype: what a numeric table may be read straight into (None: the general table path)."""
     if spec.name is not None and spec.path is not None:
         raise DataError(
             "data: set either data.name or data.path, not both "
@@ -83,10 +87,15 @@ def _read(spec: DataSpec) -> tuple[list, str, str, object]:
     if path.is_dir():
         train, test = read_mnist_dir(path)
     else:
-        train, test = read_file(path, spec, spec.y_path), None
+        train, test = read_file(path, spec, spec.y_path, dtype), None
     if spec.test_path is not None:
         test_path = Path(spec.test_path).expanduser()
         if not test_path.exists():
             raise DataError(f"{test_path}: no such data file (data.test_path)")
-        test = read_file(test_path, spec, spec.test_y_path)
+        test = read_file(test_path, spec, spec.test_y_path, dtype)
+        if isinstance(train.X, Columns) != isinstance(test.X, Columns):
+            # One table read as columns (text, gaps) and the other as a dense matrix: both as
+            # columns, so one encoder serves them.
+            train = read_file(path, spec, spec.y_path) if not isinstance(train.X, Columns) else train
+            test = read_file(test_path, spec, spec.test_y_path) if not isinstance(test.X, Columns) else test
     return [train, test], path.name, str(path), None

@@ -18,12 +18,17 @@ from .table import Columns, _row_index, float_values, frame_table, read_table
 
 def read_tabular(path, spec) -> Raw:
     """Raw(X: Columns, y) from a CSV, Parquet or Feather file as the spec's data keys say."""
-    targets = list(spec.target) if isinstance(spec.target, (list, tuple)) else [spec.target]
+    targets = target_list(spec)
     named_target = any(isinstance(t, str) for t in targets)
     table, named, row = read_table(path, spec.delimiter, spec.header, named_target)
     if not named and spec.header is None:
         _refuse_a_hidden_header(path, table, targets)
     return table_raw(table, str(path), named, row, spec, targets)
+
+
+def target_list(spec) -> list:
+    """data.target as a list of column names or indices."""
+    return list(spec.target) if isinstance(spec.target, (list, tuple)) else [spec.target]
 
 
 def frame_columns(X, source: str, spec) -> Columns:

@@ -3,19 +3,25 @@
 The general table path (tabular.py) holds the whole Arrow table, then a float64 copy of every
 column, then the encoded floats: about 4-9x the float32 data at its peak. For the common large
 table — every input column numbers, no gaps, the target one or more columns — none of that is
-needed: a CSV (pyarrow's streaming reader) or a Parquet file (its row groups) is read a block
-of rows at a time, each block's inputs cast into a float block of the training dtype, the
-target column kept as Arrow values (small), and the blocks joined once at the end. Peak: the
-blocks and the joined matrix, 2x the float data, plus one block of Arrow values.
+needed: a CSV (cut at line ends into blocks of CSV_BLOCK_BYTES, each parsed by pyarrow's
+threaded read_csv, the column types of the first block kept for the rest, as pyarrow's own
+streaming reader keeps them) or a Parquet file (its batches) is read a block of rows at a
+time, each block's inputs cast into a float block of the training dtype, the target column kept
+as Arrow values (small), and the blocks joined once at the end (a Parquet file says its row
+count, so its blocks are written in place). Peak: the blocks and the joined matrix, 2x the
+float data, plus one block of Arrow values.
 
 Whatever this path does not cover, it hands back (None) before anything is kept, and the
 general path reads the file and says what is wrong in its own words: a text or boolean input
 column (categories), data.features or a list of data.categorical, a missing or non-finite input
-value, gzip (read whole either way), a header that may hide in the first data row. Both paths
+value, a line end inside a quoted cell, gzip (read whole either way), a header that may hide
+in the first data row. Both paths
 give the same Raw: float32(float64(value)) for every cell, the same labels, the same names.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -25,8 +31,9 @@ from .formats import format_of
 from .raw import Raw
 from .tabular import _refuse_a_hidden_header, _targets
 
-# Bytes of CSV text per block of the streaming reader (pyarrow's ReadOptions.block_size).
-CSV_BLOCK_BYTES = 1 << 24
+# Bytes of CSV text per block: large enough for read_csv's threads to share, small against the
+# data (its Arrow table is about the size of the text).
+CSV_BLOCK_BYTES = 1 << 26
 
 
 def read_numeric(path, spec, targets, dtype) -> Raw | None:
@@ -44,7 +51,7 @@ def read_numeric(path, spec, targets, dtype) -> Raw | None:
         found = _csv_batches(path, spec, targets)
         if found is None:
             return None
-        batches, names, named, row = found
+        batches, names, named, row, n = found
     else:
         return None
     width = len(names)
@@ -74,49 +81,59 @@ def read_numeric(path, spec, targets, dtype) -> Raw | None:
 
 def _read_blocks(batches, inputs, t_cols, dtype, n=None):
     """(X, a table of the target columns) from the record batches, or None at the first input
-    value that is not a finite number (the general path then says which). n: the row count when
-    the file says it (Parquet): the blocks are then written straight into X."""
+    value that is not a finite number (the general path then says which). n: the row count the
+    file states (Parquet) or an estimate of it from the first block (CSV): the blocks are written
+    straight into X, pages beyond the last row never touched; rows past it are joined at the end."""
     import pyarrow as pa
 
-    blocks, targets, done = [], [[] for _ in t_cols], 0
-    whole = np.empty((n, len(inputs)), dtype) if n else None
+    whole = np.empty((n or 0, len(inputs)), dtype)
+    more, targets, done = [], [[] for _ in t_cols], 0
     try:
         for batch in batches:
-            if whole is not None:
-                if done + batch.num_rows > n:
-                    return None
-                block = whole[done : done + batch.num_rows]
-            else:
-                block = np.empty((batch.num_rows, len(inputs)), dtype)
+            rows = batch.num_rows
+            fits = not more and done + rows <= len(whole)  # once past the estimate, rows keep their order
+            block = whole[done : done + rows] if fits else np.empty((rows, len(inputs)), dtype)
             for j, c in enumerate(inputs):
                 column = batch.column(c)
                 if column.null_count or not (
                     pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
                 ):
                     return None
-                values = column.to_numpy(zero_copy_only=False)
-                if values.dtype.kind != "f":
-                    values = values.astype(np.float64)  # as the general path: float64 first
-                with np.errstate(over="ignore"):  # a float32 overflow becomes inf: refused below
-                    block[:, j] = values
+                _write_column(block[:, j], column)
             if not np.isfinite(block).all():
                 return None
-            done += batch.num_rows
-            if whole is None:
-                blocks.append(block)
+            if fits:
+                done += rows
+            else:
+                more.append(block)
             for k, c in enumerate(t_cols):
                 targets[k].append(batch.column(c))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None  # a later block with text in a number column, say
-    if whole is not None:
-        X = whole if done == n else None
-    else:
-        X = np.concatenate(blocks) if len(blocks) > 1 else (blocks[0] if blocks else None)
-        blocks.clear()
-    if X is None or not len(X):
+    X = np.concatenate([whole[:done], *more]) if more else whole[:done]
+    if not len(X):
         return None
     table = pa.table({str(k): pa.chunked_array(chunks) for k, chunks in enumerate(targets)})
     return X, table
+
+
+def _write_column(out, column):
+    """out[:] = the Arrow number column, chunk by chunk from its value buffers (float64 first for
+    integers, as the general path converts them); a float32 overflow becomes inf (refused)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_float64(column.type) or pa.types.is_float32(column.type)):
+        column = pc.cast(column, pa.float64())
+    start = 0
+    for chunk in getattr(column, "chunks", [column]):
+        n = len(chunk)
+        if n:
+            dtype = np.float64 if pa.types.is_float64(chunk.type) else np.float32
+            values = np.frombuffer(chunk.buffers()[1], dtype, count=chunk.offset + n)[chunk.offset :]
+            with np.errstate(over="ignore"):
+                out[start : start + n] = values
+        start += n
 
 
 def _parquet_batches(path):
@@ -127,7 +144,7 @@ def _parquet_batches(path):
     from .table import _row_index
 
     try:
-        reader = pq.ParquetFile(path)
+        reader = pq.ParquetFile(path, pre_buffer=False)  # buffering ahead held ~0.7 GB more at peak
     except (pa.ArrowException, OSError, ValueError):
         return iter(()), [], True, _row_index, None  # unreadable: the general path says so
     names = list(reader.schema_arrow.names)
@@ -135,11 +152,10 @@ def _parquet_batches(path):
 
 
 def _csv_batches(path, spec, targets):
-    """(record batches, column names, named, row) of a plain CSV through pyarrow's streaming
-    reader, with the delimiter and header decided as the general path decides them; None when
-    the file's first block already says it is not for this path."""
+    """(tables of consecutive rows, column names, named, row, an estimate of the row count) of a
+    plain CSV, with the delimiter and header decided as the general path decides them; None
+    when the file's start already says it is not for this path."""
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     from .csvfile import looks_like_header
     from .table import CsvLines, _check_unique, _head_text, _records, sniff_delimiter
@@ -153,19 +169,63 @@ def _csv_batches(path, spec, targets):
     if header is None:
         header = any(isinstance(t, str) for t in targets) or looks_like_header(records)
     try:
-        reader = pacsv.open_csv(
-            str(path),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=not header, block_size=CSV_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
-        )
-    except (pa.ArrowException, OSError, EOFError):
+        first = _csv_block(path, delimiter, header, None, 0)
+    except (pa.ArrowException, OSError):
         return None
-    names = list(reader.schema.names)
+    if first is None:
+        return None
+    table, end = first
+    names = list(table.column_names)
     if header:
         names = [n.strip() for n in names]
         try:
             _check_unique(names, "{}")
         except DataError:
             return None
-    return reader, names, bool(header), CsvLines(path, delimiter, bool(header))
+    blocks = _csv_blocks(path, delimiter, table, end)
+    # Rows the file may hold, from the first block's bytes per row, with a margin: X is
+    # allocated for them and only the rows written are ever touched.
+    estimate = int(Path(path).stat().st_size / max(end / max(table.num_rows, 1), 1) * 1.05) + 1024
+    return blocks, names, bool(header), CsvLines(path, delimiter, bool(header)), estimate
+
+
+def _csv_blocks(path, delimiter, first, end):
+    """The first block's table, then the rest of the file's, each parsed with the first's names
+    and types."""
+    yield first
+    schema = (first.column_names, {f.name: f.type for f in first.schema})
+    while (block := _csv_block(path, delimiter, False, schema, end)) is not None:
+        table, end = block
+        yield table
+
+
+def _csv_block(path, delimiter, header, schema, start):
+    """(table, end): the rows of the CSV from byte `start` to the line end at or after start +
+    CSV_BLOCK_BYTES; None at the end of the file. schema: (names, types) to parse with (the
+    first block infers them). A block that does not parse raises pyarrow.ArrowInvalid: the
+    file then goes the general way."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(CSV_BLOCK_BYTES)
+        if not data:
+            return None
+        data += f.readline()
+        # An odd count of quote characters: the cut is inside a quoted cell (a line end in a
+        # value); read on to the line end that closes it. (A line end inside a quoted cell
+        # then fails to parse, and the file goes the general way.)
+        while b'"' in data and data.count(b'"') % 2 and (line := f.readline()):
+            data += line
+    if schema is None:
+        read = pacsv.ReadOptions(autogenerate_column_names=not header)
+        convert = pacsv.ConvertOptions(strings_can_be_null=True)
+    else:
+        read = pacsv.ReadOptions(column_names=schema[0])
+        convert = pacsv.ConvertOptions(strings_can_be_null=True, column_types=schema[1])
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    table = pacsv.read_csv(
+        pa.py_buffer(data), read_options=read, parse_options=parse, convert_options=convert
+    )
+    return table, start + len(data)

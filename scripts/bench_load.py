@@ -19,7 +19,8 @@ its own:
     pyarrow            pyarrow.csv.read_csv / parquet.read_table, then each column to float32
     pyarrow (read)     the Arrow table alone, no NumPy array made
 
-Prints the median seconds and peak MB per way, and each one's ratio against fastmlp.
+Each round runs every way once, in turn (the machine drifts); prints the median seconds and peak
+MB per way, and each one's ratio against fastmlp.
 """
 
 from __future__ import annotations
@@ -152,15 +153,18 @@ def main() -> None:
         print(f"\n{path.name}: {path.stat().st_size / 1e6:.0f} MB")
         print(f"{'way':<18}{'median s':>10}{'peak MB':>10}{'s vs fastmlp':>14}{'MB vs fastmlp':>15}")
         ways = [w for w in chosen if not (w == "pandas[pyarrow]" and path.suffix == ".parquet")]
+        runs = {way: [] for way in ways}
+        for _ in range(args.repeats):  # rounds of every way in turn: the machine drifts
+            for way in ways:
+                runs[way].append(measure(way, path))
         results = {}
-        for way in ways:
-            runs = [measure(way, path) for _ in range(args.repeats)]
-            if any("error" in r for r in runs):
-                print(f"{way:<18}  failed: {next(r['error'] for r in runs if 'error' in r)}")
+        for way, done in runs.items():
+            if any("error" in r for r in done):
+                print(f"{way:<18}  failed: {next(r['error'] for r in done if 'error' in r)}")
                 continue
             results[way] = (
-                statistics.median(r["seconds"] for r in runs),
-                statistics.median(r["peak_mb"] for r in runs),
+                statistics.median(r["seconds"] for r in done),
+                statistics.median(r["peak_mb"] for r in done),
             )
         base = results.get("fastmlp")
         for way, (seconds, peak) in results.items():

@@ -34,6 +34,9 @@ from .tabular import _refuse_a_hidden_header, _targets
 # Bytes of CSV text per block: large enough for read_csv's threads to share, small against the
 # data (its Arrow table is about the size of the text).
 CSV_BLOCK_BYTES = 1 << 26
+# Bytes per parse task inside a block: a few per block, so both of read_csv's threads have work,
+# and few column chunks to copy out.
+PARSE_BLOCK_BYTES = 1 << 23
 
 
 def read_numeric(path, spec, targets, dtype) -> Raw | None:
@@ -63,6 +66,11 @@ def read_numeric(path, spec, targets, dtype) -> Raw | None:
     if read is None:
         return None
     X, target_table = read
+    # The memory pool keeps the freed Arrow blocks for reuse: hand them back before the splits
+    # copy X, or they stay resident through the rest of the load.
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
     try:
         if not named and spec.header is None:
             _refuse_a_hidden_header(path, target_table, [0])
@@ -100,8 +108,10 @@ def _read_blocks(batches, inputs, t_cols, dtype, n=None):
                 ):
                     return None
                 _write_column(block[:, j], column)
-            if not np.isfinite(block).all():
-                return None
+            # Column sums are finite when every value is (an overflowing sum: look closer).
+            with np.errstate(over="ignore", invalid="ignore"):
+                if not np.isfinite(block.sum(axis=0)).all() and not np.isfinite(block).all():
+                    return None
             if fits:
                 done += rows
             else:
@@ -212,17 +222,20 @@ def _csv_block(path, delimiter, header, schema, start):
         data = f.read(CSV_BLOCK_BYTES)
         if not data:
             return None
-        data += f.readline()
-        # An odd count of quote characters: the cut is inside a quoted cell (a line end in a
-        # value); read on to the line end that closes it. (A line end inside a quoted cell
-        # then fails to parse, and the file goes the general way.)
-        while b'"' in data and data.count(b'"') % 2 and (line := f.readline()):
-            data += line
+        # Cut after the block's last line end (no copy); at the end of the file, keep it all.
+        cut = data.rfind(b"\n") + 1 if len(data) == CSV_BLOCK_BYTES else len(data)
+        if cut == 0 or (b'"' in data and data.count(b'"', 0, cut) % 2):
+            # No line end in the block, or the cut falls inside a quoted cell (a line end in a
+            # value): read on to the line end that closes it.
+            data, cut = data + f.readline(), None
+            while b'"' in data and data.count(b'"') % 2 and (line := f.readline()):
+                data += line
+    data = memoryview(data)[:cut]
     if schema is None:
-        read = pacsv.ReadOptions(autogenerate_column_names=not header)
+        read = pacsv.ReadOptions(autogenerate_column_names=not header, block_size=PARSE_BLOCK_BYTES)
         convert = pacsv.ConvertOptions(strings_can_be_null=True)
     else:
-        read = pacsv.ReadOptions(column_names=schema[0])
+        read = pacsv.ReadOptions(column_names=schema[0], block_size=PARSE_BLOCK_BYTES)
         convert = pacsv.ConvertOptions(strings_can_be_null=True, column_types=schema[1])
     parse = pacsv.ParseOptions(delimiter=delimiter)
     table = pacsv.read_csv(

@@ -147,9 +147,11 @@ def _summary_table(result) -> Table:
                 f"{split} RMSE",
                 f"{s[f'{split}_rmse']:.4g}  (MAE {s[f'{split}_mae']:.4g}, R² {fmt(s[f'{split}_r2'])})",
             )
+    # A resumed run's epochs include the earlier sessions': its wall time is this session's only.
+    session, epochs = (" this session", "all epochs") if s.get("resumed_from") else ("", "training")
     table.add_row(
         "wall time",
-        f"{t['wall_seconds']:.2f} s (training {t['epoch_seconds_total']:.2f} s, "
+        f"{t['wall_seconds']:.2f} s{session} ({epochs} {t['epoch_seconds_total']:.2f} s, "
         f"first epoch {t['first_epoch_seconds']:.2f} s)",
     )
     if t["samples_per_second"]:

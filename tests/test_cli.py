@@ -477,3 +477,18 @@ def test_a_table_piped_to_a_file_keeps_every_value_whole(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.count("0.0481551234") == 6 and out.count("train.some_long_key_") == 6 and "…" not in out
+
+
+def test_a_resumed_runs_wall_time_is_this_sessions(tmp_path, default_run):
+    """The summary of a resumed run says its wall time is this session's and its epoch seconds
+    all epochs' (those include the earlier sessions'); a run from the start says training."""
+    _, first = default_run
+    assert "(training " in first.output and "this session" not in first.output
+    half = tmp_path / "half"
+    half.mkdir()
+    config = yaml.safe_load((default_run[0] / "config.yaml").read_text())
+    config["train"]["epochs"] = 2
+    (half / "config.yaml").write_text(yaml.safe_dump(config))  # killed before its first checkpoint
+    result = invoke("train", "--resume", half)
+    assert result.exit_code == 0, result.output
+    assert " this session (all epochs " in result.output

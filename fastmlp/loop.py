@@ -50,7 +50,9 @@ class Loop:
         put back at the end; best_params: the best weights before this run (None: none yet).
     callback: see trainer.fit. checkpoint: a path written at epoch ends, every
         checkpoint_seconds inside an epoch, and when interrupted. first_step: optimizer steps
-        taken before this run (the minibatch's step keys its dropout mask)."""
+        taken before this run (the minibatch's step keys its dropout mask). signals: those that
+        stop the run at the next chunk boundary (KeyboardInterrupt after its checkpoint); the
+        estimators leave SIGTERM to end the process, as scikit-learn does."""
 
     def __init__(
         self,
@@ -66,11 +68,12 @@ class Loop:
         checkpoint=None,
         checkpoint_seconds=60.0,
         first_step=0,
+        signals=(signal.SIGINT, signal.SIGTERM),
     ):
         self.minibatches, self.stop, self.rate, self.order = minibatches, stop, rate, order
         self.evaluate, self.keep_best, self.best_params = evaluate, keep_best, best_params
         self.callback, self.checkpoint, self.checkpoint_seconds = callback, checkpoint, checkpoint_seconds
-        self.first_step = first_step
+        self.first_step, self.signals = first_step, signals
         n_batches = minibatches.n_batches
         # A resumed run chunks as the original did, so its sums are added in the same order.
         watched = callback is not None or checkpoint is not None
@@ -89,7 +92,7 @@ class Loop:
         history = self.history = History(rows=[dict(r) for r in state.rows], best_epoch=state.best_epoch)
         history.stopped_early = state.stopped_early
         epoch, self.last_saved = state.epoch, time.monotonic()
-        with _interrupt_flag() as interrupted:
+        with _interrupt_flag(self.signals) as interrupted:
             while epoch <= epochs and not history.stopped_early:
                 row, stop = self._epoch(epoch, state, interrupted, epochs)
                 history.rows.append(row)
@@ -235,7 +238,7 @@ def sigterm_as_interrupt():
 
 
 @contextlib.contextmanager
-def _interrupt_flag():
+def _interrupt_flag(caught=(signal.SIGINT, signal.SIGTERM)):
     """While training, Ctrl-C (SIGINT) and SIGTERM (what schedulers, containers and `kill` send)
     set a flag instead of raising wherever Python happens to be, so the loop stops at the next
     chunk boundary with a consistent checkpoint; a second signal raises at once. Off the main
@@ -250,7 +253,6 @@ def _interrupt_flag():
             raise KeyboardInterrupt
         pressed.append(signum)
 
-    caught = (signal.SIGINT, signal.SIGTERM)
     previous = {s: signal.signal(s, handler) for s in caught}
     try:
         yield lambda: bool(pressed)

@@ -175,3 +175,23 @@ def test_rows_beyond_the_first_blocks_estimate_keep_their_order(tmp_path, monkey
     path.write_text("\n".join(lines) + "\n")
     streamed, general = both_ways(monkeypatch, {"path": str(path), "target": "label", **SPLITS})
     assert_same(streamed, general)
+
+
+def test_an_unreadable_or_damaged_parquet_file_gets_the_general_paths_line(tmp_path):
+    """Not a Parquet file at all, or one with a damaged data page: the one DataError line the
+    general path gives, not a message about the target column or a bare OSError."""
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1garbagePAR1")
+    with pytest.raises(DataError, match="not a readable Parquet file"):
+        load_dataset({"path": str(bad), "target": "label"}, dtype="float32")
+    rng = np.random.default_rng(0)
+    damaged = tmp_path / "damaged.parquet"
+    n = 20000
+    table = pa.table({"x": rng.normal(size=n), "y": rng.normal(size=n), "label": rng.integers(0, 3, n)})
+    pq.write_table(table, damaged, row_group_size=5000)
+    data = bytearray(damaged.read_bytes())
+    at = int(len(data) * 0.36)  # inside a data page of a later row group
+    data[at : at + 64] = bytes(b ^ 0xFF for b in data[at : at + 64])
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="not a readable Parquet file"):
+        load_dataset({"path": str(damaged), "target": "label"}, dtype="float32")

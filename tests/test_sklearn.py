@@ -450,3 +450,39 @@ def test_inputs_that_overflow_raise_scikit_learns_non_finite_error():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             MLPRegressor().fit(X, y)
+
+
+SIGNALLED_FIT = """
+import signal, sys, time, warnings
+import numpy as np
+from fastmlp import MLPClassifier
+rng = np.random.default_rng(0)
+X = rng.normal(size=(20000, 50)); y = (X[:, 0] > 0).astype(int)
+print("fitting", flush=True)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    clf = MLPClassifier(hidden_layer_sizes=(256, 256), max_iter=500, tol=0, n_iter_no_change=10**6).fit(X, y)
+print("returned", clf.n_iter_, [str(w.message) for w in caught], flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_fit_does_what_it_does_to_scikit_learn(signum):
+    """SIGTERM ends the process (the estimators do not catch it: a scheduler's stop stops the
+    script); Ctrl-C ends the fit at the epoch's end with scikit-learn's warning, and the script
+    goes on."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", SIGNALLED_FIT], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "fitting"
+    time.sleep(3)
+    proc.send_signal(getattr(signal, signum))
+    out, _ = proc.communicate(timeout=120)
+    if signum == "SIGTERM":
+        assert proc.returncode == -signal.SIGTERM and "returned" not in out
+    else:
+        assert proc.returncode == 0 and "Training interrupted by user." in out

@@ -58,9 +58,14 @@ def read_numeric(path, spec, targets, dtype) -> Raw | None:
     else:
         return None
     width = len(names)
-    t_cols = [column_index(str(path), t, names if named else None, width, "target column") for t in targets]
+    try:
+        t_cols = [
+            column_index(str(path), t, names if named else None, width, "target column") for t in targets
+        ]
+    except DataError:
+        return None  # an unreadable file, a target not there: the general path names the fault
     if len(set(t_cols)) != len(t_cols) or width <= len(t_cols):
-        return None  # the general path names the fault
+        return None
     inputs = [c for c in range(width) if c not in t_cols]
     read = _read_blocks(batches, inputs, t_cols, np.dtype(dtype), n)
     if read is None:
@@ -118,8 +123,8 @@ def _read_blocks(batches, inputs, t_cols, dtype, n=None):
                 more.append(block)
             for k, c in enumerate(t_cols):
                 targets[k].append(batch.column(c))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None  # a later block with text in a number column, say
+    except (pa.ArrowException, OSError):
+        return None  # a later block with text in a number column, a damaged Parquet page, say
     X = np.concatenate([whole[:done], *more]) if more else whole[:done]
     if not len(X):
         return None

@@ -5,6 +5,7 @@ loss_, loss_curve_, validation_scores_); lbfgs: lbfgs.fit_lbfgs on the full batc
 
 from __future__ import annotations
 
+import signal
 import warnings
 
 import numpy as np
@@ -116,6 +117,7 @@ def fit_stochastic(est, X, y_encoded, w, incremental):
         keep_best=est.early_stopping,
         best_params=est._best_params,
         first_step=est._step,
+        signals=(signal.SIGINT,),  # Ctrl-C ends the fit with a warning; SIGTERM ends the process
     )
     est.n_iter_ = 0
     try:

@@ -68,3 +68,21 @@ def test_a_random_sweep_runs_and_ranks(tmp_path):
     result = fastmlp.sweep(spec, out=tmp_path / "s")
     assert len(result.rows) == 3 and all(row["status"] == "ok" for row in result.rows)
     assert (tmp_path / "s" / "results.csv").is_file()
+
+
+def test_the_ranked_table_shows_proposed_floats_to_six_digits():
+    """Optuna proposes floats to the last bit; the table shows 6 significant digits (results.csv
+    keeps them all), lists as JSON, and a failed point says so."""
+    from rich.console import Console
+
+    from fastmlp.sweep.results import Group, ranked_table
+
+    groups = [
+        Group("a", {"train.learning_rate": 0.23153540586354188, "model.hidden": [32, 16]}, values=[0.9, 0.8]),
+        Group("b", {"train.learning_rate": 1e-05, "model.hidden": [8]}, failed=1),
+    ]
+    console = Console(width=200, record=True)
+    console.print(ranked_table(groups, "val_accuracy"))
+    text = console.export_text()
+    assert "0.231535 " in text and "0.23153540586" not in text and "1e-05" in text
+    assert "[32, 16]" in text and "0.8500 ± 0.0707" in text and "failed" in text

@@ -234,7 +234,13 @@ def ranked_table(groups: Sequence[Group], metric: str, title: str = ""):
 
 
 def _cell(value: Any) -> str:
-    return "-" if value is None else json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    """A swept value as the table shows it: floats to 6 significant digits (Optuna proposes
+    them to the last bit; results.csv keeps every digit), lists and mappings as JSON."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
 def read_results(sweep_dir: str | Path) -> list[dict[str, Any]]:

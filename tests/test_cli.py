@@ -363,9 +363,20 @@ def test_progress_display_draws_on_a_terminal(tmp_path):
     assert len(result.history.rows) == 2
 
 
-@pytest.mark.parametrize("mode", ["terminal", "plain", "json"])
-def test_lbfgs_from_the_command_line_in_every_output_mode(mode, tmp_path):
-    """L-BFGS leaves the learning rate empty (None): each way of showing epochs must say so
+OPTIMIZERS = {
+    "sgd": ["train.optimizer=sgd"],
+    "momentum": ["train.optimizer={name: sgd, momentum: 0.9}"],
+    "nesterov": ["train.optimizer={name: sgd, momentum: 0.9, nesterov: true}"],
+    "adam": ["train.optimizer=adam", "train.learning_rate=0.001"],
+    "lbfgs": ["train.optimizer=lbfgs"],
+}
+
+
+@pytest.mark.parametrize("mode", ["terminal", "plain", "json", "quiet"])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_every_optimizer_trains_through_every_output_mode(optimizer, mode, tmp_path):
+    """Each optimizer through each way of showing epochs: a terminal's progress display, plain
+    lines, JSON lines, --quiet. L-BFGS leaves the learning rate empty (None): each must say so
     rather than fail (the terminal and plain lines once crashed formatting it)."""
     import io
 
@@ -373,22 +384,31 @@ def test_lbfgs_from_the_command_line_in_every_output_mode(mode, tmp_path):
 
     from fastmlp.cli import ProgressDisplay
 
-    overrides = ["train.optimizer=lbfgs", "train.epochs=3"]
+    overrides = [*OPTIMIZERS[optimizer], "train.epochs=3"]
+    has_lr = optimizer != "lbfgs"
     if mode == "terminal":
         buffer = io.StringIO()
         with ProgressDisplay(Console(file=buffer, force_terminal=True, width=120), epochs=3) as display:
             api.train(None, overrides, out=tmp_path / "run", callback=display)
         text = buffer.getvalue()
-        assert "epoch 3/3" in text and " lr " not in text
+        assert "epoch 3/3" in text and (" lr " in text) == has_lr
         return
-    extra = ["--log-format", "json"] if mode == "json" else []
+    extra = {"json": ["--log-format", "json"], "quiet": ["--quiet"], "plain": []}[mode]
     args = ["train", "--out", tmp_path / "run", *extra, *(a for o in overrides for a in ("--set", o))]
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "model.npz").is_file()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["epochs_run"] == 3 and summary["test_accuracy"] > 0.5
+    epochs = [line for line in result.stderr.splitlines() if line.startswith(("epoch ", "{"))]
     if mode == "plain":
-        lines = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
-        assert len(lines) == 3 and all(" lr " not in line for line in lines), result.stderr
+        assert len(epochs) == 3 and all((" lr " in line) == has_lr for line in epochs), result.stderr
+    elif mode == "json":
+        rows = [json.loads(line) for line in epochs if line.startswith("{")]
+        assert [r["epoch"] for r in rows if "epoch" in r] == [1, 2, 3], result.stderr
+        assert all((r.get("lr") is not None) == has_lr for r in rows if "epoch" in r)
+    else:
+        assert epochs == [] and str(tmp_path / "run") in result.stdout
 
 
 # -- mistakes found by a first-time user: each one line, exit 2, nothing half-written ----------

@@ -133,6 +133,16 @@ class Minibatches:
             masks,
             grad,
         )
+        # The kernel's leading arguments as it takes them (plain tuples: one compiled type for
+        # every caller), made once: run() changes only hyper[LR], in place.
+        self._kernel_head = (
+            *model.kernel_args,
+            tuple(self.opt),
+            self.l2,
+            self.l2_per_weight,
+            tuple(self.data),
+            tuple(self.buffers),
+        )
 
     @property
     def blas_threads(self):
@@ -144,12 +154,7 @@ class Minibatches:
         EpochSums."""
         self.opt.hyper[LR] = lr
         sums = train_batches(
-            *self.model.kernel_args,
-            tuple(self.opt),
-            self.l2,
-            self.l2_per_weight,
-            tuple(self.data),  # the kernels take plain tuples: one compiled type for every caller
-            tuple(self.buffers),
+            *self._kernel_head,
             order,
             self.batch_size,
             first,

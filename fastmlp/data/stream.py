@@ -47,23 +47,22 @@ def read_numeric(path, spec, targets, dtype) -> Raw | None:
     if spec.features is not None or isinstance(spec.categorical, (list, tuple)):
         return None
     kind = format_of(path)
-    n = None
     if kind == "parquet":
-        batches, names, named, row, n = _parquet_batches(path)
+        found = _parquet_batches(path)
     elif kind == "csv" and not _is_gzip(path):
         found = _csv_batches(path, spec, targets)
-        if found is None:
-            return None
-        batches, names, named, row, n = found
     else:
         return None
+    if found is None:
+        return None
+    batches, names, named, row, n = found
     width = len(names)
     try:
         t_cols = [
             column_index(str(path), t, names if named else None, width, "target column") for t in targets
         ]
     except DataError:
-        return None  # an unreadable file, a target not there: the general path names the fault
+        return None  # a target not there: the general path names the fault
     if len(set(t_cols)) != len(t_cols) or width <= len(t_cols):
         return None
     inputs = [c for c in range(width) if c not in t_cols]
@@ -152,7 +151,8 @@ def _write_column(out, column):
 
 
 def _parquet_batches(path):
-    """(record batches, column names, named, row, row count) of a Parquet file, read in batches."""
+    """(record batches, column names, named, row, row count) of a Parquet file, read in batches;
+    None when it cannot be opened (the general path says why)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -161,7 +161,7 @@ def _parquet_batches(path):
     try:
         reader = pq.ParquetFile(path, pre_buffer=False)  # buffering ahead held ~0.7 GB more at peak
     except (pa.ArrowException, OSError, ValueError):
-        return iter(()), [], True, _row_index, None  # unreadable: the general path says so
+        return None
     names = list(reader.schema_arrow.names)
     return reader.iter_batches(batch_size=1 << 16), names, True, _row_index, reader.metadata.num_rows
 
@@ -172,36 +172,23 @@ def _csv_batches(path, spec, targets):
     when the file's start already says it is not for this path."""
     import pyarrow as pa
 
-    from .csvfile import looks_like_header
-    from .table import CsvLines, _check_unique, _head_text, _records, sniff_delimiter
+    from .table import CsvLines, csv_dialect, header_names
 
-    head = _head_text(path, False)
-    delimiter = spec.delimiter or sniff_delimiter(head)
-    records = _records(head, delimiter)
-    if not records:
-        return None
-    header = spec.header
-    if header is None:
-        header = any(isinstance(t, str) for t in targets) or looks_like_header(records)
     try:
+        named_target = any(isinstance(t, str) for t in targets)
+        delimiter, header = csv_dialect(path, False, spec.delimiter, spec.header, named_target)
         first = _csv_block(path, delimiter, header, None, 0)
-    except (pa.ArrowException, OSError):
-        return None
-    if first is None:
-        return None
-    table, end = first
-    names = list(table.column_names)
-    if header:
-        names = [n.strip() for n in names]
-        try:
-            _check_unique(names, "{}")
-        except DataError:
+        if first is None:
             return None
+        table, end = first
+        names = header_names(table.column_names, path) if header else list(table.column_names)
+    except (DataError, pa.ArrowException, OSError):
+        return None  # an empty file, a doubled column name, rows that do not parse: the general path
     blocks = _csv_blocks(path, delimiter, table, end)
     # Rows the file may hold, from the first block's bytes per row, with a margin: X is
     # allocated for them and only the rows written are ever touched.
     estimate = int(Path(path).stat().st_size / max(end / max(table.num_rows, 1), 1) * 1.05) + 1024
-    return blocks, names, bool(header), CsvLines(path, delimiter, bool(header)), estimate
+    return blocks, names, header, CsvLines(path, delimiter, header), estimate
 
 
 def _csv_blocks(path, delimiter, first, end):
@@ -233,8 +220,10 @@ def _csv_block(path, delimiter, header, schema, start):
             # No line end in the block, or the cut falls inside a quoted cell (a line end in a
             # value): read on to the line end that closes it.
             data, cut = data + f.readline(), None
-            while b'"' in data and data.count(b'"') % 2 and (line := f.readline()):
+            odd = data.count(b'"') % 2
+            while odd and (line := f.readline()):
                 data += line
+                odd ^= line.count(b'"') % 2
     data = memoryview(data)[:cut]
     if schema is None:
         read = pacsv.ReadOptions(autogenerate_column_names=not header, block_size=PARSE_BLOCK_BYTES)

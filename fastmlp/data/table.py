@@ -107,13 +107,7 @@ def read_csv_table(path: Path, delimiter: str | None, header: bool | None, named
 
     pyarrow = pa()
     gzipped = _is_gzip(path)
-    head = _head_text(path, gzipped)
-    delimiter = delimiter or sniff_delimiter(head)
-    records = _records(head, delimiter)
-    if not records:
-        raise DataError(f"{path}: the dataset is empty (no rows)")
-    if header is None:
-        header = named_target or looks_like_header(records)
+    delimiter, header = csv_dialect(path, gzipped, delimiter, header, named_target)
     try:
         table = _arrow_csv(path, gzipped, delimiter, header, newlines_in_values=False)
     except pyarrow.ArrowInvalid:
@@ -124,12 +118,31 @@ def read_csv_table(path: Path, delimiter: str | None, header: bool | None, named
     except (pyarrow.ArrowException, OSError, EOFError) as e:
         _explain(path, delimiter, e)
     if header:
-        names = [n.strip() for n in table.column_names]
-        _check_unique(names, f"{path}: the header names column {{!r}} more than once")
-        table = table.rename_columns(names)
+        table = table.rename_columns(header_names(table.column_names, path))
     if table.num_rows == 0:
         raise DataError(f"{path}: the dataset is empty (no data rows)")
     return table, header, CsvLines(path, delimiter, header)
+
+
+def csv_dialect(path: Path, gzipped: bool, delimiter, header, named_target: bool):
+    """(delimiter, header) of a CSV file: as data.delimiter and data.header set them, else told
+    from its first records (a header is assumed when the target is named by a column name);
+    DataError when the file holds no record."""
+    head = _head_text(path, gzipped)
+    delimiter = delimiter or sniff_delimiter(head)
+    records = _records(head, delimiter)
+    if not records:
+        raise DataError(f"{path}: the dataset is empty (no rows)")
+    if header is None:
+        header = named_target or looks_like_header(records)
+    return delimiter, bool(header)
+
+
+def header_names(names, path) -> list[str]:
+    """A CSV header's column names, stripped; DataError naming one given twice."""
+    names = [n.strip() for n in names]
+    _check_unique(names, f"{path}: the header names column {{!r}} more than once")
+    return names
 
 
 def _arrow_csv(path: Path, gzipped: bool, delimiter: str, header: bool, newlines_in_values: bool):

@@ -185,7 +185,9 @@ def _train(
     trained = time.perf_counter()
     model.save(run_dir / runs.MODEL)
     summary = _summary(config, ds, model, history, state, resume)
-    summary["timings"] = _timings(history, recorder, started, data_started, loaded, trained, len(ds.X_train))
+    summary["timings"] = _timings(
+        history, recorder, started, data_started, loaded, trained, ds.X_train.shape[0]
+    )
     runs.write_summary(run_dir, summary)
     if checkpoint is not None:
         # The run is whole (model.npz, summary.json): its checkpoint has done its job.
@@ -272,10 +274,10 @@ def _summary(config, ds, model, history, state, resume) -> dict[str, Any]:
     for split in ("train", "val", "test"):
         X, y = ds.split(split)
         if X is not None:
-            summary[f"n_{split}"] = int(len(X))
+            summary[f"n_{split}"] = int(X.shape[0])
             X = model.check_X(X, split)
             summary.update(
-                {f"{split}_{k}": v for k, v in model.metrics(X, *model.check_y(y, len(X), split)).items()}
+                {f"{split}_{k}": v for k, v in model.metrics(X, *model.check_y(y, X.shape[0], split)).items()}
             )
     if ds.classes is not None:
         summary["classes"] = [str(c) for c in ds.classes]

@@ -95,7 +95,7 @@ def evaluate(
         "model": str(model_path),
         "dataset": name,
         "split": split,
-        "n": int(len(X)),
+        "n": int(X.shape[0]),
         "task": model.task,
         "metrics": model.metrics(X, y_class, y_target),
     }
@@ -133,6 +133,8 @@ def _evaluation_set(source, data, split):
     spec, seed = data_spec(data, run_dir)
     spec["preprocessing"] = "none"
     spec["target_scaling"] = "none"
+    if spec.get("width") is None:
+        spec["width"] = model.n_inputs  # an svmlight file is as wide as the model's inputs
     ds = load_dataset(spec, seed=seed, dtype=model.dtype.name, task=model.task, encoder=model.encoder)
     X, y = ds.split(split)
     if X is None:
@@ -143,7 +145,7 @@ def _evaluation_set(source, data, split):
     if model.task_spec.indices and ds.classes is not None:
         y = ds.classes[y]  # back to the labels as spelled, so they meet the model's classes by value
     X = model.transform(X, ds.name, encoded=True)
-    return model, model_path, ds.name, X, model.encode_labels(y, len(X), ds.name)
+    return model, model_path, ds.name, X, model.encode_labels(y, X.shape[0], ds.name)
 
 
 def _class_scores(result, predicted, y_class, k):
@@ -192,7 +194,7 @@ def predict(model: MLP | str | Path, X: np.ndarray | str | Path, proba: bool = F
         X = _table_rows(model, X)
     elif isinstance(X, (str, Path)):
         name = str(X)
-        X, names = read_features(X, expected_names=model.feature_names)
+        X, names = read_features(X, expected_names=model.feature_names, width=model.n_inputs)
         if names is not None and model.feature_names is not None:
             X = align_features(X, names, model.feature_names, name)
         elif names is not None:

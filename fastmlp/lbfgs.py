@@ -20,8 +20,8 @@ from scipy.optimize import minimize
 
 from .errors import Diverged
 from .history import History, notify
-from .kernels.network import full_loss_and_grad
-from .kernels.rows import dense_or_csr
+from .kernels.evaluate import full_loss_and_grad
+from .kernels.rows import dense_or_csr, union_room
 
 CHUNK = 4096
 
@@ -74,7 +74,7 @@ class FullBatch:
         self.n = X.shape[0]
         self.chunk = min(CHUNK, self.n)
         self.X, self.csr = dense_or_csr(X, model.dtype)
-        self.xbuf = np.empty(self.chunk * model.n_inputs if self.csr[2].shape[0] else 0, model.dtype)
+        self.union = union_room(self.csr[2], model.n_inputs, model.layer_sizes[1], self.chunk, model.dtype)
         self.acts, self.deltas, _ = model.workspace(self.chunk)
         self.grad_chunk = np.empty_like(model.params)
         self.grad = np.empty_like(model.params)
@@ -102,7 +102,7 @@ class FullBatch:
             self.y_target,
             self.w,
             self.chunk,
-            self.xbuf,
+            self.union,
             self.acts,
             self.deltas,
             self.grad_chunk,

@@ -13,7 +13,8 @@ from threadpoolctl import threadpool_limits
 from .kernels.blas import SMALL_GEMM
 from .kernels.epoch import train_batches
 from .kernels.optim import LR, plain_sgd
-from .kernels.rows import dense_or_csr
+from .kernels.rows import dense_or_csr, union_room
+from .kernels.sparse import train_batches_sparse
 
 # Minibatch sizes (least, most) that take the row-streaming forward kernel (dense.py): with a
 # handful of rows BLAS spends more time packing W than multiplying it, and below 5 rows it is
@@ -82,12 +83,28 @@ class MinibatchBuffers(NamedTuple):
     grad: np.ndarray  # the gradient, shaped like the parameters
 
 
+class LazyRows(NamedTuple):
+    """The sparse first layer's bookkeeping (kernels/sparse.py's `lazy`)."""
+
+    last: np.ndarray  # per input column: the call's step its row is up to date at
+    slot: np.ndarray  # per input column: its place in the minibatch's union of columns, or -1
+    cols: np.ndarray  # the union's columns
+    dWU: np.ndarray  # the union's gradient rows
+    drift: np.ndarray  # Adam's drift sums, one per step of a call (and one for its start)
+
+    @classmethod
+    def for_csr(cls, indptr, n_in, fan_out, batch_size, n_batches, dtype):
+        """Sized for any minibatch of batch_size rows (rows.union_room) and any run of n_batches."""
+        slot, cols, dWU = union_room(indptr, n_in, fan_out, batch_size, dtype)
+        return cls(np.zeros(n_in, np.int64), slot, cols, dWU, np.zeros(n_batches + 1, np.float64))
+
+
 class Minibatches:
     """The epoch kernel's buffers and optimizer unit, allocated once per fit; one call per run of
     minibatches.
 
-    X: dense rows, or a scipy sparse matrix (minibatches are densified row by row, never the
-    whole matrix). y = (y_class, y_target) and w (empty: unweighted) as model.check_y and
+    X: dense rows, or a scipy sparse matrix (its rows stay sparse: the first layer works on their
+    non-zeros, kernels/sparse.py). y = (y_class, y_target) and w (empty: unweighted) as model.check_y and
     model.check_weights give them. opt: an optimizer unit to continue (its state kept), else a
     fresh one from `optimizer`. l2_per_weight: lambda = l2 / W_B per minibatch (kernels/epoch.py)."""
 
@@ -112,6 +129,7 @@ class Minibatches:
         y_class, y_target = y
         X, csr = dense_or_csr(X, dtype)
         self.data = EpochData(X, y_class, y_target, w, csr)
+        self.sparse = csr[2].shape[0] > 0
         self.opt = opt if opt is not None else optimizer.kernel_unit(dtype, model.params.size, 0.0)
         # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
         self.l2, self.l2_per_weight = dtype.type(l2), bool(l2_per_weight)
@@ -120,11 +138,11 @@ class Minibatches:
         # BLAS for all (kernels/network.py).
         self.stream_above = np.array([ROW_STREAMING_WORK] if row_streaming(batch_size) else [], np.int64)
         # Plain SGD (no momentum) is taken inside the dW GEMMs: slots for its GEMM coefficients.
-        self.sgd_step = np.zeros(2 if plain_sgd(self.opt) else 0, dtype)
+        self.sgd_step = np.zeros(2 if plain_sgd(self.opt) and not self.sparse else 0, dtype)
         grad = np.zeros_like(model.params)
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
         self.buffers = MinibatchBuffers(
-            np.empty(batch_size * model.n_inputs, dtype),
+            np.empty(0 if self.sparse else batch_size * model.n_inputs, dtype),
             np.empty(batch_size if y_class.shape[0] else 0, np.int64),
             np.empty((batch_size if y_target.shape[0] else 0, model.n_outputs), dtype),
             np.empty(batch_size if w.shape[0] else 0, dtype),
@@ -143,6 +161,9 @@ class Minibatches:
             tuple(self.data),
             tuple(self.buffers),
         )
+        if self.sparse:
+            lazy = LazyRows.for_csr(csr[2], model.n_inputs, model.sizes[1], batch_size, self.n_batches, dtype)
+            self._kernel_head += (tuple(lazy),)
 
     @property
     def blas_threads(self):
@@ -153,6 +174,11 @@ class Minibatches:
         """Minibatches first..last-1 of the epoch `order` (step0: the run's step of `first`): their
         EpochSums."""
         self.opt.hyper[LR] = lr
+        if self.sparse:
+            sums = train_batches_sparse(
+                *self._kernel_head, order, self.batch_size, first, last, self.dropout, self.seed, step0
+            )
+            return EpochSums(*sums)
         sums = train_batches(
             *self._kernel_head,
             order,

@@ -19,6 +19,7 @@ from .data.features import align_features, frame_to_array
 from .data.labels import class_indices
 from .errors import FastMLPError
 from .kernels.losses import sigmoid_inplace, softmax_inplace
+from .kernels.rows import is_csr
 from .modelfile import load_model, save_model
 from .network import ACTIVATIONS, INITS, Network
 from .preprocessing import Preprocessing
@@ -62,12 +63,26 @@ class MLP(Network):
         DataFrame and the model knows its feature names, checked, then the fitted preprocessing.
         A model with an encoder takes a table (DataFrame, pyarrow Table) of its raw columns and
         encodes it first (encoded=True: X is already encoded, as a Dataset's rows are)."""
+        if is_csr(X):
+            return self._sparse_inputs(X, name)
         if self.encoder is not None and not encoded:
             X = self._encode(X, name)
         X, names = frame_to_array(X, name, keep=self.feature_names)
         if names is not None and self.feature_names is not None:
             X = align_features(X, names, self.feature_names, name)
         return self.preprocessing.transform(self.check_X(X, name))
+
+    def _sparse_inputs(self, X, name):
+        """A scipy sparse matrix of raw rows: the network's inputs as they are, sparse (a model
+        that encodes table columns or shifts its inputs cannot take them: one line says so)."""
+        if self.encoder is not None:
+            raise FastMLPError(f"{name}: this model encodes table columns; a sparse matrix has none")
+        if self.preprocessing.kind != "none":
+            raise FastMLPError(
+                f"{name}: this model applies {self.preprocessing.kind} preprocessing to its inputs, "
+                "which a sparse matrix cannot take (it would fill every zero); pass dense rows"
+            )
+        return self.check_X(X, name)
 
     def _encode(self, X, name) -> np.ndarray:
         """Raw table rows through the encoder (an unseen category or an unfillable gap: one line)."""

@@ -13,8 +13,11 @@ import numpy as np
 from .errors import FastMLPError
 from .kernels import ACTIVATION_CODES
 from .kernels.dropout import dropout_key
+from .kernels.evaluate import evaluate_rows, outputs_rows
 from .kernels.layout import make_layout, n_params, row_width
-from .kernels.network import BLAS_ONLY, evaluate_rows, forward, loss_and_grad
+from .kernels.network import BLAS_ONLY, loss_and_grad
+from .kernels.rows import dense_or_csr, is_csr, union_room
+from .kernels.sparse import csr_loss_and_grad
 from .scores import value_scores
 from .tasks import DTYPES, get_task
 
@@ -168,8 +171,11 @@ class Network:
     # -- checking inputs once, at the boundary --------------------------------------
 
     def check_X(self, X, name="X", finite=True) -> np.ndarray:
-        """X as a C-contiguous 2-D array of the model's dtype (no copy when it already is);
-        finite=False skips the NaN/inf scan when the caller has made it."""
+        """X as a C-contiguous 2-D array of the model's dtype (no copy when it already is), or a
+        scipy sparse matrix as a CSR matrix of that dtype (its rows stay sparse all the way:
+        kernels/sparse.py); finite=False skips the NaN/inf scan when the caller has made it."""
+        if is_csr(X):
+            return self._check_sparse(X, name, finite)
         X = np.asarray(X)
         if X.ndim == 1 and self.n_inputs == X.shape[0]:
             X = X[None, :]
@@ -184,6 +190,22 @@ class Network:
             X = X.copy()
         if finite:
             _check_finite(X, name)
+        return X
+
+    def _check_sparse(self, X, name, finite):
+        import scipy.sparse as sp
+
+        if X.ndim != 2 or X.shape[1] != self.n_inputs:
+            raise FastMLPError(f"{name} must have shape (n, {self.n_inputs}), got {X.shape}")
+        if X.dtype.kind not in "fiub":
+            raise FastMLPError(f"{name} must be numeric, got {X.dtype}")
+        X = sp.csr_matrix(X, dtype=self.dtype)
+        if not X.has_canonical_format:  # repeated entries of a cell mean their sum
+            X = X.copy()
+            X.sum_duplicates()
+        if finite and not np.isfinite(X.data).all():
+            row = int(np.searchsorted(X.indptr, np.flatnonzero(~np.isfinite(X.data))[0], side="right")) - 1
+            raise FastMLPError(f"{name} has a non-finite value in row {row}")
         return X
 
     def check_y(self, y, n, name="y"):
@@ -239,12 +261,10 @@ class Network:
     def forward(self, X) -> np.ndarray:
         """z^L for network inputs X (as transform returns them), in chunks of CHUNK rows."""
         out = np.empty((X.shape[0], self.n_outputs), self.dtype)
-        acts, _, masks = self.workspace(min(CHUNK, max(len(X), 1)))
-        for start in range(0, X.shape[0], CHUNK):
-            x = X[start : start + CHUNK]
-            out[start : start + len(x)] = forward(
-                self.params, self.layout, self.activation_code, x, acts, BLAS_ONLY, 0.0, np.uint64(0), masks
-            )
+        acts, _, _ = self.workspace(min(CHUNK, max(X.shape[0], 1)))
+        outputs_rows(
+            self.params, self.layout, self.activation_code, *dense_or_csr(X, self.dtype), CHUNK, acts, out
+        )
         return out
 
     def values(self, z) -> np.ndarray:
@@ -277,13 +297,32 @@ class Network:
         X: network inputs (already preprocessed: see transform); y: encoded labels (class
         indices, 0/1 indicators, or scaled targets). dropout > 0 draws the masks of minibatch
         `step` of a run seeded dropout_seed: the same arguments give the same masks, so the
-        gradient can be checked against finite differences with the mask held fixed."""
+        gradient can be checked against finite differences with the mask held fixed. A sparse X
+        goes through the sparse first layer's kernels (no dropout there)."""
         X = self.check_X(X)
         y_class, y_target = self.check_y(y, X.shape[0])
         w = self.check_weights(sample_weight, X.shape[0])
         acts, deltas, masks = self.workspace(X.shape[0], dropout=dropout > 0)
         grad = np.empty_like(self.params)
         key = np.uint64(dropout_key(int(dropout_seed), int(step)))
+        if is_csr(X):
+            if dropout:
+                raise FastMLPError("loss_and_gradients takes no dropout with sparse rows")
+            _, csr = dense_or_csr(X, self.dtype)
+            loss, _ = csr_loss_and_grad(
+                *self.kernel_args,
+                csr,
+                0,
+                X.shape[0],
+                y_class,
+                y_target,
+                w,
+                acts,
+                deltas,
+                grad,
+                union_room(csr[2], self.n_inputs, self.layer_sizes[1], X.shape[0], self.dtype),
+            )
+            return self._with_l2(loss, grad, l2)
         loss, _ = loss_and_grad(
             *self.kernel_args,
             X,
@@ -299,6 +338,10 @@ class Network:
             BLAS_ONLY,
             np.empty(0, self.dtype),  # no plain-SGD step: the gradient itself
         )
+        return self._with_l2(loss, grad, l2)
+
+    def _with_l2(self, loss, grad, l2):
+        """(J with its L2 term, [(dW^k + lambda W^k, db^k), ...]) from J_data and its gradient."""
         grads = []
         for w0, b0, fan_in, fan_out, _ in self.layout:
             dW = grad[w0:b0].reshape(fan_in, fan_out)
@@ -320,7 +363,7 @@ class Network:
         z = np.empty((n if values else 0, self.n_outputs), self.dtype)
         total, correct = evaluate_rows(
             *self.kernel_args,
-            X,
+            *dense_or_csr(X, self.dtype),
             y_class,
             y_target,
             CHUNK,

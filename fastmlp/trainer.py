@@ -165,7 +165,7 @@ def fit(
 def require_validation(early_stopping, X_val):
     """ConfigError when early stopping has no validation rows to watch (fit checks it, and
     api.train before it makes a run folder)."""
-    if early_stopping and (X_val is None or len(X_val) == 0):
+    if early_stopping and (X_val is None or np.shape(X_val)[0] == 0):
         raise ConfigError(
             "train.early_stopping needs validation data: set data.validation_split > 0 "
             "(fit: pass X_val and y_val)"
@@ -175,7 +175,7 @@ def require_validation(early_stopping, X_val):
 def _validation(model, X_val, y_val, early_stopping):
     """(X_val, (y_class, y_target)) checked once, or None without validation rows."""
     require_validation(early_stopping, X_val)
-    if X_val is None or len(X_val) == 0:
+    if X_val is None or np.shape(X_val)[0] == 0:
         return None
     X_val = model.check_X(X_val, "X_val")
     return X_val, model.check_y(y_val, X_val.shape[0], "y_val")

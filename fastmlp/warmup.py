@@ -39,6 +39,15 @@ def exercise(dtype: str) -> None:
         fit(model, X, y, epochs=1, optimizer="lbfgs")
     model.loss_and_gradients(X, y, l2=1e-4)
     model.predict_proba(X)
+    # Sparse rows: their own epoch kernel and first layer (kernels/sparse.py), the same calls.
+    import scipy.sparse as sp
+
+    S = sp.csr_matrix(X * (X > 0.5))
+    with flush_denormals():
+        fit(model, S, y, S[:6], y[:6], epochs=1, batch_size=8)
+        fit(model, S, y, epochs=1, optimizer="lbfgs")
+    model.loss_and_gradients(S, y, l2=1e-4)
+    model.predict_proba(S)
     multilabel = MLP([3, 4, 2], task="multilabel", dtype=dtype, seed=0)
     multilabel.predict_proba(X)
 

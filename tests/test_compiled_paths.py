@@ -59,6 +59,7 @@ for dtype in sys.argv[1].split(","):
         digest.append(float(est.fit(sp.csr_matrix(X), yc).predict_proba(sp.csr_matrix(X)).sum()))
     fit(m, X, yc, epochs=2, optimizer="lbfgs", sample_weight=rng.random(60))
     loss, _ = m.loss_and_gradients(X, yc, l2=0.1, dropout=0.3)
+    digest.append(float(m.loss_and_gradients(sp.csr_matrix(X), yc, l2=0.1)[0]))
     digest += [float(m.predict_proba(X).sum()), float(loss), float(m.evaluate(X, yc)["loss"])]
     for solver in ("adam", "sgd", "lbfgs"):
         est = MLPClassifier(solver=solver, max_iter=3, random_state=0)
@@ -81,7 +82,16 @@ print(json.dumps({"at_import": at_import, "compiled": compiled_count(), "signatu
                   "optional": optional, "digest": digest}))
 """
 
-ENTRIES = ["train_batches", "evaluate_rows", "forward", "loss_and_grad", "full_loss_and_grad"]
+# The kernels Python calls (each compiles the kernels it calls into itself).
+ENTRIES = [
+    "train_batches",
+    "train_batches_sparse",
+    "evaluate_rows",
+    "outputs_rows",
+    "loss_and_grad",
+    "csr_loss_and_grad",
+    "full_loss_and_grad",
+]
 
 
 def run(code, *args, cache_dir, prebuilt=True, env=None):
@@ -128,14 +138,14 @@ import numpy as np
 from numba.core.registry import CPUDispatcher
 from fastmlp import MLPClassifier
 from fastmlp.warmup import compiled_count
-from fastmlp.kernels import epoch, network
+from fastmlp.kernels import epoch, evaluate
 X = np.random.default_rng(0).random((50, 4), dtype=np.float32)
 MLPClassifier(max_iter=2).fit(X, np.arange(50) % 2)
 every = [str(s) for n, m in list(sys.modules.items()) if n.startswith("fastmlp.kernels.")
          for f in vars(m).values() if isinstance(f, CPUDispatcher) for s in f.signatures]
 print(json.dumps({"compiled": compiled_count(), "every": every,
                   "train_batches": [str(s) for s in epoch.train_batches.signatures],
-                  "full_loss_and_grad": len(network.full_loss_and_grad.signatures)}))
+                  "full_loss_and_grad": len(evaluate.full_loss_and_grad.signatures)}))
 """
     result = run(code, cache_dir=tmp_path, prebuilt=False)
     assert result["compiled"] > 0

@@ -52,12 +52,12 @@ class Dataset:
             "val": (self.X_val, self.y_val),
             "test": (self.X_test, self.y_test),
         }[name]
-        return (X, y) if X is not None and len(X) > 0 else (None, None)
+        return (X, y) if X is not None and X.shape[0] > 0 else (None, None)
 
     def summary(self) -> str:
         """One line: name, split sizes, shapes, task."""
         sizes = ", ".join(
-            f"{split} {len(X)}"
+            f"{split} {X.shape[0]}"
             for split, X in (("train", self.X_train), ("val", self.X_val), ("test", self.X_test))
             if X is not None
         )

@@ -1,7 +1,8 @@
 """Feature rows for prediction: read from a file or a DataFrame, lined up with a model's columns.
 
-read_features   .npy, .npz (array X/x or the only array; optional "feature_names"),
-                .csv/.txt (plain or gzip; a header is detected as in csvfile.py).
+read_features   .npy, .npz (array X/x or the only array; optional "feature_names"; or a
+                scipy sparse matrix), .csv/.txt (plain or gzip; a header is detected as
+                in csvfile.py), Parquet, Feather, svmlight (sparse rows, labels ignored).
                 Given the model's feature names and a CSV with a header, only
                 those columns are read, by name: a CSV that still holds its
                 (string) target column, or has its columns in another order, works.
@@ -21,9 +22,10 @@ import numpy as np
 
 from ..errors import DataError
 from .csvfile import check_widths, column_name, looks_like_header, numbers, rows
-from .files import npz_feature_names
+from .files import SPARSE_KEYS, load_sparse_npz, npz_feature_names
 from .formats import FEATURE_FORMATS, TABLES, describe, format_of
 from .source import existing_file, reason
+from .svmlight import read_svmlight_arrays
 from .table import Columns, read_table
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -31,14 +33,20 @@ ZIP_MAGIC = b"PK\x03\x04"
 SHOWN_NAMES = 10  # how many of the model's feature names a message lists
 
 
-def read_features(path, expected_names=None) -> tuple[np.ndarray, list[str] | None]:
+def read_features(path, expected_names=None, width=None) -> tuple[np.ndarray, list[str] | None]:
     """(X as 2-D float64, its column names or None) from a feature file; DataError (one line) otherwise.
 
     With expected_names and a CSV header, X holds the expected columns in the
-    expected order (selected by name before any cell is read as a number).
+    expected order (selected by name before any cell is read as a number). An svmlight file or
+    a scipy sparse .npz gives a CSR matrix; width: the svmlight file's width (the model's inputs;
+    its labels are not read).
     """
     path = existing_file(path, "input file")
     kind = _kind(path)
+    if kind == "svmlight":
+        return read_svmlight_arrays(path, width, "auto", "input file")[0], None
+    if kind == "npz" and _is_sparse_npz(path):
+        return load_sparse_npz(path), None
     if kind == "csv":
         return _read_csv(path, expected_names)
     if kind == "table":
@@ -69,7 +77,18 @@ def _kind(path: Path) -> str:
         return "csv"  # csvfile.rows refuses zip and .npy contents
     if kind in TABLES:
         return "table"
+    if kind == "svmlight":
+        return kind
     raise DataError(f"{path}: unknown input format; expected {describe(FEATURE_FORMATS)}")
+
+
+def _is_sparse_npz(path: Path) -> bool:
+    """Whether an .npz archive holds one scipy sparse matrix (its member names say so)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return SPARSE_KEYS <= {name.removesuffix(".npy") for name in archive.namelist()}
+    except (OSError, zipfile.BadZipFile):
+        return False  # the .npz reader words the error
 
 
 def _read_table(path: Path, expected) -> tuple[np.ndarray, list[str]]:

@@ -25,6 +25,7 @@ from .formats import TABLES, describe, format_of
 from .idx import read_idx
 from .raw import Raw
 from .source import existing_file, reason
+from .svmlight import read_svmlight_arrays
 from .tabular import read_tabular, target_list
 
 MNIST_FILES = {
@@ -39,7 +40,10 @@ def read_file(path, spec, y_path=None, dtype=None) -> Raw:
     path = Path(path).expanduser()
     kind = format_of(path)
     if kind == "npz":
-        return read_npz(path, spec.x_key, spec.y_key)
+        return read_npz(path, spec.x_key, spec.y_key, y_path)
+    if kind == "svmlight":
+        X, y, lines = read_svmlight_arrays(path, spec.width, spec.zero_based)
+        return Raw(X, y, str(path), lines=lines)
     if kind == "npy":
         return read_pair(path, y_path, _read_npy)
     if kind in TABLES:
@@ -74,11 +78,20 @@ def label_path(path: Path) -> Path:
     raise DataError(f"{path}: no label file; set data.y_path (or name the files X*.npy / y*.npy)")
 
 
-def read_npz(path: Path, x_key: str = "X", y_key: str = "y") -> Raw:
+# The arrays scipy.sparse.save_npz writes: an archive holding them is one sparse matrix.
+SPARSE_KEYS = {"format", "shape", "data", "indices", "indptr"}
+
+
+def read_npz(path: Path, x_key: str = "X", y_key: str = "y", y_path=None) -> Raw:
+    """X and y from an .npz archive; or, for a sparse matrix written by scipy.sparse.save_npz,
+    the matrix as X and its labels from y_path (or the conventional label file beside it, a .npy:
+    X_train.npz -> y_train.npy)."""
     existing_file(path, "data file")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
+            if SPARSE_KEYS <= set(keys):
+                return _sparse_npz(path, y_path)
             missing = [k for k in (x_key, y_key) if k not in keys]
             if missing:
                 raise DataError(
@@ -92,6 +105,24 @@ def read_npz(path: Path, x_key: str = "X", y_key: str = "y") -> Raw:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
         raise DataError(f"{path}: not a readable .npz file ({reason(e)})") from None
     return Raw(X, y, str(path), feature_names=names)
+
+
+def _sparse_npz(path: Path, y_path) -> Raw:
+    """A scipy sparse matrix archive with its labels from a .npy file."""
+    X = load_sparse_npz(path)
+    y_path = Path(y_path).expanduser() if y_path is not None else label_path(path).with_suffix(".npy")
+    y = _read_npy(existing_file(y_path, "label file (data.y_path)"))
+    return Raw(X, y, str(path), x_source=str(path), y_source=str(y_path))
+
+
+def load_sparse_npz(path: Path):
+    """The CSR matrix in an archive scipy.sparse.save_npz wrote (one line if it is not one)."""
+    import scipy.sparse as sp
+
+    try:
+        return sp.csr_matrix(sp.load_npz(path))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: not a readable sparse matrix archive ({reason(e)})") from None
 
 
 def npz_feature_names(archive, path) -> list[str] | None:

@@ -8,6 +8,7 @@ uses `DATA_SUFFIXES`: a format added here is known to all of them.
     csv      .csv .tsv .txt (+ .gz)      a table (delimiter and header sniffed)
     parquet  .parquet .pq                a table
     feather  .feather .arrow .ipc        a table (Arrow IPC)
+    svmlight .svm .svmlight .libsvm (+ .gz)  sparse rows "label index:value ..." (svmlight.py)
     idx      *-idx3-ubyte[.gz]           MNIST's IDX files (by name, not suffix)
 """
 
@@ -22,9 +23,10 @@ FORMATS = {
     "csv": ((".csv", ".tsv", ".txt"), True),
     "parquet": ((".parquet", ".pq"), False),
     "feather": ((".feather", ".arrow", ".ipc"), False),
+    "svmlight": ((".svm", ".svmlight", ".libsvm"), True),
 }
 TABLES = ("csv", "parquet", "feather")
-FEATURE_FORMATS = ("npy", "npz", *TABLES)  # what predict reads rows from (no labels needed)
+FEATURE_FORMATS = ("npy", "npz", *TABLES, "svmlight")  # what predict reads rows from (no labels needed)
 TABLE_SUFFIXES = tuple(s for kind in TABLES for s in FORMATS[kind][0])
 # What a config file can never be: any data file's suffix (a .gz is data too).
 DATA_SUFFIXES = (*(s for suffixes, _ in FORMATS.values() for s in suffixes), ".gz")

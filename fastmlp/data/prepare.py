@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
+from ..kernels.rows import is_csr
 from ..preprocessing import Preprocessing
 from ..tasks import DTYPES, TASKS
 from .dataset import Dataset
@@ -169,7 +170,7 @@ def prepare_raw(
     y_all, y_test, classes, n_outputs = _encoded_labels(train, test, labels, n_classes, class_names, dtype)
     strata = y_all if labels == "indices" else None
 
-    rows, val_rows, test_rows = _split_rows(len(train.X), spec, seed, strata, split_test=test is None)
+    rows, val_rows, test_rows = _split_rows(train.X.shape[0], spec, seed, strata, split_test=test is None)
     if labels == "indices":
         check_two_classes(y_all[rows], classes, train.y_source)
 
@@ -181,7 +182,7 @@ def prepare_raw(
         encoder = None if encoder.trivial else encoder
     X_train, X_val = take(train.X, rows, dtype), take(train.X, val_rows, dtype)
     if test is not None:
-        X_test = take(test.X, np.arange(len(test.X)), dtype)
+        X_test = take(test.X, np.arange(test.X.shape[0]), dtype)
     else:
         X_test, y_test = take(train.X, test_rows, dtype), _at(y_all, test_rows)
     y_train, y_val = y_all[rows], _at(y_all, val_rows)
@@ -189,6 +190,11 @@ def prepare_raw(
     del train, test, y_all  # drop the raw rows before preprocessing allocates anything
 
     target_scaler = _target_scaler(spec, task, y_train, y_val, y_test)
+    if is_csr(X_train) and spec.preprocessing not in SPARSE_PREPROCESSING:
+        raise DataError(
+            f"{source}: the inputs are sparse, and data.preprocessing {spec.preprocessing} would fill "
+            f"every zero; set data.preprocessing: none (or scale)"
+        )
     preprocessing = Preprocessing.fit(spec.preprocessing, X_train, spec.scale)
     _transform(preprocessing, X_train, X_val, X_test)
     return Dataset(
@@ -266,16 +272,28 @@ def _infer(train: Raw, n_classes: int | None) -> str:
     return infer_task(train.y, train.y_source)
 
 
+# What sparse inputs can take: scaling each column by a constant keeps every zero a zero.
+SPARSE_PREPROCESSING = ("none", "scale")
+
+
 def _transform(scaler: Preprocessing, *arrays) -> None:
     for a in arrays:
-        if a is not None:
+        if a is None:
+            continue
+        if is_csr(a):  # none or scale (SPARSE_PREPROCESSING): offset 0, the stored values divided
+            if scaler.kind != "none":
+                a.data /= scaler.scale[a.indices]
+        else:
             scaler.transform(a, out=a)
 
 
 def gather(X: np.ndarray, rows: np.ndarray | None, dtype: np.dtype) -> np.ndarray | None:
-    """X[rows] as a new C-contiguous dtype array, converted block by block (no full-size temporary)."""
+    """X[rows] as a new C-contiguous dtype array, converted block by block (no full-size temporary);
+    a sparse X's rows as a CSR matrix of dtype."""
     if rows is None:
         return None
+    if is_csr(X):
+        return X[rows].astype(dtype)
     out = np.empty((len(rows), X.shape[1]), dtype)
     for start in range(0, len(rows), CHUNK_ROWS):
         out[start : start + CHUNK_ROWS] = X[rows[start : start + CHUNK_ROWS]]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError
+from ..kernels.rows import is_csr
 from .table import Columns
 
 CHUNK_ROWS = 8192  # rows per block when scanning or converting, to bound temporaries
@@ -40,11 +41,11 @@ class Raw:
             self.X = self.X.reshape(self.X.shape[0], int(np.prod(self.X.shape[1:])))
         if self.X.ndim == 0 or self.y.ndim == 0:
             raise DataError(f"{self.source}: expected an array of rows, got a single value")
-        if len(self.X) != len(self.y):
+        if self.X.shape[0] != len(self.y):
             raise DataError(
-                f"{self.x_source}: {len(self.X)} input rows but {len(self.y)} labels in {self.y_source}"
+                f"{self.x_source}: {self.X.shape[0]} input rows but {len(self.y)} labels in {self.y_source}"
             )
-        if len(self.X) == 0:
+        if self.X.shape[0] == 0:
             raise DataError(f"{self.source}: the dataset is empty (no rows)")
         if self.X.shape[1] == 0:
             raise DataError(f"{self.x_source}: the inputs have no columns")
@@ -65,6 +66,9 @@ def check_finite(raw: Raw, dtype: np.dtype) -> None:
     """DataError naming the first row/column whose input is NaN or inf, or overflows dtype."""
     if isinstance(raw.X, Columns) or raw.X.dtype.kind != "f":
         return  # integers are always finite and fit in float32; Columns checked their own
+    if is_csr(raw.X):
+        _check_finite_sparse(raw, dtype)
+        return
     for start in range(0, len(raw.X), CHUNK_ROWS):
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is what we look for
             block = raw.X[start : start + CHUNK_ROWS].astype(dtype, copy=False)
@@ -76,6 +80,19 @@ def check_finite(raw: Raw, dtype: np.dtype) -> None:
             raise DataError(
                 f"{raw.x_source}: input {raw.row(start + r)}, column {int(c)} {what} ({float(value)})"
             )
+
+
+def _check_finite_sparse(raw: Raw, dtype: np.dtype) -> None:
+    """check_finite for a CSR matrix: its stored values only."""
+    X = raw.X
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = np.flatnonzero(~np.isfinite(X.data.astype(dtype, copy=False)))
+    if bad.size:
+        p = int(bad[0])
+        r = int(np.searchsorted(X.indptr, p, side="right")) - 1
+        value = float(X.data[p])
+        what = "overflows " + np.dtype(dtype).name if np.isfinite(value) else "is not finite"
+        raise DataError(f"{raw.x_source}: input {raw.row(r)}, column {int(X.indices[p])} {what} ({value})")
 
 
 def check_finite_targets(raw: Raw, original: np.ndarray, y: np.ndarray) -> None:

@@ -38,6 +38,8 @@ class DataSpec:
     features: list | dict | None = None  # input columns by name: [keep...] or {drop: [...]}
     missing: str = "error"  # a missing input value: error | mean | median | most_frequent
     categorical: str | list = "auto"  # text columns as one-hot categories: auto | none | [names]
+    zero_based: str | bool = "auto"  # svmlight indices: auto (0 seen: zero-based) | true | false
+    width: int | None = None  # svmlight: the number of input columns (None: the highest index + 1)
     x_key: str = "X"  # .npz keys
     y_key: str = "y"
     n_samples: int = 1000  # synthetic sets
@@ -85,6 +87,8 @@ class DataSpec:
             )
         if self.header is not None and not isinstance(self.header, bool):
             raise DataError(f"data.header: expected true, false or null, got {echo(self.header)}")
+        if self.zero_based not in ("auto", True, False):
+            raise DataError(f"data.zero_based: expected auto, true or false, got {echo(self.zero_based)}")
         if self.scale == 0:
             raise DataError("data.scale: must not be 0")
         _check_tabular(self)
@@ -145,4 +149,5 @@ FIELDS: dict[str, tuple] = {
     "n_features": (integer, {"low": 1}),
     "noise": (number, {"low": 0.0}),
     "limit": (integer, {"low": 1, **OPTIONAL}),
+    "width": (integer, {"low": 1, **OPTIONAL}),
 }

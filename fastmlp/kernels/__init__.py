@@ -45,7 +45,21 @@ def cache_dir(sources: Path = Path(__file__).parent) -> str:
 _user_cache_dir = numba.config.CACHE_DIR
 numba.config.CACHE_DIR = cache_dir()
 try:
-    from . import activations, blas, dense, dropout, epoch, fpmode, layout, losses, network, optim, rows  # noqa: F401
+    from . import (  # noqa: F401
+        activations,
+        blas,
+        dense,
+        dropout,
+        epoch,
+        evaluate,
+        fpmode,
+        layout,
+        losses,
+        network,
+        optim,
+        rows,
+        sparse,
+    )
 finally:
     numba.config.CACHE_DIR = _user_cache_dir
 

@@ -33,10 +33,10 @@ buffers = (xb, yb_class, yb_target, wb, acts, deltas, masks, grad): one minibatc
 from .dropout import dropout_key
 from .jit import kernel
 from .layout import layer_rows
-from .losses import output_loss, weight_total
+from .losses import output_loss
 from .network import backward, forward
 from .optim import begin_step, update_all
-from .rows import gather_classes, gather_rows, gather_targets
+from .rows import gather_labels, gather_rows
 
 
 @kernel
@@ -78,12 +78,7 @@ def train_batches(
         m = stop - start
         x = xb[: m * n_in].reshape(m, n_in)
         gather_rows(X, csr, order, start, x)
-        gather_classes(y_class, order, start, m, yb_class)
-        gather_targets(y_target, order, start, m, yb_target)
-        if weighted:
-            for r in range(m):
-                wb[r] = w[order[start + r]]
-        batch_weight = weight_total(wb[: m if weighted else 0], m)
+        batch_weight = gather_labels(y_class, y_target, w, order, start, m, yb_class, yb_target, wb)
         key = dropout_key(seed, step0 + t - first)
         l2_t = params.dtype.type(l2 / batch_weight) if l2_per_weight else l2
         if sgd_step.shape[0] > 0:
@@ -91,7 +86,7 @@ def train_batches(
             sgd_step[0] = -alpha
             sgd_step[1] = 1 - alpha * l2_t
         # network.loss_and_grad's three calls, made here directly (see the module docstring)
-        out = forward(params, layout, act, x, acts, stream_above, dropout, key, masks)
+        out = forward(params, layout, act, 0, x, acts, stream_above, dropout, key, masks)
         value, c = output_loss(
             loss,
             out,
@@ -100,7 +95,7 @@ def train_batches(
             wb[: m if weighted else 0],
             layer_rows(deltas, layout, m, layout.shape[0] - 1),
         )
-        backward(params, layout, act, x, acts, deltas, masks, grad, sgd_step)
+        backward(params, layout, act, 0, x, acts, deltas, masks, grad, sgd_step)
         if sgd_step.shape[0] == 0:
             update_all(opt, params, grad, layout, l2_t)
         total += value * batch_weight

@@ -27,8 +27,7 @@ from .dense import delta_backward, dense_backward, dense_backward_step, dense_fo
 from .dropout import dropout_forward
 from .jit import kernel
 from .layout import COL_OFF, layer_params, layer_rows
-from .losses import output_loss, weight_total
-from .rows import n_rows, row_block
+from .losses import output_loss
 
 # The `stream_above` argument that sends every forward product through BLAS (for callers in Python). It
 # stays writeable, though empty: Numba types a read-only array apart, and that would be a second
@@ -45,14 +44,15 @@ def mask_rows(masks, deltas, layout, n, k):
 
 
 @kernel
-def forward(params, layout, act, x, acts, stream_above, dropout, key, masks):
-    """h^k = g(h^(k-1) W^k + b^k) [* mask^k] for k < L, z^L = h^(L-1) W^L + b^L; h^0 = x.
-    Returns z^L. Non-empty masks (training with dropout) apply inverted dropout at rate `dropout`
-    to the hidden layers."""
+def forward(params, layout, act, first, x, acts, stream_above, dropout, key, masks):
+    """h^k = g(h^(k-1) W^k + b^k) [* mask^k] for k < L, z^L = h^(L-1) W^L + b^L, from layer
+    first + 1 on: x is h^first (first = 0: the inputs; first = 1: h^1, already in acts, which a
+    sparse first layer computes itself, sparse.py). Returns z^L. Non-empty masks (training with
+    dropout) apply inverted dropout at rate `dropout` to the hidden layers."""
     h = x
     n = x.shape[0]
     L = layout.shape[0]
-    for k in range(L):
+    for k in range(first, L):
         W, b = layer_params(params, layout, k)
         out = layer_rows(acts, layout, n, k)
         code_k = act if k < L - 1 else IDENTITY  # softmax/sigmoid/MSE belong to the loss
@@ -83,13 +83,15 @@ def backward_views(x, acts, deltas, masks, layout, n, k):
 
 
 @kernel
-def backward(params, layout, act, x, acts, deltas, masks, grad, sgd_step):
-    """From delta^L (already in deltas), for k = L..1: dW^k = h^(k-1)^T delta^k,
+def backward(params, layout, act, stop, x, acts, deltas, masks, grad, sgd_step):
+    """From delta^L (already in deltas), for k = L..stop+1: dW^k = h^(k-1)^T delta^k,
     db^k = colsum(delta^k), and delta^(k-1) = (delta^k W^kT) * g'(z^(k-1)) [* mask] for k > 1.
     sgd_step = [-alpha, 1 - alpha l2]: W^k <- (1 - alpha l2) W^k - alpha dW^k and b^k <- b^k - alpha db^k
-    as they are formed, delta^(k-1) from W^k before its step."""
+    as they are formed, delta^(k-1) from W^k before its step. stop = 1 leaves the first layer
+    to a sparse input's kernels (sparse.py): delta^1 is then the last delta formed, and x only
+    gives the row count."""
     n = x.shape[0]
-    for k in range(layout.shape[0] - 1, -1, -1):
+    for k in range(layout.shape[0] - 1, stop - 1, -1):
         W, b = layer_params(params, layout, k)
         dW, db = layer_params(grad, layout, k)
         h_prev, delta, delta_prev, mask_prev = backward_views(x, acts, deltas, masks, layout, n, k)
@@ -124,85 +126,9 @@ def loss_and_grad(
     1 - alpha l2], the plain SGD step on J_data + l2/2 ||W||^2 taken instead (see backward).
     Returns (J_data, n_correct)."""
     n = x.shape[0]
-    out = forward(params, layout, act, x, acts, stream_above, dropout, key, masks)
+    out = forward(params, layout, act, 0, x, acts, stream_above, dropout, key, masks)
     value, correct = output_loss(
         loss, out, y_class, y_target, w, layer_rows(deltas, layout, n, layout.shape[0] - 1)
     )
-    backward(params, layout, act, x, acts, deltas, masks, grad, sgd_step)
+    backward(params, layout, act, 0, x, acts, deltas, masks, grad, sgd_step)
     return value, correct
-
-
-@kernel
-def evaluate_rows(params, layout, act, loss, X, y_class, y_target, chunk, acts, deltas, outputs):
-    """Sum over all rows of X of the per-sample loss, and n_correct, in chunks of `chunk` rows
-    (unweighted, no dropout). outputs: (n, n_out) to receive z^L of every row, or empty."""
-    n = X.shape[0]
-    none = np.empty(0, acts.dtype)  # no weights (every row weighs 1), no dropout masks
-    blas_only = np.empty(0, np.int64)  # no row-streaming forward
-    total = 0.0
-    correct = 0
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        m = stop - start
-        out = forward(params, layout, act, X[start:stop], acts, blas_only, 0.0, np.uint64(0), none)
-        value, c = output_loss(
-            loss,
-            out,
-            y_class[start:stop],
-            y_target[start:stop],
-            none,
-            layer_rows(deltas, layout, m, layout.shape[0] - 1),
-        )
-        total += value * m
-        correct += c
-        if outputs.shape[0]:
-            for i in range(m):
-                for j in range(out.shape[1]):
-                    outputs[start + i, j] = out[i, j]
-    return total, correct
-
-
-@kernel
-def full_loss_and_grad(
-    params, layout, act, loss, X, csr, y_class, y_target, w, chunk, xbuf, acts, deltas, grad_chunk, grad
-):
-    """J_data over all rows of X and its gradient into grad, in chunks of `chunk` rows (for
-    full-batch optimizers such as L-BFGS: the workspace is one chunk, not the whole set).
-    Each chunk's gradient is weighted by its share of the total weight. csr: empty (X holds the
-    rows), or X's rows as a CSR matrix densified chunk by chunk into xbuf (see rows.py).
-    Returns (J_data, n_correct)."""
-    n = n_rows(X, csr)
-    none = np.empty(0, grad.dtype)  # no dropout masks, no plain-SGD step
-    blas_only = np.empty(0, np.int64)  # no row-streaming forward
-    total_w = weight_total(w, n)
-    grad[:] = 0
-    value_sum = 0.0
-    correct = 0
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        wc = w[start:stop]  # an empty w (unweighted) stays empty
-        share = weight_total(wc, stop - start) / total_w
-        value, c = loss_and_grad(
-            params,
-            layout,
-            act,
-            loss,
-            row_block(X, csr, start, stop, xbuf),
-            y_class[start:stop],
-            y_target[start:stop],
-            wc,
-            acts,
-            deltas,
-            grad_chunk,
-            0.0,
-            np.uint64(0),
-            none,
-            blas_only,
-            none,
-        )
-        s = grad.dtype.type(share)
-        for i in range(grad.shape[0]):
-            grad[i] += s * grad_chunk[i]
-        value_sum += value * share
-        correct += c
-    return value_sum, correct

@@ -57,19 +57,6 @@ def gather_rows(X, csr, order, start, x):
             csr_row(csr, order[start + r], x[r])
 
 
-@kernel
-def row_block(X, csr, start, stop, xbuf):
-    """Rows start..stop-1 as a dense (stop - start, n_features) array: a view of X when dense,
-    else densified into xbuf (a flat buffer of at least that many values)."""
-    if not is_sparse(csr):
-        return X[start:stop]
-    m = stop - start
-    x = xbuf[: m * X.shape[1]].reshape(m, X.shape[1])
-    for r in range(m):
-        csr_row(csr, start + r, x[r])
-    return x
-
-
 @kernel(inline="always")
 def gather_classes(y, order, start, m, yb):
     """yb[r] = y[order[start + r]] for r < m (class indices); nothing for empty labels (the kind
@@ -93,9 +80,30 @@ def gather_targets(y, order, start, m, yb):
             yb[r, j] = y[src, j]
 
 
+@kernel(inline="always")
+def gather_labels(y_class, y_target, w, order, start, m, yb_class, yb_target, wb):
+    """A minibatch's labels and weights into their buffers (rows order[start..start+m-1]);
+    returns its weight total W_B (m when unweighted)."""
+    gather_classes(y_class, order, start, m, yb_class)
+    gather_targets(y_target, order, start, m, yb_target)
+    if w.shape[0] == 0:
+        return float(m)
+    total = 0.0
+    for r in range(m):
+        wb[r] = w[order[start + r]]
+        total += wb[r]
+    return total
+
+
 def no_csr(dtype):
     """The csr triple of a dense input: three empty arrays of the types a CSR matrix's have."""
     return np.empty(0, dtype), np.empty(0, np.int64), np.empty(0, np.int64)
+
+
+def is_csr(X):
+    """Whether X is a scipy sparse matrix (plain Python: no import of scipy.sparse for it)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
 
 
 def dense_or_csr(X, dtype):
@@ -104,10 +112,11 @@ def dense_or_csr(X, dtype):
     pointers, so that every CSR matrix has one type); see kernels/rows.py."""
     # Only scipy.sparse makes sparse matrices: if nobody imported it, X is dense, and nothing
     # here needs to import it.
-    sparse = sys.modules.get("scipy.sparse")
-    if sparse is None or not sparse.issparse(X):
+    if not is_csr(X):
         return X, no_csr(dtype)
-    X = sparse.csr_matrix(X)  # CSC and others become CSR once; a CSR matrix is not copied
+    X = sys.modules["scipy.sparse"].csr_matrix(
+        X
+    )  # CSC and others become CSR once; a CSR matrix is not copied
     if not X.has_canonical_format:  # repeated entries of a cell mean their sum
         X = X.copy()
         X.sum_duplicates()
@@ -117,3 +126,17 @@ def dense_or_csr(X, dtype):
         np.ascontiguousarray(X.indptr, np.int64),
     )
     return np.empty((0, X.shape[1]), dtype), csr
+
+
+def union_room(indptr, n_in, fan_out, rows, dtype):
+    """(slot, cols, dWU) with room for the union of columns of any `rows` rows of a CSR matrix
+    with row pointers indptr (at most the non-zeros of its `rows` longest rows, and at most n_in
+    columns): kernels/sparse.py's bookkeeping of the first layer's touched rows. Empty arrays of
+    the same types for a dense input (no row pointers)."""
+    if indptr.shape[0] == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, fan_out), dtype)
+    lengths = np.diff(indptr)
+    if lengths.shape[0] > rows:
+        lengths = np.partition(lengths, lengths.shape[0] - rows)[-rows:]
+    most = max(int(min(n_in, lengths.sum())), 1)
+    return np.full(n_in, -1, np.int64), np.empty(most, np.int64), np.empty((most, fan_out), dtype)

@@ -23,7 +23,6 @@ from .params import (
     ACTIVATIONS_EXTRA,
     CONSTRAINTS,
     NON_FINITE,
-    PREDICT_CHUNK,
     SKLEARN_NAMES,
     STOCHASTIC,
     InvalidParameterError,
@@ -144,7 +143,7 @@ class _BaseMLP(BaseEstimator):
 
     def _network_inputs(self, X):
         """Validated rows -> what the network reads: the model's dtype and preprocessing; sparse
-        rows stay sparse (the kernels densify them one minibatch or chunk at a time)."""
+        rows stay sparse (the first layer works on their non-zeros: kernels/sparse.py)."""
         model = self.model_
         if sp.issparse(X):
             if model.preprocessing.kind != "none":
@@ -157,18 +156,7 @@ class _BaseMLP(BaseEstimator):
 
     def _decision(self, X):
         """z^L for validated raw rows X (dense or sparse)."""
-        return self._forward(self._network_inputs(X))
-
-    def _forward(self, X):
-        """z^L for rows in the network's form; a sparse X goes in chunks, never densified whole."""
-        if not sp.issparse(X):
-            return self.model_.forward(X)
-        X = sp.csr_matrix(X)
-        out = np.empty((X.shape[0], self.model_.n_outputs), self.model_.dtype)
-        for start in range(0, X.shape[0], PREDICT_CHUNK):
-            stop = min(start + PREDICT_CHUNK, X.shape[0])
-            out[start:stop] = self.model_.forward(np.ascontiguousarray(X[start:stop].toarray()))
-        return out
+        return self.model_.forward(self._network_inputs(X))
 
     def _validate_X(self, X):
         check_is_fitted(self)
@@ -247,7 +235,7 @@ class _BaseMLP(BaseEstimator):
 
     def _score_network_inputs(self, X, y, sample_weight):
         """accuracy / R^2 on rows already in the network's form; NaN when the outputs are not finite."""
-        z = self._forward(X)
+        z = self.model_.forward(X)
         if not np.isfinite(z).all():
             return float("nan")
         y_pred = self._predict_from_decision(z)

@@ -15,7 +15,6 @@ STOCHASTIC = ("sgd", "adam")
 # SciPy's own default ftol for L-BFGS-B (factr 1e7 times the float64 epsilon), which
 # scikit-learn keeps: its tol is only the gradient tolerance.
 SCIPY_FTOL = 1e7 * np.finfo(np.float64).eps
-PREDICT_CHUNK = 4096
 
 # scikit-learn's words for a fit whose weights are not finite.
 NON_FINITE = (

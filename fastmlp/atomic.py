@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import FastMLPError
 
 
-def write_atomic(path: str | Path, data: str | bytes) -> Path:
-    """Write data to path via a temp file in the same folder and os.replace.
+def write_atomic(path: str | Path, data: str | bytes | Callable) -> Path:
+    """Write data to path via a temp file in the same folder and os.replace; data may also be a
+    function that writes into the open binary file (large arrays, written without a copy).
 
     The rename is atomic, so readers (and a crashed process) never see a partial file; the data
     is flushed to the disk (fsync) before the rename, so after a crash or a power cut the name
@@ -26,7 +28,10 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
         raise FastMLPError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            if callable(data):
+                data(f)
+            else:
+                f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions

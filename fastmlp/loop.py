@@ -173,7 +173,9 @@ class Loop:
                 self.history.stopped_early = True
 
     def _save(self, where, sums, order, epochs):
-        """Write the run's state at `where` (its epoch and next minibatch) to the checkpoint."""
+        """Write the run's state at `where` (its epoch and next minibatch) to the checkpoint: the
+        live parameters and optimizer state as they are (saving is synchronous), or settled copies
+        while a sparse first layer has pending rows (Minibatches.settled)."""
         self.last_saved = time.monotonic()
         if self.checkpoint is None:
             return
@@ -181,8 +183,7 @@ class Loop:
         where.sums = tuple(sums)
         where.rng = self.order.rng.bit_generator.state
         where.order = order.copy() if where.next_batch else None
-        where.params = self.model.params.copy()
-        where.opt_state = self.minibatches.opt.state.copy()
+        where.params, where.opt_state = self.minibatches.settled()
         where.best_params = self.best_params
         where.best_loss, where.waited = self.stop.best, self.stop.waited
         where.best_epoch, where.stopped_early = history.best_epoch, history.stopped_early

@@ -14,7 +14,7 @@ from .kernels.blas import SMALL_GEMM
 from .kernels.epoch import train_batches
 from .kernels.optim import LR, plain_sgd
 from .kernels.rows import dense_or_csr, union_room
-from .kernels.sparse import train_batches_sparse
+from .kernels.sparse import settle, train_batches_sparse
 
 # Minibatch sizes (least, most) that take the row-streaming forward kernel (dense.py): with a
 # handful of rows BLAS spends more time packing W than multiplying it, and below 5 rows it is
@@ -86,17 +86,20 @@ class MinibatchBuffers(NamedTuple):
 class LazyRows(NamedTuple):
     """The sparse first layer's bookkeeping (kernels/sparse.py's `lazy`)."""
 
-    last: np.ndarray  # per input column: the call's step its row is up to date at
+    last: np.ndarray  # per input column: the epoch's step its row is up to date at
     slot: np.ndarray  # per input column: its place in the minibatch's union of columns, or -1
     cols: np.ndarray  # the union's columns
     dWU: np.ndarray  # the union's gradient rows
-    drift: np.ndarray  # Adam's drift sums, one per step of a call (and one for its start)
+    drift: np.ndarray  # Adam's drift sums, one per step of an epoch (and one for its start)
+    clock: np.ndarray  # [1 when every row is up to date, the last step taken]
+    run: np.ndarray  # [SGD's alpha lambda of the pending steps, or -1]
 
     @classmethod
     def for_csr(cls, indptr, n_in, fan_out, batch_size, n_batches, dtype):
-        """Sized for any minibatch of batch_size rows (rows.union_room) and any run of n_batches."""
+        """Sized for any minibatch of batch_size rows (rows.union_room) and an epoch of n_batches."""
         slot, cols, dWU = union_room(indptr, n_in, fan_out, batch_size, dtype)
-        return cls(np.zeros(n_in, np.int64), slot, cols, dWU, np.zeros(n_batches + 1, np.float64))
+        clock, run = np.array([1, 0], np.int64), np.array([-1.0])
+        return cls(np.zeros(n_in, np.int64), slot, cols, dWU, np.zeros(n_batches + 1), clock, run)
 
 
 class Minibatches:
@@ -139,7 +142,10 @@ class Minibatches:
         self.stream_above = np.array([ROW_STREAMING_WORK] if row_streaming(batch_size) else [], np.int64)
         # Plain SGD (no momentum) is taken inside the dW GEMMs: slots for its GEMM coefficients.
         self.sgd_step = np.zeros(2 if plain_sgd(self.opt) and not self.sparse else 0, dtype)
-        grad = np.zeros_like(model.params)
+        # np.zeros, not zeros_like: its pages are mapped when first written, so a sparse input's
+        # first-layer block of it, which the sparse kernels never write (they keep the touched
+        # rows' gradient apart), takes no memory.
+        grad = np.zeros(model.params.shape, dtype)
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
         self.buffers = MinibatchBuffers(
             np.empty(0 if self.sparse else batch_size * model.n_inputs, dtype),
@@ -161,14 +167,28 @@ class Minibatches:
             tuple(self.data),
             tuple(self.buffers),
         )
+        self.lazy = None
         if self.sparse:
-            lazy = LazyRows.for_csr(csr[2], model.n_inputs, model.sizes[1], batch_size, self.n_batches, dtype)
-            self._kernel_head += (tuple(lazy),)
+            self.lazy = LazyRows.for_csr(
+                csr[2], model.n_inputs, model.sizes[1], batch_size, self.n_batches, dtype
+            )
+            self._kernel_head += (tuple(self.lazy),)
 
     @property
     def blas_threads(self):
         """BLAS threads for this batch size (None: leave the user's setting alone)."""
         return 1 if self.batch_size < BLAS_THREADED_BATCH else None
+
+    def settled(self):
+        """(parameters, optimizer state) as they truly are now, for a checkpoint: the live arrays,
+        or mid-epoch with sparse rows pending, copies with every pending step taken. The run itself
+        goes on from its pending rows, so when checkpoints are written does not change it."""
+        if self.lazy is None or self.lazy.clock[0] == 1:
+            return self.model.params, self.opt.state
+        params, opt = self.model.params.copy(), (self.opt.code, self.opt.hyper, self.opt.state.copy())
+        lazy = tuple(a.copy() for a in self.lazy)
+        settle(opt, params, self.model.layout, self.l2, lazy)
+        return params, opt[2]
 
     def run(self, order, lr, first, last, step0):
         """Minibatches first..last-1 of the epoch `order` (step0: the run's step of `first`): their

@@ -11,7 +11,6 @@ unchanged, and nothing else is; a file that fails, or whose manifest is gone, is
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 
@@ -35,9 +34,9 @@ def save(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     """Write arrays and their manifest to path atomically (no pickle)."""
     arrays = {name: np.asarray(a) for name, a in arrays.items()}
     manifest = {name: [a.dtype.str, list(a.shape), _digest(a)] for name, a in arrays.items()}
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays, **{MANIFEST: np.array(json.dumps(manifest, sort_keys=True))})
-    return write_atomic(path, buffer.getvalue())
+    manifest = {MANIFEST: np.array(json.dumps(manifest, sort_keys=True))}
+    # Straight into the file: through memory first, a large model would be held twice more.
+    return write_atomic(path, lambda f: np.savez(f, **arrays, **manifest))
 
 
 def load(path: str | Path, require_manifest=True) -> tuple[dict[str, np.ndarray], bool]:

@@ -114,8 +114,8 @@ def svmlight_rss(folder: Path) -> dict:
         X, y = generate(20_000, 20, seed=1)
         dump_svmlight_file(X, y, str(path), zero_based=False)
     command = [
-        sys.executable, "-m", "fastmlp", "train", "--quiet", "--force", "--out", str(folder / "run"),
-        "--set", f"data.path={path}", "--set", "data.preprocessing=none",
+        sys.executable, "-m", "fastmlp.cli", "train", "--quiet", "--force", "--out", str(folder / "run"),
+        "--set", "data.name=null", "--set", f"data.path={path}", "--set", "data.preprocessing=none",
         "--set", "model.hidden=[32]", "--set", "train.optimizer=adam",
         "--set", "train.learning_rate=0.001", "--set", "train.epochs=3", "--set", "train.batch_size=128",
     ]  # fmt: skip
@@ -137,7 +137,7 @@ def main() -> None:
     from bench_load import cpu_name
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--widths", type=int, nargs="+", default=[16, 18, 20])
+    parser.add_argument("--widths", type=int, nargs="*", default=[16, 18, 20], help="log2 of the columns")
     parser.add_argument("--rows", type=int, default=12_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(

@@ -217,3 +217,34 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout.split()[-1]) < 1500, out.stdout
+
+
+class StopInside:
+    """Ctrl-C at a chunk boundary inside epoch 2 (a callback makes the epochs go in chunks)."""
+
+    def on_batches(self, epoch, done, n_batches, running_loss):
+        if epoch == 2 and done >= 4:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("optimizer", [{"name": "sgd", "momentum": 0.9}, "adam"], ids=["momentum", "adam"])
+def test_checkpoints_leave_a_sparse_run_unchanged_and_resume_it(optimizer, rng, tmp_path):
+    """A mid-epoch checkpoint writes settled copies (the rows' pending steps taken) and leaves
+    the run's own pending rows alone: the same run with checkpoints at every chunk ends bit for
+    bit where it ends without them; one stopped there and resumed from the checkpoint ends
+    equal to it to rounding (its rows were settled at the stop, in another order of products)."""
+    from fastmlp import checkpoint
+
+    X, y = sparse_problem(rng)
+    X = sp.csr_matrix(X)
+    watch = {"callback": lambda *args: None}
+    plain, _ = trained(X, y, optimizer, 0.01, **watch)
+    path = tmp_path / "checkpoint.npz"
+    saved, _ = trained(X, y, optimizer, 0.01, checkpoint=path, checkpoint_seconds=0.0, **watch)
+    np.testing.assert_array_equal(saved.params, plain.params)
+    with pytest.raises(KeyboardInterrupt):
+        trained(X, y, optimizer, 0.01, checkpoint=path, callback=StopInside())
+    state = checkpoint.load(path)
+    assert state.epoch == 2 and state.next_batch > 0
+    resumed, _ = trained(X, y, optimizer, 0.01, resume=state, **watch)
+    np.testing.assert_allclose(resumed.params, plain.params, rtol=1e-10, atol=1e-12)

@@ -1,4 +1,4 @@
-"""A sparse input's first layer: work in proportion to the minibatch's non-zeros (docs/MATH.md §9).
+"""A sparse input's first layer: work in proportion to the minibatch's non-zeros (docs/MATH.md §17).
 
 With x a CSR row (values x_p at columns c_p), the first layer's products touch only the rows of
 W¹ those columns name:
@@ -9,7 +9,7 @@ W¹ those columns name:
 
 The rows outside U get no gradient, but the update still changes them: L2 decay, a velocity or
 Adam's moments move every weight at every step. Those rows are brought up to date lazily, when a
-minibatch next touches them (before it reads them) and for every row at the end of the call:
+minibatch next touches them (before it reads them) and for every row at the epoch's end:
 
     SGD, momentum, Nesterov: a step with g = 0 on a row is linear in (θ, v), [θ; v] <- A [θ; v],
         with A fixed by (α λ, μ); k such steps are A^k (sgd_catch_up). Exact, to rounding.
@@ -19,9 +19,12 @@ minibatch next touches them (before it reads them) and for every row at the end 
         ε/√v̂ relatively more than dense Adam's), and λθ in g (with L2, the decay of a row
         enters Adam only at the steps that touch it).
 
-`lazy` = (last, slot, cols, dWU, drift): per input column the call's step it is up to date at
-(0: the call's start), its place in the minibatch's union U (-1: not in it), U's columns, U's
-gradient rows, and Adam's drift sums per step (see adam_drift).
+`lazy` = (last, slot, cols, dWU, drift, clock, run): per input column the epoch's step its row is
+up to date at, its place in the minibatch's union U (-1: not in it); U's columns and gradient
+rows; Adam's drift sums per step (adam_drift); clock = [1 when every row is up to date, the last
+step taken]; run = [SGD's alpha lambda of the pending steps, -1: none] (minibatches.LazyRows).
+Rows stay pending across calls within an epoch; `settle` brings them all up to date at its end,
+and before a checkpoint reads the parameters mid-epoch (Minibatches.settle).
 """
 
 import numpy as np
@@ -207,14 +210,14 @@ def catch_up_row(opt, W, off, u, k, tau, sgd_a, drift):
 
 
 @kernel
-def catch_up_all(opt, W, off, last, s, sgd_a, drift, settle, reset):
-    """Every row of W up to date at the call's step s (settle False: skipped steps change nothing,
-    see lazy_needed); with reset, last[:] = 0 (the next call starts its own count)."""
+def catch_up_all(opt, W, off, last, s, sgd_a, drift, moves, now):
+    """Every row of W up to date at step s (moves False: skipped steps change nothing, see
+    lazy_needed); then last[:] = now."""
     for u in range(W.shape[0]):
         k = s - last[u]
-        if settle and k > 0:
+        if moves and k > 0:
             catch_up_row(opt, W, off, u, k, last[u], sgd_a, drift)
-        last[u] = 0 if reset else s
+        last[u] = now
 
 
 @kernel(inline="always")
@@ -302,15 +305,32 @@ def step_layers(opt, params, grad, layout, l2, union, n_u, last, s, drift):
 
 
 @kernel(inline="always")
-def sgd_run(opt, W, off, last, s, sgd_a, run_c, drift, l2):
-    """(A, alpha l2) for SGD's step s: when alpha l2 differs from the pending steps' run_c (a
-    partial or weighted minibatch), every row's pending steps are settled with the old A first."""
+def sgd_run(opt, W, off, last, s, run, drift, l2):
+    """SGD's step s with alpha l2 = c: when c differs from run[0], the c of the rows' pending
+    steps (a partial or weighted minibatch), every row's pending steps are settled first, with
+    the old A; then run[0] = c."""
     c_t = float(opt[1][LR]) * float(l2)
-    if c_t == run_c:
-        return sgd_a, run_c
-    if run_c >= 0:
-        catch_up_all(opt, W, off, last, s - 1, sgd_a, drift, lazy_needed(opt, l2), False)
-    return sgd_matrix(opt[1], c_t), c_t
+    if c_t != run[0]:
+        if run[0] >= 0:
+            catch_up_all(
+                opt, W, off, last, s - 1, sgd_matrix(opt[1], run[0]), drift, lazy_needed(opt, l2), s - 1
+            )
+        run[0] = c_t
+
+
+@kernel
+def settle(opt, params, layout, l2, lazy):
+    """Every first-layer row brought up to date at the last step taken (clock[1]), so that the
+    parameters are the true ones for whoever reads them (an epoch's end, a checkpoint); at the
+    epoch's last step the count starts again. Nothing when already settled (clock[0] = 1)."""
+    last_step, _, _, _, drift, clock, run = lazy
+    if clock[0] == 1:
+        return
+    s = clock[1]
+    sgd_a = sgd_matrix(opt[1], run[0]) if run[0] >= 0 else (1.0, 0.0, 0.0, 1.0)
+    W0 = layer_params(params, layout, 0)[0]
+    catch_up_all(opt, W0, layout[0, W_OFF], last_step, s, sgd_a, drift, lazy_needed(opt, l2), s)
+    clock[0] = 1
 
 
 @kernel
@@ -335,34 +355,37 @@ def train_batches_sparse(
 ):
     """train_batches (epoch.py) for CSR rows: minibatches first..last-1 of `order`, the first
     layer on the rows' non-zeros and its rows stepped lazily (module docstring), the layers above
-    as in the dense epoch. Returns (sum J_data W_B, n_correct, sum W_B, n_samples)."""
+    as in the dense epoch. Steps are counted within the epoch (minibatch t is step t + 1); rows
+    stay pending from one call to the next and are settled at the epoch's end (settle).
+    Returns (sum J_data W_B, n_correct, sum W_B, n_samples)."""
     X, y_class, y_target, w, csr = data
     _, yb_class, yb_target, wb, acts, deltas, masks, grad = buffers
-    last_step, slot, cols, dWU, drift = lazy
+    last_step, slot, cols, dWU, drift, clock, run = lazy
     union = (slot, cols, dWU)
-    code = opt[0]
     n = order.shape[0]
     W0 = layer_params(params, layout, 0)[0]
     w_off = layout[0, W_OFF]
     weighted = w.shape[0] > 0
-    for tau in range(last - first + 1):
-        drift[tau] = 0.0
-    sgd_a = (1.0, 0.0, 0.0, 1.0)
-    run_c = -1.0  # the alpha l2 of the rows' pending steps (-1: none yet)
+    if clock[0] == 1:  # every row up to date: the count starts at this call's first step
+        last_step[:] = first
+        drift[:] = 0.0
+        run[0] = -1.0
+        clock[0] = 0
     total = 0.0
     total_weight = 0.0
     correct = 0
     seen = 0
     for t in range(first, last):
-        s = t - first + 1  # this step, counted within the call
+        s = t + 1
         start = t * batch_size
         m = min(start + batch_size, n) - start
         batch_weight = gather_labels(y_class, y_target, w, order, start, m, yb_class, yb_target, wb)
         l2_t = params.dtype.type(l2 / batch_weight) if l2_per_weight else l2
-        if code != ADAM:
-            sgd_a, run_c = sgd_run(opt, W0, w_off, last_step, s, sgd_a, run_c, drift, l2_t)
+        if opt[0] != ADAM:
+            sgd_run(opt, W0, w_off, last_step, s, run, drift, l2_t)
         n_u = column_union(csr, order, start, m, slot, cols)
         if lazy_needed(opt, l2_t):
+            sgd_a = sgd_matrix(opt[1], run[0]) if run[0] >= 0 else (1.0, 0.0, 0.0, 1.0)
             catch_up_union(opt, W0, w_off, last_step, cols, n_u, s, sgd_a, drift)
         value, c = csr_forward_backward(
             params,
@@ -385,11 +408,13 @@ def train_batches_sparse(
             n_u,
         )
         step_layers(opt, params, grad, layout, l2_t, union, n_u, last_step, s, drift)
+        clock[1] = s
         total += value * batch_weight
         total_weight += batch_weight
         correct += c
         seen += m
-    catch_up_all(opt, W0, w_off, last_step, last - first, sgd_a, drift, lazy_needed(opt, l2), True)
+    if last * batch_size >= n:  # the epoch's last minibatch
+        settle(opt, params, layout, l2, lazy)
     return total, correct, total_weight, seen
 
 

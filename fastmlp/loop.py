@@ -28,6 +28,10 @@ from .minibatches import NO_SUMS, EpochSums, blas_threads_limit
 
 # How many progress reports per epoch when a callback wants them.
 PROGRESS_STEPS = 50
+# An epoch's end writes a checkpoint unless the last one is younger than this many times what
+# writing it took: checkpoints then cost at most about a tenth of the run, even where a large
+# model's state takes longer to write than its epochs take to run.
+CHECKPOINT_SPACING = 10
 
 
 class Shuffle:
@@ -48,8 +52,9 @@ class Loop:
     evaluate: model -> {"val_loss": ..., "val_accuracy": ...} after each epoch, or None.
     keep_best: the weights of the best epoch (the stopping rule's improvements) are copied and
         put back at the end; best_params: the best weights before this run (None: none yet).
-    callback: see trainer.fit. checkpoint: a path written at epoch ends, every
-        checkpoint_seconds inside an epoch, and when interrupted. first_step: optimizer steps
+    callback: see trainer.fit. checkpoint: a path written at epoch ends (while the last one is
+        younger than CHECKPOINT_SPACING times its writing time, not), every checkpoint_seconds
+        inside an epoch, and when interrupted. first_step: optimizer steps
         taken before this run (the minibatch's step keys its dropout mask). signals: those that
         stop the run at the next chunk boundary (KeyboardInterrupt after its checkpoint); the
         estimators leave SIGTERM to end the process, as scikit-learn does."""
@@ -74,6 +79,7 @@ class Loop:
         self.evaluate, self.keep_best, self.best_params = evaluate, keep_best, best_params
         self.callback, self.checkpoint, self.checkpoint_seconds = callback, checkpoint, checkpoint_seconds
         self.first_step, self.signals = first_step, signals
+        self.save_seconds = 0.0  # what writing the last checkpoint took
         n_batches = minibatches.n_batches
         # A resumed run chunks as the original did, so its sums are added in the same order.
         watched = callback is not None or checkpoint is not None
@@ -98,10 +104,15 @@ class Loop:
                 history.rows.append(row)
                 self._judge(row, epoch)
                 epoch += 1
-                self._save(TrainState(epoch=epoch), NO_SUMS, None, epochs)
-                notify(self.callback, "on_epoch_end", row)
-                if stop or interrupted():
-                    raise KeyboardInterrupt
+                saved = self._save_if_due(TrainState(epoch=epoch), epochs)
+                try:
+                    notify(self.callback, "on_epoch_end", row)
+                    if stop or interrupted():
+                        raise KeyboardInterrupt
+                except KeyboardInterrupt:
+                    if not saved:
+                        self._save(TrainState(epoch=epoch), NO_SUMS, None, epochs)
+                    raise
         history.kept_epoch = len(history.rows) or None
         if self.keep_best and self.best_params is not None:
             self.model.params[...] = self.best_params
@@ -172,6 +183,14 @@ class Loop:
             else:
                 self.history.stopped_early = True
 
+    def _save_if_due(self, where, epochs):
+        """The epoch-end checkpoint at `where`, when due (CHECKPOINT_SPACING); whether written."""
+        due = min(self.checkpoint_seconds, CHECKPOINT_SPACING * self.save_seconds)
+        if self.checkpoint is None or time.monotonic() - self.last_saved < due:
+            return False
+        self._save(where, NO_SUMS, None, epochs)
+        return True
+
     def _save(self, where, sums, order, epochs):
         """Write the run's state at `where` (its epoch and next minibatch) to the checkpoint: the
         live parameters and optimizer state as they are (saving is synchronous), or settled copies
@@ -190,6 +209,7 @@ class Loop:
         where.done = where.epoch > epochs or history.stopped_early
         where.rows = [dict(r) for r in history.rows]
         checkpoint_file.save(self.checkpoint, where)
+        self.save_seconds = time.monotonic() - self.last_saved
 
     def restore(self, state):
         """Put a checkpoint's parameters, optimizer state, RNG state, best weights and stopping

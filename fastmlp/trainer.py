@@ -122,7 +122,8 @@ def fit(
     keep: which weights the model ends with: "best" (the epoch with the lowest validation loss,
           or training loss without validation data), "last", or "auto" (best when there is
           validation data); early stopping always keeps the best. history.kept_epoch says which.
-    checkpoint: a path; the run's state is written there (checkpoint.py) after every epoch, at
+    checkpoint: a path; the run's state is written there (checkpoint.py) after every epoch (unless
+          the last one is younger than ten times what writing it took: loop.CHECKPOINT_SPACING), at
           the first chunk boundary after checkpoint_seconds since the last one (so a kill loses
           at most about that much), and when it is interrupted (Ctrl-C or SIGTERM, or a callback
           raising KeyboardInterrupt) between two chunks of minibatches, then KeyboardInterrupt

@@ -305,6 +305,14 @@ def step_layers(opt, params, grad, layout, l2, union, n_u, last, s, drift):
 
 
 @kernel(inline="always")
+def pending_matrix(opt, run):
+    """SGD's A for the rows' pending steps (run[0] = their alpha lambda; none yet: the identity)."""
+    if run[0] < 0:
+        return 1.0, 0.0, 0.0, 1.0
+    return sgd_matrix(opt[1], run[0])
+
+
+@kernel(inline="always")
 def sgd_run(opt, W, off, last, s, run, drift, l2):
     """SGD's step s with alpha l2 = c: when c differs from run[0], the c of the rows' pending
     steps (a partial or weighted minibatch), every row's pending steps are settled first, with
@@ -327,9 +335,10 @@ def settle(opt, params, layout, l2, lazy):
     if clock[0] == 1:
         return
     s = clock[1]
-    sgd_a = sgd_matrix(opt[1], run[0]) if run[0] >= 0 else (1.0, 0.0, 0.0, 1.0)
     W0 = layer_params(params, layout, 0)[0]
-    catch_up_all(opt, W0, layout[0, W_OFF], last_step, s, sgd_a, drift, lazy_needed(opt, l2), s)
+    catch_up_all(
+        opt, W0, layout[0, W_OFF], last_step, s, pending_matrix(opt, run), drift, lazy_needed(opt, l2), s
+    )
     clock[0] = 1
 
 
@@ -365,7 +374,6 @@ def train_batches_sparse(
     n = order.shape[0]
     W0 = layer_params(params, layout, 0)[0]
     w_off = layout[0, W_OFF]
-    weighted = w.shape[0] > 0
     if clock[0] == 1:  # every row up to date: the count starts at this call's first step
         last_step[:] = first
         drift[:] = 0.0
@@ -385,8 +393,7 @@ def train_batches_sparse(
             sgd_run(opt, W0, w_off, last_step, s, run, drift, l2_t)
         n_u = column_union(csr, order, start, m, slot, cols)
         if lazy_needed(opt, l2_t):
-            sgd_a = sgd_matrix(opt[1], run[0]) if run[0] >= 0 else (1.0, 0.0, 0.0, 1.0)
-            catch_up_union(opt, W0, w_off, last_step, cols, n_u, s, sgd_a, drift)
+            catch_up_union(opt, W0, w_off, last_step, cols, n_u, s, pending_matrix(opt, run), drift)
         value, c = csr_forward_backward(
             params,
             layout,
@@ -395,9 +402,9 @@ def train_batches_sparse(
             csr,
             order,
             start,
-            yb_class[: m if yb_class.shape[0] else 0],
-            yb_target[: m if yb_target.shape[0] else 0],
-            wb[: m if weighted else 0],
+            yb_class[:m],  # an empty buffer (the label kind the loss does not read) stays empty
+            yb_target[:m],
+            wb[:m],
             acts,
             deltas,
             masks,

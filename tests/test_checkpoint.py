@@ -497,3 +497,28 @@ def test_two_runs_started_at_once_into_one_folder_one_is_refused(tmp_path):
     assert str(out) in refused and refused.strip().count("\n") == 0, refused
     summary = (out / runs.SUMMARY).read_text()
     assert '"epochs_run": 3' in summary
+
+
+def test_epoch_end_checkpoints_are_spaced_by_what_writing_them_takes(tmp_path, monkeypatch):
+    """A checkpoint that takes long to write (a large model's) is not rewritten at every epoch
+    end: the next waits ten times as long. An interrupt at an epoch end still writes one there."""
+    from fastmlp import fit
+
+    written = []
+    real = checkpoint.save
+
+    def slow(path, state):
+        written.append(state.epoch)
+        time.sleep(0.05)
+        return real(path, state)
+
+    monkeypatch.setattr(checkpoint, "save", slow)
+    rng = np.random.default_rng(0)
+    X, y = rng.random((64, 4)), np.arange(64) % 2
+    path = tmp_path / "checkpoint.npz"
+    fit(MLP([4, 3, 2], seed=0), X, y, epochs=6, batch_size=64, checkpoint=path)
+    assert written == [2]  # after epoch 1; epochs of a few milliseconds never wait out 0.5 s
+    written.clear()
+    with pytest.raises(KeyboardInterrupt):
+        fit(MLP([4, 3, 2], seed=0), X, y, epochs=6, batch_size=64, checkpoint=path, callback=StopAt(3))
+    assert written == [2, 4] and checkpoint.load(path).epoch == 4

@@ -29,9 +29,9 @@ CHUNK = 4096
 def fit_lbfgs(model, X, y, w, *, max_iter, l2, optimizer, evaluate=None, callback=None, ftol=None):
     """Minimise J = sum w_i l_i / sum w_i + (l2/2) sum ||W||^2 over model.params in place.
 
-    X: dense rows or a scipy sparse matrix (densified one chunk at a time). evaluate: model ->
-    the row's validation figures (as loop.Loop's), or None. ftol: SciPy's ftol when it should
-    differ from the optimizer's tol (scikit-learn leaves SciPy's default)."""
+    X: dense rows or a scipy sparse matrix (its first layer on the non-zeros, kernels/sparse.py).
+    evaluate: model -> the row's validation figures (as loop.Loop's), or None. ftol: SciPy's ftol
+    when it should differ from the optimizer's tol (scikit-learn leaves SciPy's default)."""
     problem = FullBatch(model, X, y, w, l2)
     history = History()
     iterations = _Iterations(problem, history, evaluate, callback)

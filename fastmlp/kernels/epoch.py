@@ -19,10 +19,10 @@ as docs/PERFORMANCE.md records.)
 
 data = (X, y_class, y_target, w, csr): inputs, class indices and float targets (the kind the
 loss does not read is empty: MLP.check_y), per-sample weights (empty: all 1), and the CSR
-triple (values, indices, indptr), empty for a dense X (rows.py; for a CSR matrix X only gives
-the width). Every option is an array, empty when off, never None: whichever path a run takes
-(task, optimizer, dropout, weights, sparse rows), the kernel sees the same types, so one compiled
-specialisation per dtype serves every run (jit.py).
+triple (rows.py), empty here: CSR rows train through sparse.train_batches_sparse. Every option
+is an array, empty when off, never None: whichever path a run takes (task, optimizer, dropout,
+weights), the kernel sees the same types, so one compiled specialisation per dtype serves every
+run (jit.py).
 
 l2 is lambda; with l2_per_weight, minibatch B's lambda is l2 / W_B (W_B its weight total, its
 row count unweighted): scikit-learn's alpha, J_B = [sum_B w_i l_i + (alpha/2) sum ||W||^2] / W_B.
@@ -77,7 +77,7 @@ def train_batches(
         stop = min(start + batch_size, n)
         m = stop - start
         x = xb[: m * n_in].reshape(m, n_in)
-        gather_rows(X, csr, order, start, x)
+        gather_rows(X, order, start, x)
         batch_weight = gather_labels(y_class, y_target, w, order, start, m, yb_class, yb_target, wb)
         key = dropout_key(seed, step0 + t - first)
         l2_t = params.dtype.type(l2 / batch_weight) if l2_per_weight else l2

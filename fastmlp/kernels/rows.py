@@ -1,16 +1,12 @@
-"""Gathering training rows into a dense minibatch buffer, from a dense matrix or a CSR one.
-
-A sparse matrix (scipy's CSR: values, column indices, row pointers) is never densified whole:
-each minibatch's rows are written into the dense buffer x the GEMMs read, zeros first, then the
-stored values of that row,
-
-    x[r, :] = 0;  x[r, indices[p]] = values[p]  for p in indptr[src] .. indptr[src + 1] - 1
+"""Rows as the kernels take them: a dense matrix, or a CSR one; minibatch rows and labels
+gathered into their buffers.
 
 `csr` is always the triple (values, indices, indptr): for a dense X all three are empty (no row
 pointers) and X holds the rows; for a CSR matrix X is an empty (0, n_features) array that only
-carries the width. Dense and sparse inputs thus reach the kernels with the same types, and one
-compiled epoch kernel per dtype serves both (jit.py: one specialisation per dtype).
-dense_or_csr (plain Python) turns what a caller holds into that pair.
+carries the width, and the rows are never densified: the first layer works on their non-zeros
+(sparse.py). Dense and sparse inputs thus reach the kernels with the same types, and one compiled
+kernel per dtype serves both (jit.py: one specialisation per dtype). dense_or_csr (plain Python)
+turns what a caller holds into that pair.
 """
 
 import sys
@@ -18,16 +14,6 @@ import sys
 import numpy as np
 
 from .jit import kernel
-
-
-@kernel(inline="always")
-def csr_row(csr, src, xrow):
-    """xrow = row src of the CSR matrix csr = (values, indices, indptr), densified."""
-    values, indices, indptr = csr
-    for j in range(xrow.shape[0]):
-        xrow[j] = 0
-    for p in range(indptr[src], indptr[src + 1]):
-        xrow[indices[p]] = values[p]
 
 
 @kernel(inline="always")
@@ -45,16 +31,13 @@ def n_rows(X, csr):
 
 
 @kernel
-def gather_rows(X, csr, order, start, x):
-    """x[r] = X[order[start + r]] for the x.shape[0] rows of x."""
-    if not is_sparse(csr):
-        for r in range(x.shape[0]):
-            src = order[start + r]
-            for j in range(x.shape[1]):
-                x[r, j] = X[src, j]
-    else:
-        for r in range(x.shape[0]):
-            csr_row(csr, order[start + r], x[r])
+def gather_rows(X, order, start, x):
+    """x[r] = X[order[start + r]] for the x.shape[0] rows of x (dense rows: sparse ones are
+    never gathered, sparse.py)."""
+    for r in range(x.shape[0]):
+        src = order[start + r]
+        for j in range(x.shape[1]):
+            x[r, j] = X[src, j]
 
 
 @kernel(inline="always")

@@ -144,6 +144,7 @@ class Loop:
                         raise KeyboardInterrupt
                 except KeyboardInterrupt:
                     if last < n_batches:
+                        mb.settle()  # the run ends here: the model's weights made whole
                         self._save(TrainState(epoch=epoch, next_batch=last), sums, order, epochs)
                         raise
                     stop = True  # the epoch is complete: finish it, then stop at its checkpoint

@@ -179,6 +179,12 @@ class Minibatches:
         """BLAS threads for this batch size (None: leave the user's setting alone)."""
         return 1 if self.batch_size < BLAS_THREADED_BATCH else None
 
+    def settle(self):
+        """Every pending step taken, in place: for a run that stops mid-epoch (an epoch's last
+        run settles by itself)."""
+        if self.lazy is not None:
+            settle(tuple(self.opt), self.model.params, self.model.layout, self.l2, tuple(self.lazy))
+
     def settled(self):
         """(parameters, optimizer state) as they truly are now, for a checkpoint: the live arrays,
         or mid-epoch with sparse rows pending, copies with every pending step taken. The run itself

@@ -248,3 +248,18 @@ def test_checkpoints_leave_a_sparse_run_unchanged_and_resume_it(optimizer, rng, 
     assert state.epoch == 2 and state.next_batch > 0
     resumed, _ = trained(X, y, optimizer, 0.01, resume=state, **watch)
     np.testing.assert_allclose(resumed.params, plain.params, rtol=1e-10, atol=1e-12)
+
+
+def test_a_run_stopped_inside_an_epoch_leaves_its_weights_whole(rng):
+    """Ctrl-C (here a callback's KeyboardInterrupt) between two chunks of an epoch ends the run
+    with every pending step of the first layer taken: the weights are the dense run's, stopped
+    at the same minibatch."""
+    X, y = sparse_problem(rng)
+    weights = {}
+    for name, rows in (("dense", X), ("sparse", sp.csr_matrix(X))):
+        model = MLP([D, 8, CLASSES], dtype="float64", seed=1)
+        with pytest.raises(KeyboardInterrupt):
+            fit(model, rows, y, epochs=3, batch_size=16, learning_rate=0.05, l2=0.01, seed=2,
+                optimizer={"name": "sgd", "momentum": 0.9}, callback=StopInside())  # fmt: skip
+        weights[name] = model.params
+    np.testing.assert_allclose(weights["sparse"], weights["dense"], rtol=1e-10, atol=1e-12)

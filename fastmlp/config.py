@@ -306,6 +306,9 @@ def load_config(
         raise ConfigError(f"{where}a config must be a mapping of sections, got {kind_of(raw)}")
     overrides = list(overrides)
     raw = apply_overrides(raw, overrides)
+    # A file named with --set is relative to the current folder: made absolute now, so that the
+    # run's config.yaml (read later from the run folder: evaluate, --resume) still finds it.
+    raw = resolve_paths(raw, Path.cwd(), only={tuple(parse_override(o)[0]) for o in overrides})
     try:
         config = from_mapping(raw)
     except FastMLPError as e:
@@ -327,14 +330,17 @@ PATH_KEYS = (
 )
 
 
-def resolve_paths(raw: Any, folder: Path) -> Any:
+def resolve_paths(raw: Any, folder: Path, only=None) -> Any:
     """raw with the relative file paths of PATH_KEYS joined to folder (the config file's folder),
-    so a config works from any current directory, as a sweep's base: does. Paths given with
-    --set stay relative to the current directory (they are applied afterwards); output.dir too."""
+    so a config works from any current directory, as a sweep's base: does; only: those of PATH_KEYS
+    (as tuples) to resolve (load_config resolves the ones --set gives against the current folder).
+    output.dir stays relative to the current folder."""
     if not isinstance(raw, Mapping):
         return raw
     raw = dict(raw)
     for section, key in PATH_KEYS:
+        if only is not None and (section, key) not in only:
+            continue
         part = raw.get(section)
         if isinstance(part, Mapping) and isinstance(part.get(key), str):
             value = Path(part[key]).expanduser()

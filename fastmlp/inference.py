@@ -135,6 +135,8 @@ def _evaluation_set(source, data, split):
     spec["target_scaling"] = "none"
     if spec.get("width") is None:
         spec["width"] = model.n_inputs  # an svmlight file is as wide as the model's inputs
+    if model.svmlight_zero_based is not None and spec.get("zero_based", "auto") == "auto":
+        spec["zero_based"] = model.svmlight_zero_based  # and indexed as its training file
     ds = load_dataset(spec, seed=seed, dtype=model.dtype.name, task=model.task, encoder=model.encoder)
     X, y = ds.split(split)
     if X is None:
@@ -194,7 +196,7 @@ def predict(model: MLP | str | Path, X: np.ndarray | str | Path, proba: bool = F
         X = _table_rows(model, X)
     elif isinstance(X, (str, Path)):
         name = str(X)
-        X, names = read_features(X, expected_names=model.feature_names, width=model.n_inputs)
+        X, names = read_features(X, model.feature_names, width=model.n_inputs, zero_based=_zero_based(model))
         if names is not None and model.feature_names is not None:
             X = align_features(X, names, model.feature_names, name)
         elif names is not None:
@@ -206,6 +208,12 @@ def predict(model: MLP | str | Path, X: np.ndarray | str | Path, proba: bool = F
     if proba and not model.task_spec.output:
         raise FastMLPError(f"--proba is for classification models; this one does {model.task}")
     return model.predict(X, name=name) if not proba else model.predict_proba(X, name=name)
+
+
+def _zero_based(model: MLP):
+    """How an svmlight file to predict on is indexed: as the model's training file, else decided
+    by the file ("auto")."""
+    return "auto" if model.svmlight_zero_based is None else model.svmlight_zero_based
 
 
 def _table_rows(model: MLP, path):

@@ -44,6 +44,8 @@ class MLP(Network):
         self.classes: np.ndarray | None = None  # class labels as the training data spelled them
         self.feature_names: list[str] | None = None
         self.encoder = None  # a TableEncoder: table columns -> inputs (fills, one-hot categories)
+        # Trained on an svmlight file: its indexing, which files to predict on are read with.
+        self.svmlight_zero_based: bool | None = None
 
     @classmethod
     def for_dataset(cls, ds, hidden=(128,), **kwargs) -> MLP:
@@ -54,6 +56,7 @@ class MLP(Network):
         model.preprocessing, model.target_scaler = ds.preprocessing, ds.target_scaler
         model.classes, model.feature_names = ds.classes, ds.feature_names
         model.encoder = getattr(ds, "encoder", None)
+        model.svmlight_zero_based = getattr(ds, "svmlight_zero_based", None)
         return model
 
     # -- raw features -> what the network sees ---------------------------------------
@@ -194,5 +197,5 @@ class MLP(Network):
         other.params[...] = self.params
         other.preprocessing, other.target_scaler = self.preprocessing, self.target_scaler
         other.classes, other.feature_names = self.classes, self.feature_names
-        other.encoder = self.encoder
+        other.encoder, other.svmlight_zero_based = self.encoder, self.svmlight_zero_based
         return other

@@ -3,7 +3,8 @@ on reading (npzfile.py's manifest of every array's dtype, shape and SHA-256).
 
 Arrays: format_version, layer_sizes, activation, task, init, dtype, seed, params; the
 preprocessing's and target scaling's arrays (Preprocessing.to_arrays); classes and feature_names
-when known; the table encoder's arrays (encoding.TableEncoder) when it has one.
+when known; the table encoder's arrays (encoding.TableEncoder) when it has one; svmlight_zero_based
+(the training svmlight file's indexing) when it was trained on one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .preprocessing import Preprocessing
 FORMAT_VERSION = 3
 MANIFEST_SINCE = 3
 TARGET_PREFIX = "target_scaling"
+ZERO_BASED = "svmlight_zero_based"
 REQUIRED = ("layer_sizes", "activation", "task", "dtype", "params")
 
 
@@ -44,6 +46,8 @@ def save_model(model, path) -> Path:
         arrays["feature_names"] = np.array([str(c) for c in model.feature_names])
     if model.encoder is not None:
         arrays.update(model.encoder.to_arrays())
+    if model.svmlight_zero_based is not None:
+        arrays[ZERO_BASED] = np.array(bool(model.svmlight_zero_based))
     return npzfile.save(Path(path), arrays)
 
 
@@ -135,6 +139,10 @@ def _attach_labels(model, arrays, path):
         model.classes = arrays["classes"]
     if "feature_names" in arrays:
         model.feature_names = [str(c) for c in arrays["feature_names"]]
+    if ZERO_BASED in arrays:
+        if arrays[ZERO_BASED].shape != () or arrays[ZERO_BASED].dtype != bool:
+            raise ModelFileError(f"{path}: {ZERO_BASED} must be one true/false value")
+        model.svmlight_zero_based = bool(arrays[ZERO_BASED])
 
 
 def _attach_preprocessing(model, arrays, path):

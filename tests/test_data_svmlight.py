@@ -34,7 +34,7 @@ def test_read_like_scikit_learn(zero_based, gzipped, rng, tmp_path):
         gz = tmp_path / "rows.svm.gz"
         gz.write_bytes(gzip.compress(path.read_bytes()))
         path = gz
-    ours, labels, _ = read_svmlight_arrays(path)
+    ours, labels, _, _ = read_svmlight_arrays(path)
     theirs, their_labels = load_svmlight_file(str(path), n_features=X.shape[1], zero_based="auto")
     assert ours.shape == theirs.shape == X.shape
     np.testing.assert_array_equal(ours.toarray(), theirs.toarray())
@@ -45,10 +45,11 @@ def test_read_like_scikit_learn(zero_based, gzipped, rng, tmp_path):
 def test_comments_blank_lines_float_labels_and_empty_rows(tmp_path):
     path = tmp_path / "rows.libsvm"
     path.write_text("# a header comment\n\n1.5 1:2 3:0.5  # trailing comment\n-2.25\n0.5 2:1e-3\n")
-    X, y, lines = read_svmlight_arrays(path)
+    X, y, lines, zero_based = read_svmlight_arrays(path)
     np.testing.assert_array_equal(X.toarray(), [[2, 0, 0.5], [0, 0, 0], [0, 1e-3, 0]])
     np.testing.assert_array_equal(y, [1.5, -2.25, 0.5])
     np.testing.assert_array_equal(lines, [3, 4, 5])
+    assert zero_based is False  # no index 0: one-based
     theirs, their_y = load_svmlight_file(str(path))
     np.testing.assert_array_equal(X.toarray(), theirs.toarray())
     np.testing.assert_array_equal(y, their_y)
@@ -58,7 +59,7 @@ def test_base_set_and_width_declared(tmp_path):
     path = tmp_path / "rows.svm"
     path.write_text("1 1:1 4:2\n0 2:3\n")
     assert read_svmlight_arrays(path)[0].shape == (2, 4)  # auto: no index 0, one-based
-    zero, _, _ = read_svmlight_arrays(path, zero_based=True)
+    zero = read_svmlight_arrays(path, zero_based=True).X
     np.testing.assert_array_equal(zero.toarray(), [[0, 1, 0, 0, 2], [0, 0, 3, 0, 0]])
     assert read_svmlight_arrays(path, width=10)[0].shape == (2, 10)
 
@@ -185,3 +186,88 @@ def test_cli_user_errors_for_sparse_files(rng, tmp_path):
     assert_user_error(invoke("train", *on_file(train), "--out", tmp_path / "r"), "data.preprocessing: none")
     assert not (tmp_path / "r").exists()
     assert_user_error(invoke("train", *on_file(train, "data.zero_based=maybe")), "data.zero_based")
+
+
+def test_files_after_the_training_one_take_its_indexing(tmp_path):
+    """A zero-based training file makes its test file and the files predicted on zero-based too,
+    even when they hold no index 0 ("auto" on its own would read them one-based: every column
+    shifted). The model file keeps the indexing."""
+    (tmp_path / "train.svm").write_text("".join(f"{i % 2} 0:1 {1 + i % 2}:1 3:0.5\n" for i in range(40)))
+    (tmp_path / "test.svm").write_text("0 2:1 3:1\n1 1:1\n")
+    spec = {
+        "path": str(tmp_path / "train.svm"),
+        "test_path": str(tmp_path / "test.svm"),
+        "preprocessing": "none",
+    }
+    ds = load_dataset(spec, dtype="float64")
+    np.testing.assert_array_equal(ds.X_test.toarray(), [[0, 0, 1, 1], [0, 1, 0, 0]])
+    run_dir = tmp_path / "run"
+    result = invoke(
+        "train", *on_file(tmp_path / "train.svm", "data.preprocessing=none"), "--out", run_dir, "-q"
+    )
+    assert result.exit_code == 0, result.output
+    model = MLP.load(run_dir / "model.npz")
+    assert model.svmlight_zero_based is True
+    out = tmp_path / "p.npy"
+    assert invoke("predict", run_dir, tmp_path / "test.svm", "--proba", "--out", out).exit_code == 0
+    np.testing.assert_allclose(np.load(out), model.predict_proba(ds.X_test.astype(np.float32)), rtol=1e-6)
+    # A one-based model refuses an index 0 instead of reading the file zero-based.
+    (tmp_path / "one.svm").write_text("".join(f"{i % 2} 1:1 {2 + i % 2}:1\n" for i in range(40)))
+    one = tmp_path / "one_run"
+    assert (
+        invoke(
+            "train", *on_file(tmp_path / "one.svm", "data.preprocessing=none"), "--out", one, "-q"
+        ).exit_code
+        == 0
+    )
+    (tmp_path / "zero.svm").write_text("1 0:0 2:1\n")
+    assert_user_error(invoke("predict", one, tmp_path / "zero.svm"), "line 1", "index 0", "one-based")
+
+
+def test_rows_to_predict_may_leave_their_label_out(rng, tmp_path):
+    X, y = write_problem(rng, tmp_path)
+    run_dir = tmp_path / "run"
+    assert (
+        invoke(
+            "train", *on_file(tmp_path / "train.svm", "data.preprocessing=none"), "--out", run_dir, "-q"
+        ).exit_code
+        == 0
+    )
+    lines = [" ".join(f"{j + 1}:{v:g}" for j, v in enumerate(row) if v) for row in X[240:]]
+    (tmp_path / "rows.svm").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "p.npy"
+    assert invoke("predict", run_dir, tmp_path / "rows.svm", "--out", out).exit_code == 0
+    np.testing.assert_array_equal(np.load(out), MLP.load(run_dir / "model.npz").predict(X[240:]))
+    with pytest.raises(DataError, match="line 1: starts with '[0-9]+:.*'; a line starts with its label"):
+        read_svmlight_arrays(tmp_path / "rows.svm")  # training rows need their labels
+
+
+def test_a_coo_npz_reads_like_a_csr_one(rng, tmp_path):
+    X, y = write_problem(rng, tmp_path)
+    sp.save_npz(tmp_path / "X_coo.npz", sp.coo_matrix(X))
+    np.save(tmp_path / "y_coo.npy", y)
+    ds = load_dataset({"path": str(tmp_path / "X_coo.npz"), "preprocessing": "none", "test_split": 0,
+                       "validation_split": 0}, dtype="float64")  # fmt: skip
+    np.testing.assert_array_equal(ds.X_train.toarray(), X)
+
+
+def test_the_first_line_past_the_width_is_named(tmp_path):
+    path = tmp_path / "rows.svm"
+    path.write_text("1 1:1\n0 7:1\n1 30:1\n")
+    with pytest.raises(DataError, match="line 2: index 7 is past the 5 input columns"):
+        read_svmlight_arrays(path, width=5)
+
+
+def test_a_data_path_given_relative_with_set_is_found_again_from_the_run_folder(rng, tmp_path, monkeypatch):
+    """`--set data.path=train.svm` is relative to where the command runs: the run's config.yaml
+    keeps it absolute, so `fastmlp evaluate RUN` works from anywhere."""
+    import yaml
+
+    write_problem(rng, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("train", *on_file("train.svm", "data.preprocessing=none"), "--out", "runs/a", "-q")
+    assert result.exit_code == 0, result.output
+    saved = yaml.safe_load((tmp_path / "runs" / "a" / "config.yaml").read_text())["data"]["path"]
+    assert saved == str(tmp_path / "train.svm")
+    monkeypatch.chdir(tmp_path / "runs")
+    assert invoke("evaluate", "a").exit_code == 0

@@ -41,6 +41,7 @@ class Dataset:
     feature_names: list[str] | None = None
     target_scaler: Preprocessing = field(default_factory=Preprocessing)
     encoder: object = None  # a TableEncoder (fastmlp/encoding.py) for tables with categories or fills
+    svmlight_zero_based: bool | None = None  # the training svmlight file's indexing (None: not one)
 
     def __repr__(self) -> str:
         return f"Dataset({self.summary()})"

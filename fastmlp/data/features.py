@@ -33,18 +33,20 @@ ZIP_MAGIC = b"PK\x03\x04"
 SHOWN_NAMES = 10  # how many of the model's feature names a message lists
 
 
-def read_features(path, expected_names=None, width=None) -> tuple[np.ndarray, list[str] | None]:
+def read_features(
+    path, expected_names=None, width=None, zero_based="auto"
+) -> tuple[np.ndarray, list[str] | None]:
     """(X as 2-D float64, its column names or None) from a feature file; DataError (one line) otherwise.
 
     With expected_names and a CSV header, X holds the expected columns in the
     expected order (selected by name before any cell is read as a number). An svmlight file or
-    a scipy sparse .npz gives a CSR matrix; width: the svmlight file's width (the model's inputs;
-    its labels are not read).
+    a scipy sparse .npz gives a CSR matrix; width and zero_based: the svmlight file's width and
+    indexing (the model's; its labels, if any, are not read).
     """
     path = existing_file(path, "input file")
     kind = _kind(path)
     if kind == "svmlight":
-        return read_svmlight_arrays(path, width, "auto", "input file")[0], None
+        return read_svmlight_arrays(path, width, zero_based, "input file", labels=False).X, None
     if kind == "npz" and _is_sparse_npz(path):
         return load_sparse_npz(path), None
     if kind == "csv":
@@ -86,7 +88,8 @@ def _is_sparse_npz(path: Path) -> bool:
     """Whether an .npz archive holds one scipy sparse matrix (its member names say so)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            return SPARSE_KEYS <= {name.removesuffix(".npy") for name in archive.namelist()}
+            names = {name.removesuffix(".npy") for name in archive.namelist()}
+            return SPARSE_KEYS <= names and not names & {"X", "x"}
     except (OSError, zipfile.BadZipFile):
         return False  # the .npz reader words the error
 

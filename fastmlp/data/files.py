@@ -42,8 +42,8 @@ def read_file(path, spec, y_path=None, dtype=None) -> Raw:
     if kind == "npz":
         return read_npz(path, spec.x_key, spec.y_key, y_path)
     if kind == "svmlight":
-        X, y, lines = read_svmlight_arrays(path, spec.width, spec.zero_based)
-        return Raw(X, y, str(path), lines=lines)
+        rows = read_svmlight_arrays(path, spec.width, spec.zero_based)
+        return Raw(rows.X, rows.y, str(path), lines=rows.lines, zero_based=rows.zero_based)
     if kind == "npy":
         return read_pair(path, y_path, _read_npy)
     if kind in TABLES:
@@ -78,8 +78,8 @@ def label_path(path: Path) -> Path:
     raise DataError(f"{path}: no label file; set data.y_path (or name the files X*.npy / y*.npy)")
 
 
-# The arrays scipy.sparse.save_npz writes: an archive holding them is one sparse matrix.
-SPARSE_KEYS = {"format", "shape", "data", "indices", "indptr"}
+# Arrays every scipy.sparse.save_npz archive holds (CSR, CSC, COO, ...): one sparse matrix.
+SPARSE_KEYS = {"format", "shape", "data"}
 
 
 def read_npz(path: Path, x_key: str = "X", y_key: str = "y", y_path=None) -> Raw:
@@ -90,7 +90,7 @@ def read_npz(path: Path, x_key: str = "X", y_key: str = "y", y_path=None) -> Raw
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
-            if SPARSE_KEYS <= set(keys):
+            if SPARSE_KEYS <= set(keys) and x_key not in keys:
                 return _sparse_npz(path, y_path)
             missing = [k for k in (x_key, y_key) if k not in keys]
             if missing:

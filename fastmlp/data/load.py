@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import DataError
-from ..kernels.rows import is_csr
 from .builtin import DATASET_NAMES, DEFAULT_N_CLASSES, builtin, read_builtin
 from .dataset import Dataset
 from .files import read_file, read_mnist_dir
@@ -93,10 +92,11 @@ def _read(spec: DataSpec, dtype=None) -> tuple[list, str, str, object]:
         test_path = Path(spec.test_path).expanduser()
         if not test_path.exists():
             raise DataError(f"{test_path}: no such data file (data.test_path)")
-        # A sparse test file is as wide as the training rows unless data.width says otherwise.
-        test_spec = (
-            spec if spec.width is not None or not is_csr(train.X) else spec.replace(width=train.X.shape[1])
-        )
+        # An svmlight test file is read as the training file was: its width (unless data.width
+        # says otherwise) and its indexing (what "auto" decided for the training file).
+        test_spec = spec
+        if train.zero_based is not None:
+            test_spec = spec.replace(width=spec.width or train.X.shape[1], zero_based=train.zero_based)
         test = read_file(test_path, test_spec, spec.test_y_path, dtype)
         if isinstance(train.X, Columns) != isinstance(test.X, Columns):
             # One table read as columns (text, gaps) and the other as a dense matrix: both as

@@ -174,7 +174,12 @@ def prepare_raw(
     if labels == "indices":
         check_two_classes(y_all[rows], classes, train.y_source)
 
-    n_inputs, feature_names, take = train.X.shape[1], train.feature_names, gather
+    n_inputs, feature_names, zero_based, take = (
+        train.X.shape[1],
+        train.feature_names,
+        train.zero_based,
+        gather,
+    )
     if isinstance(train.X, Columns):
         encoder, take = _tabular(train, test, rows, spec, encoder)
         n_inputs = encoder.n_outputs
@@ -190,12 +195,7 @@ def prepare_raw(
     del train, test, y_all  # drop the raw rows before preprocessing allocates anything
 
     target_scaler = _target_scaler(spec, task, y_train, y_val, y_test)
-    if is_csr(X_train) and spec.preprocessing not in SPARSE_PREPROCESSING:
-        raise DataError(
-            f"{source}: the inputs are sparse, and data.preprocessing {spec.preprocessing} would fill "
-            f"every zero; set data.preprocessing: none (or scale)"
-        )
-    preprocessing = Preprocessing.fit(spec.preprocessing, X_train, spec.scale)
+    preprocessing = _fitted_preprocessing(spec, X_train, source)
     _transform(preprocessing, X_train, X_val, X_test)
     return Dataset(
         X_train,
@@ -214,6 +214,7 @@ def prepare_raw(
         feature_names=feature_names,
         target_scaler=target_scaler,
         encoder=encoder,
+        svmlight_zero_based=zero_based,
     )
 
 
@@ -274,6 +275,16 @@ def _infer(train: Raw, n_classes: int | None) -> str:
 
 # What sparse inputs can take: scaling each column by a constant keeps every zero a zero.
 SPARSE_PREPROCESSING = ("none", "scale")
+
+
+def _fitted_preprocessing(spec: DataSpec, X_train, source: str) -> Preprocessing:
+    """data.preprocessing fitted on the training rows; for sparse rows only what keeps them sparse."""
+    if is_csr(X_train) and spec.preprocessing not in SPARSE_PREPROCESSING:
+        raise DataError(
+            f"{source}: the inputs are sparse, and data.preprocessing {spec.preprocessing} would fill "
+            f"every zero; set data.preprocessing: none (or scale)"
+        )
+    return Preprocessing.fit(spec.preprocessing, X_train, spec.scale)
 
 
 def _transform(scaler: Preprocessing, *arrays) -> None:

@@ -28,6 +28,7 @@ class Raw:
     y_source: str | None = None
     feature_names: list[str] | None = None  # the input columns' names (a CSV header), in order
     target_names: list[str] | None = None  # the target columns' names, when y has several
+    zero_based: bool | None = None  # an svmlight file's indexing, as read (None: not svmlight)
 
     def __post_init__(self):
         self.x_source = self.x_source or self.source

@@ -17,25 +17,39 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import DataError
 from .source import existing_file, reason
 
-ZERO_BASED = ("auto", True, False)
+
+class Svmlight(NamedTuple):
+    X: object  # a float64 CSR matrix
+    y: np.ndarray  # the labels (empty when read without them)
+    lines: np.ndarray  # the 1-based file line of each row
+    zero_based: bool  # the indexing the file was read with (what "auto" decided)
 
 
-def read_svmlight_arrays(path, width=None, zero_based="auto", what="data file"):
-    """(X as a float64 CSR matrix, labels, the 1-based file line of each row) from an svmlight file."""
+def read_svmlight_arrays(path, width=None, zero_based="auto", what="data file", labels=True) -> Svmlight:
+    """An svmlight file's rows, labels and lines, and the indexing used ("auto" decided by this
+    file; a model's own files pass the training file's). width: see the module docstring.
+    labels=False (rows to predict on): a line may leave its label out, and labels are not read."""
     path = existing_file(Path(path).expanduser(), what)
     text = _text(path)
-    labels, idx_tokens, val_tokens, lengths, lines = [], [], [], [], []
+    label_tokens, idx_tokens, val_tokens, lengths, lines = [], [], [], [], []
     for number, line in enumerate(text.splitlines(), 1):
         tokens = line.split("#", 1)[0].split()
         if not tokens:
             continue
-        labels.append(tokens[0])
+        if ":" in tokens[0] and not tokens[0].startswith("qid:"):
+            if labels:
+                raise DataError(
+                    f"{path}: line {number}: starts with {tokens[0]!r}; a line starts with its label"
+                )
+            tokens = ["", *tokens]
+        label_tokens.append(tokens[0])
         lines.append(number)
         if len(tokens) > 1 and tokens[1].startswith("qid:"):
             raise DataError(
@@ -49,20 +63,22 @@ def read_svmlight_arrays(path, width=None, zero_based="auto", what="data file"):
             idx_tokens.append(index)
             val_tokens.append(value)
         lengths.append(len(tokens) - 1)
-    if not labels:
+    if not lines:
         raise DataError(f"{path}: no rows (every line is blank or a comment)")
     lines = np.asarray(lines, np.int64)
     indptr = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(lengths, out=indptr[1:])
     indices = _numbers(idx_tokens, np.int64, "index", path, indptr, lines)
     values = _numbers(val_tokens, np.float64, "value", path, indptr, lines)
-    y = _labels(labels, path, lines)
-    indices = _checked_indices(indices, indptr, lines, path, width, zero_based)
+    y = _labels(label_tokens, path, lines) if labels else np.empty(0)
+    if zero_based == "auto":
+        zero_based = bool(indices.size) and int(indices.min()) == 0
+    indices = _checked_indices(indices, indptr, lines, path, width, zero_based, what)
     n_cols = width if width is not None else (int(indices.max()) + 1 if indices.size else 1)
     import scipy.sparse as sp
 
-    X = sp.csr_matrix((values, indices, indptr), shape=(len(labels), n_cols))
-    return X, y, lines
+    X = sp.csr_matrix((values, indices, indptr), shape=(len(lines), n_cols))
+    return Svmlight(X, y, lines, zero_based)
 
 
 def _text(path: Path) -> str:
@@ -115,7 +131,7 @@ def _labels(labels, path, lines):
     return y
 
 
-def _checked_indices(indices, indptr, lines, path, width, zero_based):
+def _checked_indices(indices, indptr, lines, path, width, zero_based, what):
     """Zero-based column indices, increasing along each row and inside the width."""
     if indices.size == 0:
         return indices
@@ -129,22 +145,19 @@ def _checked_indices(indices, indptr, lines, path, width, zero_based):
             f"{int(indices[p - 1])}; indices must increase along a line"
         )
     lowest = int(indices.min())
-    if zero_based == "auto":
-        zero_based = lowest == 0
     if lowest < (0 if zero_based else 1):
         p = int(np.argmin(indices))
-        base = (
-            "zero-based: indices from 0"
-            if zero_based
-            else "one-based: indices from 1 (set data.zero_based: true)"
-        )
-        raise DataError(f"{path}: line {lines[_row_of(p, indptr)]}: index {lowest}; the file is {base}")
+        where = f"{path}: line {lines[_row_of(p, indptr)]}: index {lowest}"
+        if lowest < 0:
+            raise DataError(f"{where} is negative")
+        raise DataError(f"{where}; the file is read as one-based (indices from 1): set data.zero_based: true")
     if not zero_based:
         indices = indices - 1
     if width is not None and int(indices.max()) >= width:
-        p = int(np.argmax(indices))
+        p = int(np.argmax(indices >= width))  # the first pair past it, in file order
         shown = int(indices[p]) + (0 if zero_based else 1)
         raise DataError(
-            f"{path}: line {lines[_row_of(p, indptr)]}: index {shown} is past the {width} input columns"
+            f"{path}: line {lines[_row_of(p, indptr)]}: index {shown} is past the {width} input columns "
+            f"({'the model has' if what == 'input file' else 'set data.width to read more'})"
         )
     return indices

@@ -267,7 +267,14 @@ def evaluate(
             "Default: the run's own config.yaml.",
         ),
     ] = None,
-    split: Annotated[str, typer.Option("--split", help="test, val or train.")] = "test",
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help="test, val, train or all (every row of the data's file). "
+            "Default: all for a data file given with --data, else test.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Metrics of a trained model on one split of its data.

@@ -21,6 +21,9 @@ from .model import MLP
 from .scores import precision_recall_f1, residual_summary, roc_auc_ovr
 from .tasks import SPLITS
 
+# evaluate's splits: a run's, and every row of the data's file.
+EVALUATION_SPLITS = (*SPLITS, "all")
+
 
 def resolve_model(source: str | Path) -> tuple[Path, Path | None]:
     """(model.npz, run folder or None) for a run folder or a model file."""
@@ -42,7 +45,8 @@ def resolve_model(source: str | Path) -> tuple[Path, Path | None]:
 
 
 def data_spec(text: str | Mapping | None, run_dir: Path | None) -> tuple[dict, int]:
-    """(data spec, seed) for evaluate: from --data, else from the run's config.yaml.
+    """(data spec, seed) for evaluate: from --data, else from the run's config.yaml. A bare data
+    file's spec is {"path": ...} alone (is_data_file tells it apart).
 
     --data may be a config YAML (its data: section), a data-spec YAML, an inline YAML
     mapping ("{name: digits, test_split: 0.3}"), a data file (.npz/.npy/.csv/IDX) or a
@@ -74,10 +78,17 @@ def data_spec(text: str | Mapping | None, run_dir: Path | None) -> tuple[dict, i
     return {"name": text}, 0
 
 
+def is_data_file(spec: Mapping) -> bool:
+    """Whether evaluate's data spec is a bare data file (--data FILE): its rows are all held out."""
+    return set(spec) == {"path"}
+
+
 def evaluate(
-    source: str | Path, data: str | Mapping | None = None, split: str = "test", values: bool = False
+    source: str | Path, data: str | Mapping | None = None, split: str | None = None, values: bool = False
 ) -> dict[str, Any]:
-    """Metrics of a saved model on one split of a dataset.
+    """Metrics of a saved model on one split of a dataset: "test", "val", "train", or "all" (every
+    row of the data's file, no separate test file); None: "all" for a bare data file given as data
+    (held-out rows), else "test".
 
     The data is loaded raw (no preprocessing, no target scaling) and the model's own saved
     transforms are applied, and labels are matched to the model's classes by value, so a model
@@ -90,7 +101,7 @@ def evaluate(
     the targets' units: mean, std, min, quartiles, max), and with values=True "values": the
     arrays "true" and "predicted" (n, k) that the summary describes (for a plot; not JSON).}
     """
-    model, model_path, name, X, (y_class, y_target) = _evaluation_set(source, data, split)
+    model, model_path, name, split, X, (y_class, y_target) = _evaluation_set(source, data, split)
     result = {
         "model": str(model_path),
         "dataset": name,
@@ -126,11 +137,14 @@ def _evaluation_set(source, data, split):
     data loaded raw and put through the model's own saved transforms."""
     from .data import load_dataset
 
-    if split not in SPLITS:
-        raise FastMLPError(f"--split: expected one of {', '.join(SPLITS)}, got {split!r}")
     model_path, run_dir = resolve_model(source)
-    model = MLP.load(model_path)
     spec, seed = data_spec(data, run_dir)
+    split = split or ("all" if is_data_file(spec) else "test")
+    if split not in EVALUATION_SPLITS:
+        raise FastMLPError(f"--split: expected one of {', '.join(EVALUATION_SPLITS)}, got {split!r}")
+    if split == "all":  # every row of the data's file: no splits, no separate test file
+        spec.update(validation_split=0.0, test_split=0.0, test_path=None, test_y_path=None)
+    model = MLP.load(model_path)
     spec["preprocessing"] = "none"
     spec["target_scaling"] = "none"
     if spec.get("width") is None:
@@ -138,16 +152,16 @@ def _evaluation_set(source, data, split):
     if model.svmlight_zero_based is not None and spec.get("zero_based", "auto") == "auto":
         spec["zero_based"] = model.svmlight_zero_based  # and indexed as its training file
     ds = load_dataset(spec, seed=seed, dtype=model.dtype.name, task=model.task, encoder=model.encoder)
-    X, y = ds.split(split)
+    X, y = ds.split("train" if split == "all" else split)
     if X is None:
-        others = " or ".join(f"--split {s}" for s in SPLITS if s != split)
+        others = " or ".join(f"--split {s}" for s in EVALUATION_SPLITS if s != split)
         raise DataError(f"{ds.name}: has no {split} split (try {others})")
     if ds.n_inputs != model.n_inputs:
         raise DataError(f"{ds.name}: has {ds.n_inputs} features but the model takes {model.n_inputs}")
     if model.task_spec.indices and ds.classes is not None:
         y = ds.classes[y]  # back to the labels as spelled, so they meet the model's classes by value
     X = model.transform(X, ds.name, encoded=True)
-    return model, model_path, ds.name, X, model.encode_labels(y, X.shape[0], ds.name)
+    return model, model_path, ds.name, split, X, model.encode_labels(y, X.shape[0], ds.name)
 
 
 def _class_scores(result, predicted, y_class, k):

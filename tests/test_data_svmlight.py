@@ -153,10 +153,14 @@ def test_train_predict_evaluate_an_svmlight_file(rng, tmp_path):
     of_run = invoke("evaluate", run_dir, "--json")  # the run's test split: test.svm
     assert of_run.exit_code == 0, of_run.output
     assert json.loads(of_run.stdout)["metrics"]["accuracy"] == pytest.approx(expected)
-    whole = f"{{path: {tmp_path / 'test.svm'}, validation_split: 0, test_split: 0}}"
-    of_file = invoke("evaluate", run_dir / "model.npz", "--data", whole, "--split", "train", "--json")
+    # A data file given with --data is held-out rows: every one of them is scored.
+    of_file = invoke("evaluate", run_dir / "model.npz", "--data", tmp_path / "test.svm", "--json")
     assert of_file.exit_code == 0, of_file.output
-    assert json.loads(of_file.stdout)["metrics"]["accuracy"] == pytest.approx(expected)
+    report = json.loads(of_file.stdout)
+    assert (report["split"], report["n"]) == ("all", 60)
+    assert report["metrics"]["accuracy"] == pytest.approx(expected)
+    of_run = json.loads(invoke("evaluate", run_dir, "--split", "all", "--json").stdout)
+    assert (of_run["split"], of_run["n"]) == ("all", 240)  # the run's data.path, whole
 
 
 def test_sparse_npz_with_its_labels(rng, tmp_path):

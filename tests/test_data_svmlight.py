@@ -275,3 +275,18 @@ def test_a_data_path_given_relative_with_set_is_found_again_from_the_run_folder(
     assert saved == str(tmp_path / "train.svm")
     monkeypatch.chdir(tmp_path / "runs")
     assert invoke("evaluate", "a").exit_code == 0
+
+
+def test_gradcheck_on_a_wide_svmlight_file(rng, tmp_path):
+    """`fastmlp gradcheck` on wide sparse rows probes the first layer's weights of the columns
+    the rows use (a random choice of the 5,000 x 6 would hold only l2 W gradients, too small for
+    finite differences: the check failed on right gradients)."""
+    lines = []
+    for i in range(60):
+        cols = sorted(set(rng.integers(1, 5000, 10).tolist()) | {1 + (i % 3) * 100})
+        lines.append(f"{i % 3} " + " ".join(f"{c}:1" for c in cols))
+    (tmp_path / "wide.svm").write_text("\n".join(lines) + "\n")
+    result = invoke(
+        "gradcheck", *on_file(tmp_path / "wide.svm", "data.preprocessing=none", "model.hidden=[6]")
+    )
+    assert result.exit_code == 0, result.output

@@ -149,8 +149,8 @@ def _evaluation_set(source, data, split):
     spec["target_scaling"] = "none"
     if spec.get("width") is None:
         spec["width"] = model.n_inputs  # an svmlight file is as wide as the model's inputs
-    if model.svmlight_zero_based is not None and spec.get("zero_based", "auto") == "auto":
-        spec["zero_based"] = model.svmlight_zero_based  # and indexed as its training file
+    if spec.get("zero_based", "auto") == "auto":
+        spec["zero_based"] = _zero_based(model)  # and indexed as its training file
     ds = load_dataset(spec, seed=seed, dtype=model.dtype.name, task=model.task, encoder=model.encoder)
     X, y = ds.split("train" if split == "all" else split)
     if X is None:

@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 from .kernels.blas import SMALL_GEMM
 from .kernels.epoch import train_batches
 from .kernels.optim import LR, plain_sgd
-from .kernels.rows import dense_or_csr, union_room
+from .kernels.rows import dense_or_csr, is_csr, union_room
 from .kernels.sparse import settle, train_batches_sparse
 
 # Minibatch sizes (least, most) that take the row-streaming forward kernel (dense.py): with a
@@ -130,9 +130,9 @@ class Minibatches:
         self.n_batches = -(-self.n // batch_size)
         dtype = model.dtype
         y_class, y_target = y
+        self.sparse = is_csr(X)
         X, csr = dense_or_csr(X, dtype)
         self.data = EpochData(X, y_class, y_target, w, csr)
-        self.sparse = csr[2].shape[0] > 0
         self.opt = opt if opt is not None else optimizer.kernel_unit(dtype, model.params.size, 0.0)
         # Hyperparameters cast to the parameters' dtype: a Python float would upcast float32.
         self.l2, self.l2_per_weight = dtype.type(l2), bool(l2_per_weight)

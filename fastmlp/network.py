@@ -16,7 +16,7 @@ from .kernels.dropout import dropout_key
 from .kernels.evaluate import evaluate_rows, outputs_rows
 from .kernels.layout import make_layout, n_params, row_width
 from .kernels.network import BLAS_ONLY, loss_and_grad
-from .kernels.rows import dense_or_csr, is_csr, union_room
+from .kernels.rows import canonical_csr, dense_or_csr, is_csr, union_room
 from .kernels.sparse import csr_loss_and_grad
 from .scores import value_scores
 from .tasks import DTYPES, get_task
@@ -193,16 +193,11 @@ class Network:
         return X
 
     def _check_sparse(self, X, name, finite):
-        import scipy.sparse as sp
-
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             raise FastMLPError(f"{name} must have shape (n, {self.n_inputs}), got {X.shape}")
         if X.dtype.kind not in "fiub":
             raise FastMLPError(f"{name} must be numeric, got {X.dtype}")
-        X = sp.csr_matrix(X, dtype=self.dtype)
-        if not X.has_canonical_format:  # repeated entries of a cell mean their sum
-            X = X.copy()
-            X.sum_duplicates()
+        X = canonical_csr(X, self.dtype)
         if finite and not np.isfinite(X.data).all():
             row = int(np.searchsorted(X.indptr, np.flatnonzero(~np.isfinite(X.data))[0], side="right")) - 1
             raise FastMLPError(f"{name} has a non-finite value in row {row}")

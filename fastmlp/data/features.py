@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import DataError
 from .csvfile import check_widths, column_name, looks_like_header, numbers, rows
-from .files import SPARSE_KEYS, load_sparse_npz, npz_feature_names
+from .files import holds_sparse_matrix, load_sparse_npz, npz_feature_names
 from .formats import FEATURE_FORMATS, TABLES, describe, format_of
 from .source import existing_file, reason
 from .svmlight import read_svmlight_arrays
@@ -88,8 +88,7 @@ def _is_sparse_npz(path: Path) -> bool:
     """Whether an .npz archive holds one scipy sparse matrix (its member names say so)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = {name.removesuffix(".npy") for name in archive.namelist()}
-            return SPARSE_KEYS <= names and not names & {"X", "x"}
+            return holds_sparse_matrix([n.removesuffix(".npy") for n in archive.namelist()], ("X", "x"))
     except (OSError, zipfile.BadZipFile):
         return False  # the .npz reader words the error
 

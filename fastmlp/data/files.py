@@ -82,6 +82,12 @@ def label_path(path: Path) -> Path:
 SPARSE_KEYS = {"format", "shape", "data"}
 
 
+def holds_sparse_matrix(keys, x_keys=("X",)) -> bool:
+    """Whether an .npz archive with these array names is one scipy sparse matrix (and not arrays
+    that happen to share its names beside an X)."""
+    return SPARSE_KEYS <= set(keys) and not set(keys) & set(x_keys)
+
+
 def read_npz(path: Path, x_key: str = "X", y_key: str = "y", y_path=None) -> Raw:
     """X and y from an .npz archive; or, for a sparse matrix written by scipy.sparse.save_npz,
     the matrix as X and its labels from y_path (or the conventional label file beside it, a .npy:
@@ -90,7 +96,7 @@ def read_npz(path: Path, x_key: str = "X", y_key: str = "y", y_path=None) -> Raw
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
-            if SPARSE_KEYS <= set(keys) and x_key not in keys:
+            if holds_sparse_matrix(keys, (x_key,)):
                 return _sparse_npz(path, y_path)
             missing = [k for k in (x_key, y_key) if k not in keys]
             if missing:

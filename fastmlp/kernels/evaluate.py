@@ -8,27 +8,25 @@ densified.
 
 import numpy as np
 
-from .activations import IDENTITY
 from .jit import kernel
-from .layout import layer_params, layer_rows
+from .layout import layer_rows
 from .losses import output_loss, weight_total
 from .network import forward, loss_and_grad
 from .rows import is_sparse, n_rows
-from .sparse import csr_forward, csr_loss_and_grad
+from .sparse import csr_loss_and_grad, csr_network_forward
 
 
 @kernel(inline="always")
 def block_forward(params, layout, act, X, csr, start, stop, acts):
     """z^L for rows start..stop-1 of (X, csr) (no dropout, every product through BLAS)."""
-    none = np.empty(0, acts.dtype)
-    blas_only = np.empty(0, np.int64)
+    none = np.empty(0, acts.dtype)  # no dropout masks
     if not is_sparse(csr):
+        blas_only = np.empty(0, np.int64)
         return forward(params, layout, act, 0, X[start:stop], acts, blas_only, 0.0, np.uint64(0), none)
-    L = layout.shape[0]
-    W0, b0 = layer_params(params, layout, 0)
-    h1 = layer_rows(acts, layout, stop - start, 0)
-    csr_forward(csr, np.empty(0, np.int64), start, W0, b0, act if L > 1 else IDENTITY, h1)
-    return forward(params, layout, act, 1, h1, acts, blas_only, 0.0, np.uint64(0), none)
+    order = np.empty(0, np.int64)  # the rows in their own order
+    return csr_network_forward(
+        params, layout, act, csr, order, start, stop - start, acts, 0.0, np.uint64(0), none
+    )
 
 
 @kernel

@@ -89,6 +89,16 @@ def is_csr(X):
     return sparse is not None and sparse.issparse(X)
 
 
+def canonical_csr(X, dtype=None):
+    """A scipy sparse matrix as CSR (in dtype when given), sorted, with repeated entries of a cell
+    summed (what they mean); a matrix already so is not copied."""
+    X = sys.modules["scipy.sparse"].csr_matrix(X, dtype=dtype)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
 def dense_or_csr(X, dtype):
     """(X, csr) as the kernels take rows: a dense X and no_csr(dtype), or for a scipy sparse matrix
     an empty (0, n_features) X and the CSR triple (values in dtype, int64 indices and row
@@ -97,12 +107,7 @@ def dense_or_csr(X, dtype):
     # here needs to import it.
     if not is_csr(X):
         return X, no_csr(dtype)
-    X = sys.modules["scipy.sparse"].csr_matrix(
-        X
-    )  # CSC and others become CSR once; a CSR matrix is not copied
-    if not X.has_canonical_format:  # repeated entries of a cell mean their sum
-        X = X.copy()
-        X.sum_duplicates()
+    X = canonical_csr(X)
     csr = (
         np.ascontiguousarray(X.data, dtype),
         np.ascontiguousarray(X.indices, np.int64),

@@ -227,6 +227,19 @@ def lazy_needed(opt, l2):
     return code == ADAM or hyper[MOMENTUM] != 0 or l2 != 0
 
 
+@kernel(inline="always")
+def csr_network_forward(params, layout, act, csr, order, start, m, acts, dropout, key, masks):
+    """z^L for m CSR rows source_row(order, start, r): network.forward with the first layer on
+    the rows' non-zeros (h^1 into acts), inverted dropout on h^1 when masks are given."""
+    L = layout.shape[0]
+    W0, b0 = layer_params(params, layout, 0)
+    h1 = layer_rows(acts, layout, m, 0)
+    csr_forward(csr, order, start, W0, b0, act if L > 1 else IDENTITY, h1)
+    if masks.shape[0] > 0 and L > 1:
+        dropout_forward(h1, layer_rows(masks, layout, m, 0), dropout, key, m * layout[0, COL_OFF])
+    return forward(params, layout, act, 1, h1, acts, np.empty(0, np.int64), dropout, key, masks)
+
+
 @kernel
 def csr_forward_backward(
     params,
@@ -255,13 +268,8 @@ def csr_forward_backward(
     slot, cols, dWU = union
     m = max(yb_class.shape[0], yb_target.shape[0])
     L = layout.shape[0]
-    W0, b0 = layer_params(params, layout, 0)
-    h1 = layer_rows(acts, layout, m, 0)
-    csr_forward(csr, order, start, W0, b0, act if L > 1 else IDENTITY, h1)
-    if masks.shape[0] > 0 and L > 1:
-        dropout_forward(h1, layer_rows(masks, layout, m, 0), dropout, key, m * layout[0, COL_OFF])
     none = np.empty(0, params.dtype)  # no plain-SGD step: the gradient itself
-    out = forward(params, layout, act, 1, h1, acts, np.empty(0, np.int64), dropout, key, masks)
+    out = csr_network_forward(params, layout, act, csr, order, start, m, acts, dropout, key, masks)
     value, correct = output_loss(loss, out, yb_class, yb_target, wb, layer_rows(deltas, layout, m, L - 1))
     backward(params, layout, act, 1, deltas[:0].reshape(m, 0), acts, deltas, masks, grad, none)
     delta1 = layer_rows(deltas, layout, m, 0)

@@ -12,9 +12,11 @@ from threadpoolctl import threadpool_limits
 
 from .kernels.blas import SMALL_GEMM
 from .kernels.epoch import train_batches
+from .kernels.layout import zeros_aligned
 from .kernels.optim import LR, plain_sgd
 from .kernels.rows import dense_or_csr, is_csr, union_room
 from .kernels.sparse import settle, train_batches_sparse
+from .workers import Workers, split_workers
 
 # Minibatch sizes (least, most) that take the row-streaming forward kernel (dense.py): with a
 # handful of rows BLAS spends more time packing W than multiplying it, and below 5 rows it is
@@ -124,6 +126,7 @@ class Minibatches:
         seed=0,
         opt=None,
         l2_per_weight=False,
+        workers=None,
     ):
         self.model, self.batch_size = model, batch_size
         self.n = X.shape[0]
@@ -142,11 +145,18 @@ class Minibatches:
         self.stream_above = np.array([ROW_STREAMING_WORK] if row_streaming(batch_size) else [], np.int64)
         # Plain SGD (no momentum) is taken inside the dW GEMMs: slots for its GEMM coefficients.
         self.sgd_step = np.zeros(2 if plain_sgd(self.opt) and not self.sparse else 0, dtype)
-        # np.zeros, not zeros_like: its pages are mapped when first written, so a sparse input's
+        # Zeros, not zeros_like: its pages are mapped when first written, so a sparse input's
         # first-layer block of it, which the sparse kernels never write (they keep the touched
         # rows' gradient apart), takes no memory.
-        grad = np.zeros(model.params.shape, dtype)
+        grad = zeros_aligned(model.params.size, dtype)
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
+        # Small dense minibatches run on every core, each worker owning column blocks
+        # (workers.py); workers=N forces N (1: the one-worker kernel).
+        if workers is None:
+            workers = split_workers(batch_size, self.sparse, dropout)
+        if workers > 1 and (self.sparse or dropout > 0):
+            raise ValueError("the workers' kernel takes dense rows without dropout")
+        self.workers = Workers(workers, dtype, deltas.size) if workers > 1 else None
         self.buffers = MinibatchBuffers(
             np.empty(0 if self.sparse else batch_size * model.n_inputs, dtype),
             np.empty(batch_size if y_class.shape[0] else 0, np.int64),
@@ -177,7 +187,7 @@ class Minibatches:
     @property
     def blas_threads(self):
         """BLAS threads for this batch size (None: leave the user's setting alone)."""
-        return 1 if self.batch_size < BLAS_THREADED_BATCH else None
+        return 1 if self.batch_size < BLAS_THREADED_BATCH or self.workers is not None else None
 
     def settle(self):
         """Every pending step taken, in place: for a run that stops mid-epoch (an epoch's last
@@ -205,6 +215,9 @@ class Minibatches:
                 *self._kernel_head, order, self.batch_size, first, last, self.dropout, self.seed, step0
             )
             return EpochSums(*sums)
+        if self.workers is not None:
+            tail = (order, self.batch_size, first, last, self.sgd_step)
+            return EpochSums(*self.workers.run(self._kernel_head, tail))
         sums = train_batches(
             *self._kernel_head,
             order,

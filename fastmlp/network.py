@@ -14,7 +14,7 @@ from .errors import FastMLPError
 from .kernels import ACTIVATION_CODES
 from .kernels.dropout import dropout_key
 from .kernels.evaluate import evaluate_rows, outputs_rows
-from .kernels.layout import make_layout, n_params, row_width
+from .kernels.layout import make_layout, n_params, row_width, zeros_aligned
 from .kernels.network import BLAS_ONLY, loss_and_grad
 from .kernels.rows import canonical_csr, dense_or_csr, is_csr, union_room
 from .kernels.sparse import csr_loss_and_grad
@@ -114,7 +114,7 @@ class Network:
         self.init = init
         self.layout = make_layout(sizes)
         _check_fits_in_memory(sizes, n_params(self.layout), self.dtype)
-        self.params = np.zeros(n_params(self.layout), dtype=self.dtype)
+        self.params = zeros_aligned(n_params(self.layout), self.dtype)
         self._bind_views()
         self.initialize(seed)
 

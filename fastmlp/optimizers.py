@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import ConfigError
+from .kernels.layout import zeros_aligned
 from .kernels.optim import OPTIMIZER_CODES, make_hyper, state_size
 from .schema import Param, kind_of, suggest, table_params
 
@@ -65,7 +66,7 @@ class Optimizer:
         """The unit the kernels step with: the record cast to dtype, the state zeroed."""
         code = OPTIMIZER_CODES[self.name]
         hyper = make_hyper(dtype, lr, **self.params)
-        return OptUnit(code, hyper, np.zeros(state_size(code, n_params), dtype))
+        return OptUnit(code, hyper, zeros_aligned(state_size(code, n_params), dtype))
 
 
 class OptUnit(NamedTuple):

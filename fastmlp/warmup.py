@@ -33,8 +33,12 @@ def exercise(dtype: str) -> None:
     y = np.arange(24) % 2
     model = MLP([3, 4, 2], dtype=dtype, seed=0)
     with flush_denormals():
-        # The epoch kernel (one specialisation for every option: plain SGD here), evaluation.
+        # The epoch kernel (one specialisation for every option: plain SGD here), evaluation; with
+        # dropout it runs on one worker, without, on the workers' kernel where the process has
+        # several threads; the workers' kernel is also called directly, for any thread count.
         fit(model, X, y, X[:6], y[:6], epochs=1, batch_size=8)
+        fit(model, X, y, epochs=1, batch_size=8, dropout=0.1)
+        _split_epoch(model, X, y)
         # Full batch (L-BFGS), the gradient of one batch, prediction.
         fit(model, X, y, epochs=1, optimizer="lbfgs")
     model.loss_and_gradients(X, y, l2=1e-4)
@@ -50,6 +54,18 @@ def exercise(dtype: str) -> None:
     model.predict_proba(S)
     multilabel = MLP([3, 4, 2], task="multilabel", dtype=dtype, seed=0)
     multilabel.predict_proba(X)
+
+
+def _split_epoch(model, X, y) -> None:
+    """One run of the workers' epoch kernel (kernels/split.py) on two workers."""
+    import numpy as np
+
+    from .minibatches import Minibatches
+    from .optimizers import parse
+
+    w = np.zeros(0, model.dtype)
+    mb = Minibatches(model, X, model.check_y(y, X.shape[0]), w, 8, 0.0, parse("sgd"), workers=2)
+    mb.run(np.arange(X.shape[0]), 0.01, 0, mb.n_batches, 0)
 
 
 def compiled_count() -> int:
@@ -106,7 +122,7 @@ def warm_up(dtypes=DTYPES, env=None) -> list[dict]:
     from Python). Numba updates a kernel's cache index by reading,
     adding to and rewriting it, so two processes compiling the same kernel at once can each drop
     the other's entry; the last pass, alone, compiles and records whatever was dropped (nothing,
-    usually) and checks that every path now loads."""
+    usually), and when it did, a pass more checks that every path now loads."""
 
     def run(group):
         out = subprocess.run(
@@ -122,4 +138,7 @@ def warm_up(dtypes=DTYPES, env=None) -> list[dict]:
 
     with ThreadPoolExecutor(max_workers=len(dtypes)) as pool:
         rows = list(pool.map(run, [(d,) for d in dtypes]))
-    return rows + [run(tuple(dtypes))]
+    rows.append(run(tuple(dtypes)))
+    if rows[-1]["compiled"]:
+        rows.append(run(tuple(dtypes)))
+    return rows

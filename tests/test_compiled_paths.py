@@ -85,6 +85,7 @@ print(json.dumps({"at_import": at_import, "compiled": compiled_count(), "signatu
 # The kernels Python calls (each compiles the kernels it calls into itself).
 ENTRIES = [
     "train_batches",
+    "train_batches_split",
     "train_batches_sparse",
     "evaluate_rows",
     "outputs_rows",

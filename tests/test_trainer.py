@@ -41,18 +41,31 @@ OPTIMIZERS = [
 
 
 def assert_epochs_follow_the_published_rules(
-    rng, monkeypatch, task, optimizer, l2, path, activation, batch, n_rows, dropout=0.0
+    rng,
+    monkeypatch,
+    task,
+    optimizer,
+    l2,
+    path,
+    activation,
+    batch,
+    n_rows,
+    dropout=0.0,
+    sizes=(6, 9, 7, 3),
+    workers=1,
 ):
     """The fused epoch kernel on the kernel path `path` against a plain-NumPy loop: per
     minibatch, loss_and_gradients (with the run's dropout mask of that step), then the
-    optimizer's published rule (float64, 3 epochs)."""
+    optimizer's published rule (float64, 3 epochs). workers: the epoch on that many workers
+    (kernels/split.py; 1, the one-worker kernel whose paths `path` picks)."""
+    monkeypatch.setattr(minibatches, "split_workers", lambda *args: workers)
     monkeypatch.setattr(minibatches, "ROW_STREAMING", (0, 0) if path == "blas" else (1, 1 << 30))
     # "rows": every layer row-streamed, however small; "mixed": the small last layer through BLAS
     monkeypatch.setattr(minibatches, "ROW_STREAMING_WORK", 0 if path == "rows" else 7 * 3 * batch)
-    X, y = make_problem(rng, n_rows, 6, 3, task)
+    X, y = make_problem(rng, n_rows, sizes[0], sizes[-1], task)
     X[:, :4] *= rng.random((n_rows, 4)) < 0.5  # zero inputs, as blank pixels are: the kernels skip them
     lr = 0.01 if optimizer["name"] == "adam" else 0.05
-    fused = MLP([6, 9, 7, 3], activation=activation, task=task, dtype="float64", seed=1)
+    fused = MLP(list(sizes), activation=activation, task=task, dtype="float64", seed=1)
     stepped = fused.copy()
     fit(
         fused,

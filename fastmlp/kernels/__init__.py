@@ -10,6 +10,8 @@ rows         minibatch rows gathered from a dense or a CSR matrix
 fpmode       flush-to-zero while training (subnormal floats are slow)
 jit          the one decorator, `kernel`
 blas         a GEMM with free alpha and beta: plain SGD's step inside the dW product
+split        the epoch on several cores: workers owning column blocks
+sync         the workers' spin barrier (atomic counters)
 
 cache        where compiled kernels come from: the user's cache, the prebuilt ones that ship
 
@@ -59,6 +61,8 @@ try:
         optim,
         rows,
         sparse,
+        split,
+        sync,
     )
 finally:
     numba.config.CACHE_DIR = _user_cache_dir

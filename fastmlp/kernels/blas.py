@@ -1,17 +1,21 @@
-"""The one BLAS call np.dot cannot make: a GEMM with its own alpha and beta.
+"""The BLAS calls np.dot cannot make: a GEMM with its own alpha and beta, on row-major arrays that
+may be column slices of larger ones.
 
+    gemm:           C <- coef[0] op(A) op(B) + coef[1] C,   op(X) = X or X^T
     sgd_gemm_step:  W <- coef[1] W + coef[0] h_prev^T delta
 
-with coef = [-alpha, 1 - alpha l2] is plain SGD with L2 (g = dW + l2 W, dW = h_prev^T delta)
-taken inside the dW product: xGEMM computes C <- alpha' A B + beta C, and takes alpha' and beta
-by pointer, here straight from coef (the epoch kernel writes it once per minibatch).
-np.dot always passes alpha' = 1, beta = 0, so the step would otherwise write dW out and read it
-back in a pass of its own (docs/PERFORMANCE.md, "Choices in the code", has the measurement).
+With coef = [-alpha, 1 - alpha l2], sgd_gemm_step is plain SGD with L2 (g = dW + l2 W,
+dW = h_prev^T delta) taken inside the dW product: xGEMM computes C <- alpha' A B + beta C, and
+takes alpha' and beta by pointer, here straight from coef (the epoch kernel writes it once per
+minibatch). np.dot always passes alpha' = 1, beta = 0, so the step would otherwise write dW out
+and read it back in a pass of its own (docs/PERFORMANCE.md, "Choices in the code", has the
+measurement). np.dot also copies a column slice W[:, c0:c1] before multiplying; gemm hands
+BLAS the slice in place, with its row stride as the leading dimension (the two-worker epoch,
+split.py, multiplies such slices).
 
 The call goes through numba_xxgemm, the same entry into SciPy's BLAS that Numba's own np.dot
-uses, so the kernels calling it still cache to disk. Row-major arrays are handed to the
-column-major BLAS as their transposes: C^T = delta^T h_prev, delta as stored (n_out x n, 'n'),
-h_prev transposed ('t').
+uses, so the kernels calling it still cache to disk. A row-major matrix is the column-major
+transpose of itself, so C = op(A) op(B) is handed over as C^T = op(B)^T op(A)^T.
 """
 
 from numba import types
@@ -32,6 +36,63 @@ BLOCK_ALIGN = 16
 SMALL_GEMM_ROWS = 8
 
 
+def gemm(A, B, C, coef, trans_a, trans_b):
+    """C <- coef[0] op(A) op(B) + coef[1] C (compiled code only: see the overload)."""
+    raise NotImplementedError("gemm runs inside compiled kernels only")
+
+
+@overload(gemm)
+def _gemm(A, B, C, coef, trans_a, trans_b):
+    for a in (A, B, C):
+        if not isinstance(a, types.Array) or a.ndim != 2 or a.dtype != C.dtype:
+            raise TypingError("gemm takes 2-D arrays of one dtype")
+    if not isinstance(coef, types.Array) or coef.ndim != 1 or coef.dtype != C.dtype:
+        raise TypingError("gemm: coef is a 1-D array [alpha', beta] in C's dtype")
+    if C.dtype not in BLAS_KIND:
+        raise TypingError(f"gemm: no BLAS GEMM for {C.dtype}")
+    ensure_blas()
+    xxgemm = _BLAS().numba_xxgemm(C.dtype)
+    kind = ord(BLAS_KIND[C.dtype])
+
+    def impl(A, B, C, coef, trans_a, trans_b):
+        n, m = C.shape
+        k = A.shape[0] if trans_a else A.shape[1]
+        if n == 0 or m == 0:
+            return
+        if k == 0:  # BLAS refuses k = 0: no products, only the scaling of C (not read when beta = 0)
+            if coef[1] == 0:
+                C[:, :] = 0
+            else:
+                C *= coef[1]
+            return
+        size = C.itemsize
+        # Rows may be strided (column slices); their elements may not.
+        if (A.shape[1] > 1 and A.strides[1] != size) or (B.shape[1] > 1 and B.strides[1] != size):
+            raise ValueError("gemm: rows must be contiguous")
+        if m > 1 and C.strides[1] != size:
+            raise ValueError("gemm: rows must be contiguous")
+        status = xxgemm(
+            kind,
+            ord("t") if trans_b else ord("n"),
+            ord("t") if trans_a else ord("n"),
+            m,
+            n,
+            k,
+            coef[:1].ctypes,
+            B.ctypes,
+            max(1, B.strides[0] // size),
+            A.ctypes,
+            max(1, A.strides[0] // size),
+            coef[1:].ctypes,
+            C.ctypes,
+            max(1, C.strides[0] // size),
+        )
+        if status != 0:  # SciPy's BLAS could not be loaded: C is unchanged, so stop here
+            raise RuntimeError("BLAS GEMM unavailable (scipy.linalg.cython_blas)")
+
+    return impl
+
+
 def sgd_gemm_step(h_prev, delta, W, coef):
     """W <- coef[1] W + coef[0] h_prev^T delta (compiled code only: see the overload)."""
     raise NotImplementedError("sgd_gemm_step runs inside compiled kernels only")
@@ -39,46 +100,15 @@ def sgd_gemm_step(h_prev, delta, W, coef):
 
 @overload(sgd_gemm_step)
 def _sgd_gemm_step(h_prev, delta, W, coef):
-    for a in (h_prev, delta, W):
-        if not isinstance(a, types.Array) or a.ndim != 2 or a.layout != "C" or a.dtype != W.dtype:
-            raise TypingError("sgd_gemm_step takes C-contiguous 2-D arrays of one dtype")
-    if not isinstance(coef, types.Array) or coef.ndim != 1 or coef.dtype != W.dtype:
-        raise TypingError("sgd_gemm_step: coef is a 1-D array [alpha', beta] in W's dtype")
-    if W.dtype not in BLAS_KIND:
-        raise TypingError(f"sgd_gemm_step: no BLAS GEMM for {W.dtype}")
-    ensure_blas()
-    xxgemm = _BLAS().numba_xxgemm(W.dtype)
-    kind = ord(BLAS_KIND[W.dtype])
-
     def impl(h_prev, delta, W, coef):
         n, fan_in = h_prev.shape
         fan_out = W.shape[1]
-        if n == 0:  # BLAS refuses k = 0; no rows, no gradient: only the L2 decay
-            W *= coef[1]
-            return
         # Column blocks of W small enough for BLAS's unpacked small-matrix path (see SMALL_GEMM).
         width = fan_out
-        if n <= SMALL_GEMM_ROWS:
+        if 0 < n <= SMALL_GEMM_ROWS:
             width = max(BLOCK_ALIGN, (SMALL_GEMM // (fan_in * n)) // BLOCK_ALIGN * BLOCK_ALIGN)
         for j0 in range(0, fan_out, width):
             j1 = min(j0 + width, fan_out)
-            status = xxgemm(
-                kind,
-                ord("n"),
-                ord("t"),
-                j1 - j0,
-                fan_in,
-                n,
-                coef[:1].ctypes,
-                delta[:, j0:].ctypes,
-                fan_out,
-                h_prev.ctypes,
-                fan_in,
-                coef[1:].ctypes,
-                W[:, j0:].ctypes,
-                fan_out,
-            )
-            if status != 0:  # SciPy's BLAS could not be loaded: W is unchanged, so stop here
-                raise RuntimeError("BLAS GEMM unavailable (scipy.linalg.cython_blas)")
+            gemm(h_prev, delta[:, j0:j1], W[:, j0:j1], coef, True, False)
 
     return impl

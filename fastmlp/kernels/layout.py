@@ -31,6 +31,19 @@ def make_layout(sizes) -> np.ndarray:
     return layout
 
 
+# Bytes in a cache line: buffers that several workers write (kernels/split.py) start on one, so
+# that a worker's block of columns, a whole number of lines long, shares no line with another's.
+CACHE_LINE = 64
+
+
+def zeros_aligned(n: int, dtype) -> np.ndarray:
+    """np.zeros(n, dtype) starting on a cache-line boundary (NumPy aligns to 16 bytes only)."""
+    dtype = np.dtype(dtype)
+    raw = np.zeros(n * dtype.itemsize + CACHE_LINE, np.uint8)
+    skip = -raw.ctypes.data % CACHE_LINE
+    return raw[skip : skip + n * dtype.itemsize].view(dtype)
+
+
 def n_params(layout: np.ndarray) -> int:
     """Length of the flat buffer."""
     return int(layout[-1, B_OFF] + layout[-1, FAN_OUT])

@@ -58,9 +58,14 @@ class Workers:
         sync = new_sync(self.workers)
         mode = fpmode.read_mxcsr() if fpmode.SUPPORTED else 0
         args = (sync, self.scratch, self.partials, *head, *tail)
-        others = [_threads(self.workers - 1).submit(_worker, me, mode, args) for me in range(1, self.workers)]
+        others = []
         try:
+            pool = _threads(self.workers - 1)
+            others = [pool.submit(_worker, me, mode, args) for me in range(1, self.workers)]
             sums = _worker(0, None, args)
+        except BaseException:
+            abort(sync)  # whatever stopped worker 0 (an interrupt too) must not leave the others waiting
+            raise
         finally:
             for future in others:
                 future.result()  # a worker's exception is raised here

@@ -126,15 +126,17 @@ def test_the_workers_take_the_thread_budget_a_sweep_pins(rng):
     assert large.workers is None and dropout.workers is None
 
 
-def test_a_worker_that_fails_before_its_kernel_releases_the_others(rng, monkeypatch):
-    """Worker 1 raises before it reaches the barrier: worker 0 must not wait for it for ever,
-    and the error reaches the caller."""
+@pytest.mark.parametrize("broken", [0, 1])
+def test_a_worker_that_fails_before_its_kernel_releases_the_others(broken, rng, monkeypatch):
+    """One worker raises (an interrupt, say) before it reaches the barrier, in the caller's
+    thread (0) or the pool's (1): the other must not wait for it for ever, and the error reaches
+    the caller."""
     calls = []
 
     def failing(me, *args):
         calls.append(me)
-        if me == 1:
-            raise MemoryError("worker 1")
+        if me == broken:
+            raise MemoryError(f"worker {broken}")
         return split.train_batches_split(me, *args)
 
     monkeypatch.setattr(workers_module, "train_batches_split", failing)
@@ -152,4 +154,4 @@ def test_a_worker_that_fails_before_its_kernel_releases_the_others(rng, monkeypa
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     thread.join(60)
-    assert not thread.is_alive() and outcome == ["worker 1"] and sorted(calls) == [0, 1]
+    assert not thread.is_alive() and outcome == [f"worker {broken}"] and sorted(calls) == [0, 1]

@@ -4,11 +4,12 @@ forward path by minibatch size (row streaming), and how many BLAS threads the mi
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  the BLAS Numba calls: loaded now so thread limits reach it
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from .kernels.blas import SMALL_GEMM
 from .kernels.epoch import train_batches
@@ -31,6 +32,33 @@ ROW_STREAMING_WORK = SMALL_GEMM
 def row_streaming(batch_size):
     """Whether minibatches of batch_size rows take the row-streaming forward (ROW_STREAMING)."""
     return ROW_STREAMING[0] <= batch_size <= ROW_STREAMING[1]
+
+
+# OpenBLAS core types with small-matrix kernels (its AVX-512 ones, chosen from the CPU's flags when
+# the library loads): there a product of at most blas.SMALL_GEMM multiply-adds runs unpacked, and
+# the workers' forward products of a small minibatch (half a layer each) go to BLAS; on the others
+# (AVX2: Haswell, Zen) BLAS packs W for every product, and the row-streaming kernel takes them
+# all (docs/PERFORMANCE.md, "Both cores").
+SMALL_MATRIX_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+
+
+@functools.cache
+def blas_small_matrix_kernels() -> bool:
+    """Whether the BLAS the kernels call (SciPy's) has small-matrix kernels; a BLAS other than
+    OpenBLAS is taken to multiply small products well."""
+    libraries = [i for i in threadpool_info() if i.get("internal_api") == "openblas"]
+    scipy_own = [i for i in libraries if "scipy.libs" in i.get("filepath", "")]
+    for info in scipy_own or libraries:
+        return str(info.get("architecture", "")).lower() in SMALL_MATRIX_CORES
+    return True
+
+
+def workers_stream_above(batch_size):
+    """The workers' stream_above (kernels/split.py): for minibatches of ROW_STREAMING sizes, the
+    products too large for BLAS's small-matrix kernels, or every product where it has none."""
+    if not row_streaming(batch_size):
+        return np.empty(0, np.int64)
+    return np.array([ROW_STREAMING_WORK if blas_small_matrix_kernels() else 0], np.int64)
 
 
 # Below this many rows a minibatch runs its BLAS calls (the backward products) on one thread: a
@@ -150,13 +178,15 @@ class Minibatches:
         # rows' gradient apart), takes no memory.
         grad = zeros_aligned(model.params.size, dtype)
         acts, deltas, masks = model.workspace(batch_size, dropout=dropout > 0)
-        # Small dense minibatches run on every core, each worker owning column blocks
+        # Small dense minibatches run on every core, each worker owning a block of rows of every W
         # (workers.py); workers=N forces N (1: the one-worker kernel).
         if workers is None:
             workers = split_workers(batch_size, self.sparse, dropout)
         if workers > 1 and (self.sparse or dropout > 0):
             raise ValueError("the workers' kernel takes dense rows without dropout")
         self.workers = Workers(workers, dtype, deltas.size) if workers > 1 else None
+        if self.workers is not None:
+            self.stream_above = workers_stream_above(batch_size)
         self.buffers = MinibatchBuffers(
             np.empty(0 if self.sparse else batch_size * model.n_inputs, dtype),
             np.empty(batch_size if y_class.shape[0] else 0, np.int64),
@@ -216,7 +246,7 @@ class Minibatches:
             )
             return EpochSums(*sums)
         if self.workers is not None:
-            tail = (order, self.batch_size, first, last, self.sgd_step)
+            tail = (order, self.batch_size, first, last, self.stream_above, self.sgd_step)
             return EpochSums(*self.workers.run(self._kernel_head, tail))
         sums = train_batches(
             *self._kernel_head,

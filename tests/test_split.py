@@ -10,7 +10,7 @@ import pytest
 from conftest import make_problem
 from test_trainer import OPTIMIZERS, assert_epochs_follow_the_published_rules
 
-from fastmlp import MLP
+from fastmlp import MLP, minibatches
 from fastmlp import workers as workers_module
 from fastmlp.kernels import split
 from fastmlp.minibatches import Minibatches
@@ -24,21 +24,25 @@ from fastmlp.workers import SPLIT_BATCH
 WIDE = (40, 37, 33, 3)
 
 
+@pytest.mark.parametrize("forward", ["blas", "streamed"])
 @pytest.mark.parametrize("workers", [2, 3])
 @pytest.mark.parametrize("batch", [1, 7, 8, 33, 64, 128])
 @pytest.mark.parametrize(
     "optimizer", [OPTIMIZERS[0], OPTIMIZERS[2], OPTIMIZERS[3]], ids=["sgd", "nesterov", "adam"]
 )
-def test_workers_follow_the_published_rules(workers, batch, optimizer, rng, monkeypatch):
+def test_workers_follow_the_published_rules(workers, batch, optimizer, forward, rng, monkeypatch):
     """70 rows: batch 33 leaves a last minibatch of 4 rows, 128 is one minibatch larger than the
-    data; 3 workers on 2 cores still meet (they yield while they wait)."""
+    data; 3 workers on 2 cores still meet (they yield while they wait). The forward products
+    through BLAS, or all through the row-streaming kernel, as the workers take them where BLAS has
+    no small-matrix kernels (here at every batch size)."""
+    monkeypatch.setattr(minibatches, "blas_small_matrix_kernels", lambda: forward == "blas")
     assert_epochs_follow_the_published_rules(
         rng,
         monkeypatch,
         "classification",
         optimizer,
         0.01,
-        "blas",
+        "blas" if forward == "blas" else "rows",
         "relu",
         batch,
         70,
@@ -155,3 +159,25 @@ def test_a_worker_that_fails_before_its_kernel_releases_the_others(broken, rng, 
     thread.start()
     thread.join(60)
     assert not thread.is_alive() and outcome == [f"worker {broken}"] and sorted(calls) == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "core, streamed", [("SkylakeX", False), ("SapphireRapids", False), ("Haswell", True), ("Zen", True)]
+)
+def test_small_minibatches_stream_their_products_where_blas_has_no_small_matrix_kernels(
+    core, streamed, monkeypatch
+):
+    """OpenBLAS's core type (from the CPU's flags) decides: its AVX-512 kernels multiply a half
+    layer of 8 rows unpacked, its AVX2 ones pack W each time, so the workers stream those."""
+    info = [
+        {"internal_api": "openblas", "filepath": "/x/scipy.libs/libscipy_openblas.so", "architecture": core}
+    ]
+    monkeypatch.setattr(minibatches, "threadpool_info", lambda: info)
+    minibatches.blas_small_matrix_kernels.cache_clear()
+    try:
+        assert minibatches.workers_stream_above(8).tolist() == [
+            0 if streamed else minibatches.ROW_STREAMING_WORK
+        ]
+        assert minibatches.workers_stream_above(SPLIT_BATCH).tolist() == []
+    finally:
+        minibatches.blas_small_matrix_kernels.cache_clear()

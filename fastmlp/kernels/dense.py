@@ -93,10 +93,18 @@ def dense_backward_step(h_prev, delta, W, b, db, mask_prev, code, delta_prev, co
         activation_backward(delta_prev, h_prev, mask_prev, code)
 
 
-@kernel(fastmath=REASSOC)
+@kernel
 def dense_forward_rows(h_prev, W, b, code, h):
-    """h = g(h_prev W + b), as h_i = sum_k h_prev[i, k] W[k, :] with W streamed once, row by row
-    (small batches, where BLAS would spend its time packing W)."""
+    """h = g(h_prev W + b), the product by rows_product (small batches, where BLAS would spend
+    its time packing W)."""
+    rows_product(h_prev, W, h)
+    add_bias_activate(h, b, code)
+
+
+@kernel(fastmath=REASSOC)
+def rows_product(h_prev, W, h):
+    """h = h_prev W, as h_i = sum_k h_prev[i, k] W[k, :] with W streamed once, row by row, and the
+    rows of W that meet a zero input skipped."""
     n, fan_in = h_prev.shape
     fan_out = W.shape[1]
     h[:, :] = 0
@@ -114,4 +122,3 @@ def dense_forward_rows(h_prev, W, b, code, h):
             a = h_prev[i, k]
             for j in range(fan_out):
                 h[i, j] += a * W[k, j]
-    add_bias_activate(h, b, code)

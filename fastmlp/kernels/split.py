@@ -29,11 +29,13 @@ takes it), plus:
     scratch   a float array in the parameters' dtype, [alpha_t, c_t, lambda, 1, 0]: the step's
               scalars from worker 0, and the GEMM coefficients [1, 0] (plain products)
     partials  (workers, acts.size): worker p's Z_p, laid out like acts
+    stream_above  as in network.forward: empty, every forward product through BLAS; [w], those of
+              more than w multiply-adds through dense.rows_product (minibatches.workers_stream_above)
 """
 
 from .activations import IDENTITY, add_bias_activate
 from .blas import BLOCK_ALIGN, gemm, sgd_gemm_step
-from .dense import activation_backward, column_sums
+from .dense import activation_backward, column_sums, rows_product
 from .jit import kernel
 from .layout import B_OFF, FAN_IN, W_OFF, layer_params, layer_rows
 from .losses import output_loss
@@ -61,11 +63,16 @@ def sum_partials(partials, layout, m, k, out, c0, c1):
 
 
 @kernel
-def forward_layer(params, layout, k, h, partials, me, workers, m, one_zero):
-    """Worker me's part of layer k+1's forward up to the barrier: Z_me = h[:, R] W[R, :]."""
+def forward_layer(params, layout, k, h, partials, me, workers, m, stream_above, one_zero):
+    """Worker me's part of layer k+1's forward up to the barrier: Z_me = h[:, R] W[R, :], through
+    BLAS or, for a product of more than stream_above[0] multiply-adds, dense.rows_product."""
     W, _ = layer_params(params, layout, k)
     r0, r1 = own_rows(layout, k, me, workers)
-    gemm(h[:, r0:r1], W[r0:r1, :], layer_rows(partials[me], layout, m, k), one_zero, False, False)
+    Z = layer_rows(partials[me], layout, m, k)
+    if stream_above.shape[0] > 0 and m * (r1 - r0) * W.shape[1] > stream_above[0]:
+        rows_product(h[:, r0:r1], W[r0:r1], Z)
+    else:
+        gemm(h[:, r0:r1], W[r0:r1], Z, one_zero, False, False)
 
 
 @kernel
@@ -155,6 +162,7 @@ def train_batches_split(
     batch_size,
     first,
     last,
+    stream_above,
     sgd_step,
 ):
     """Worker me's share of minibatches first..last-1 of the epoch `order` (see the module
@@ -180,7 +188,7 @@ def train_batches_split(
         barrier(sync, me, count)
         h = x
         for k in range(L):
-            forward_layer(params, layout, k, h, partials, me, workers, m, scratch[ONE_ZERO:])
+            forward_layer(params, layout, k, h, partials, me, workers, m, stream_above, scratch[ONE_ZERO:])
             count += 1
             barrier(sync, me, count)
             h = forward_combine(params, layout, act, k, acts, partials, me, workers, m)

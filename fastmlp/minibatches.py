@@ -246,7 +246,8 @@ class Minibatches:
             )
             return EpochSums(*sums)
         if self.workers is not None:
-            tail = (order, self.batch_size, first, last, self.stream_above, self.sgd_step)
+            small_gemm = SMALL_GEMM if blas_small_matrix_kernels() else 0
+            tail = (order, self.batch_size, first, last, self.stream_above, small_gemm, self.sgd_step)
             return EpochSums(*self.workers.run(self._kernel_head, tail))
         sums = train_batches(
             *self._kernel_head,

@@ -21,7 +21,7 @@ from .kernels.sync import SUPPORTED, abort, new_sync
 # Minibatches of at most this many rows run on every core through the workers; larger ones keep
 # one worker and OpenBLAS's own threads, which share a large product well (docs/PERFORMANCE.md,
 # "Both cores").
-SPLIT_BATCH = 32
+SPLIT_BATCH = 64
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()

@@ -139,13 +139,14 @@ import numpy as np
 from numba.core.registry import CPUDispatcher
 from fastmlp import MLPClassifier
 from fastmlp.warmup import compiled_count
-from fastmlp.kernels import epoch, evaluate
+from fastmlp.kernels import epoch, evaluate, split
 X = np.random.default_rng(0).random((50, 4), dtype=np.float32)
 MLPClassifier(max_iter=2).fit(X, np.arange(50) % 2)
 every = [str(s) for n, m in list(sys.modules.items()) if n.startswith("fastmlp.kernels.")
          for f in vars(m).values() if isinstance(f, CPUDispatcher) for s in f.signatures]
+epochs = [*epoch.train_batches.signatures, *split.train_batches_split.signatures]
 print(json.dumps({"compiled": compiled_count(), "every": every,
-                  "train_batches": [str(s) for s in epoch.train_batches.signatures],
+                  "train_batches": [str(s) for s in epochs],
                   "full_loss_and_grad": len(evaluate.full_loss_and_grad.signatures)}))
 """
     result = run(code, cache_dir=tmp_path, prebuilt=False)

@@ -24,7 +24,7 @@ from fastmlp.workers import SPLIT_BATCH
 WIDE = (40, 37, 33, 3)
 
 
-@pytest.mark.parametrize("forward", ["blas", "streamed"])
+@pytest.mark.parametrize("forward", ["blas", "blocks", "streamed"])
 @pytest.mark.parametrize("workers", [2, 3])
 @pytest.mark.parametrize("batch", [1, 7, 8, 33, 64, 128])
 @pytest.mark.parametrize(
@@ -33,16 +33,19 @@ WIDE = (40, 37, 33, 3)
 def test_workers_follow_the_published_rules(workers, batch, optimizer, forward, rng, monkeypatch):
     """70 rows: batch 33 leaves a last minibatch of 4 rows, 128 is one minibatch larger than the
     data; 3 workers on 2 cores still meet (they yield while they wait). The forward products
-    through BLAS, or all through the row-streaming kernel, as the workers take them where BLAS has
-    no small-matrix kernels (here at every batch size)."""
-    monkeypatch.setattr(minibatches, "blas_small_matrix_kernels", lambda: forward == "blas")
+    through BLAS; through BLAS in blocks of 16 columns (as blas.SMALL_GEMM cuts them, here with a
+    limit small enough for these widths); or all through the row-streaming kernel, as the workers
+    take them where BLAS has no small-matrix kernels (here at every batch size)."""
+    monkeypatch.setattr(minibatches, "blas_small_matrix_kernels", lambda: forward != "streamed")
+    if forward == "blocks":
+        monkeypatch.setattr(minibatches, "SMALL_GEMM", 300)
     assert_epochs_follow_the_published_rules(
         rng,
         monkeypatch,
         "classification",
         optimizer,
         0.01,
-        "blas" if forward == "blas" else "rows",
+        "rows" if forward == "streamed" else "blas",
         "relu",
         batch,
         70,

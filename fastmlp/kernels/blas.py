@@ -23,6 +23,8 @@ from numba.core.errors import TypingError
 from numba.extending import overload
 from numba.np.linalg import _BLAS, ensure_blas
 
+from .jit import kernel
+
 BLAS_KIND = {types.float32: "s", types.float64: "d"}
 
 # OpenBLAS multiplies a GEMM of at most 100^3 multiply-adds without packing its operands, on
@@ -93,22 +95,28 @@ def _gemm(A, B, C, coef, trans_a, trans_b):
     return impl
 
 
+@kernel(inline="always")
+def block_width(rows, k, cols, small_gemm):
+    """The width of the column blocks a rows x k by k x cols product takes so that each block is
+    at most small_gemm multiply-adds (BLAS's unpacked small-matrix path; a multiple of BLOCK_ALIGN
+    columns: whole 64-byte lines); small_gemm = 0: one block, all cols."""
+    if small_gemm <= 0:
+        return max(cols, 1)
+    return max(BLOCK_ALIGN, (small_gemm // max(rows * k, 1)) // BLOCK_ALIGN * BLOCK_ALIGN)
+
+
+@kernel(inline="always")
+def gemm_blocks(A, B, C, coef, trans_a, width):
+    """gemm(A, B, C, coef, trans_a, False) in blocks of width columns of B and C."""
+    for j0 in range(0, max(C.shape[1], 1), width):
+        j1 = min(j0 + width, C.shape[1])
+        gemm(A, B[:, j0:j1], C[:, j0:j1], coef, trans_a, False)
+
+
+@kernel(inline="always")
 def sgd_gemm_step(h_prev, delta, W, coef):
-    """W <- coef[1] W + coef[0] h_prev^T delta (compiled code only: see the overload)."""
-    raise NotImplementedError("sgd_gemm_step runs inside compiled kernels only")
-
-
-@overload(sgd_gemm_step)
-def _sgd_gemm_step(h_prev, delta, W, coef):
-    def impl(h_prev, delta, W, coef):
-        n, fan_in = h_prev.shape
-        fan_out = W.shape[1]
-        # Column blocks of W small enough for BLAS's unpacked small-matrix path (see SMALL_GEMM).
-        width = fan_out
-        if 0 < n <= SMALL_GEMM_ROWS:
-            width = max(BLOCK_ALIGN, (SMALL_GEMM // (fan_in * n)) // BLOCK_ALIGN * BLOCK_ALIGN)
-        for j0 in range(0, fan_out, width):
-            j1 = min(j0 + width, fan_out)
-            gemm(h_prev, delta[:, j0:j1], W[:, j0:j1], coef, True, False)
-
-    return impl
+    """W <- coef[1] W + coef[0] h_prev^T delta, in column blocks of W small enough for BLAS's
+    unpacked small-matrix path for minibatches of at most SMALL_GEMM_ROWS rows (see SMALL_GEMM)."""
+    n, fan_in = h_prev.shape
+    small = SMALL_GEMM if 0 < n <= SMALL_GEMM_ROWS else 0
+    gemm_blocks(h_prev, delta, W, coef, True, block_width(fan_in, n, W.shape[1], small))

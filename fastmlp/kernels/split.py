@@ -31,10 +31,13 @@ takes it), plus:
     partials  (workers, acts.size): worker p's Z_p, laid out like acts
     stream_above  as in network.forward: empty, every forward product through BLAS; [w], those of
               more than w multiply-adds through dense.rows_product (minibatches.workers_stream_above)
+    small_gemm  the most multiply-adds BLAS multiplies unpacked (blas.SMALL_GEMM where it has
+              small-matrix kernels, else 0): the forward and dW products of a worker go to BLAS in
+              blocks of columns that size (blas.block_width)
 """
 
 from .activations import IDENTITY, add_bias_activate
-from .blas import BLOCK_ALIGN, gemm, sgd_gemm_step
+from .blas import BLOCK_ALIGN, block_width, gemm, gemm_blocks
 from .dense import activation_backward, column_sums, rows_product
 from .jit import kernel
 from .layout import B_OFF, FAN_IN, W_OFF, layer_params, layer_rows
@@ -63,16 +66,18 @@ def sum_partials(partials, layout, m, k, out, c0, c1):
 
 
 @kernel
-def forward_layer(params, layout, k, h, partials, me, workers, m, stream_above, one_zero):
+def forward_layer(params, layout, k, h, partials, me, workers, m, stream_above, small_gemm, one_zero):
     """Worker me's part of layer k+1's forward up to the barrier: Z_me = h[:, R] W[R, :], through
-    BLAS or, for a product of more than stream_above[0] multiply-adds, dense.rows_product."""
+    BLAS (in column blocks of at most small_gemm multiply-adds) or, for a product of more than
+    stream_above[0] multiply-adds, dense.rows_product."""
     W, _ = layer_params(params, layout, k)
     r0, r1 = own_rows(layout, k, me, workers)
     Z = layer_rows(partials[me], layout, m, k)
     if stream_above.shape[0] > 0 and m * (r1 - r0) * W.shape[1] > stream_above[0]:
         rows_product(h[:, r0:r1], W[r0:r1], Z)
     else:
-        gemm(h[:, r0:r1], W[r0:r1], Z, one_zero, False, False)
+        width = block_width(m, r1 - r0, W.shape[1], small_gemm)
+        gemm_blocks(h[:, r0:r1], W[r0:r1], Z, one_zero, False, width)
 
 
 @kernel
@@ -93,11 +98,13 @@ def forward_combine(params, layout, act, k, acts, partials, me, workers, m):
 
 
 @kernel
-def backward_layer(opt, params, grad, layout, act, k, h_prev, deltas, m, me, workers, scratch, sgd_step):
+def backward_layer(opt, params, grad, layout, act, k, h_prev, deltas, m, me, workers, step):
     """Worker me's rows R of layer k+1 going down: delta^k[:, R] = (delta W[R, :]^T) * g' (k > 0,
     from W before the step), then W[R, :] stepped with dW[R, :] = h_prev[:, R]^T delta (plain SGD
-    inside the GEMM, blas.sgd_gemm_step; any other optimizer through grad and optim.update on
-    the block, contiguous), and b[S] with db[S], S its share of the layer's units."""
+    inside the GEMM, as blas.sgd_gemm_step takes it; any other optimizer through grad and
+    optim.update on the block, contiguous), and b[S] with db[S], S its share of the layer's units.
+    step = (scratch, sgd_step, small_gemm), as the epoch kernel takes them."""
+    scratch, sgd_step, small_gemm = step
     W, b = layer_params(params, layout, k)
     dW, db = layer_params(grad, layout, k)
     delta = layer_rows(deltas, layout, m, k)
@@ -107,15 +114,16 @@ def backward_layer(opt, params, grad, layout, act, k, h_prev, deltas, m, me, wor
         gemm(delta, W[r0:r1, :], delta_prev[:, r0:r1], scratch[ONE_ZERO:], False, True)
     c0, c1 = share(W.shape[1], me, workers, BLOCK_ALIGN)
     column_sums(delta[:, c0:c1], db[c0:c1])
+    width = block_width(r1 - r0, m, W.shape[1], small_gemm)
     if sgd_step.shape[0] > 0:
         if r1 > r0:
-            sgd_gemm_step(h_prev[:, r0:r1], delta, W[r0:r1, :], sgd_step)
+            gemm_blocks(h_prev[:, r0:r1], delta, W[r0:r1], sgd_step, True, width)
         for j in range(c0, c1):
             b[j] += sgd_step[0] * db[j]
     else:
         alpha, c, l2 = scratch[ALPHA], scratch[C_T], scratch[LAMBDA]
         if r1 > r0:
-            gemm(h_prev[:, r0:r1], delta, dW[r0:r1, :], scratch[ONE_ZERO:], True, False)
+            gemm_blocks(h_prev[:, r0:r1], delta, dW[r0:r1], scratch[ONE_ZERO:], True, width)
         w0, b0, fan_out = layout[k, W_OFF], layout[k, B_OFF], W.shape[1]
         lo, hi = w0 + r0 * fan_out, w0 + r1 * fan_out
         update(opt, params[lo:hi], grad[lo:hi], lo, l2, alpha, c)
@@ -163,6 +171,7 @@ def train_batches_split(
     first,
     last,
     stream_above,
+    small_gemm,
     sgd_step,
 ):
     """Worker me's share of minibatches first..last-1 of the epoch `order` (see the module
@@ -171,6 +180,7 @@ def train_batches_split(
     xb, yb_class, yb_target, wb, acts, deltas, masks, grad = buffers
     workers, L, n_in = n_workers(sync), layout.shape[0], X.shape[1]
     total, total_weight, correct, seen, count = 0.0, 0.0, 0, 0, 0
+    step = (scratch, sgd_step, small_gemm)
     for t in range(first, last):
         start = t * batch_size
         m = min(start + batch_size, order.shape[0]) - start
@@ -188,7 +198,9 @@ def train_batches_split(
         barrier(sync, me, count)
         h = x
         for k in range(L):
-            forward_layer(params, layout, k, h, partials, me, workers, m, stream_above, scratch[ONE_ZERO:])
+            forward_layer(
+                params, layout, k, h, partials, me, workers, m, stream_above, small_gemm, scratch[ONE_ZERO:]
+            )
             count += 1
             barrier(sync, me, count)
             h = forward_combine(params, layout, act, k, acts, partials, me, workers, m)
@@ -203,9 +215,7 @@ def train_batches_split(
         barrier(sync, me, count)
         for k in range(L - 1, -1, -1):
             h_prev = x if k == 0 else layer_rows(acts, layout, m, k - 1)
-            backward_layer(
-                opt, params, grad, layout, act, k, h_prev, deltas, m, me, workers, scratch, sgd_step
-            )
+            backward_layer(opt, params, grad, layout, act, k, h_prev, deltas, m, me, workers, step)
             if k > 0:
                 count += 1
                 barrier(sync, me, count)

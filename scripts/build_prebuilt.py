@@ -14,6 +14,7 @@ fails while they are missing for the kernels as they are.
 from __future__ import annotations
 
 import json
+import lzma
 import os
 import subprocess
 import sys
@@ -30,14 +31,35 @@ from fastmlp.warmup import DTYPES, warm_up  # noqa: E402
 
 
 def pack(files: list[Path], target_path: Path) -> None:
-    """files into the zip at target_path, atomically and reproducibly (fixed dates, sorted names)."""
-    partial = target_path.with_suffix(".partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_LZMA) as archive:
-        for path in files:
-            info = zipfile.ZipInfo(path.name, date_time=(2020, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_LZMA
-            archive.writestr(info, path.read_bytes())
-    partial.replace(target_path)
+    """files into the archive at target_path, atomically and reproducibly (fixed dates, sorted
+    names), in parts of at most cache.PART_BYTES compressed (target_path, then .2.zip, ...; a
+    kernel's files, its index and its code, kept in one part), replacing any earlier parts."""
+    kernels: dict[str, list[Path]] = {}
+    for path in sorted(files):
+        kernels.setdefault(path.name.split(".py3")[0], []).append(path)
+    sized = sorted(
+        ((sum(len(lzma.compress(p.read_bytes())) for p in group), group) for group in kernels.values()),
+        key=lambda item: -item[0],
+    )
+    parts: list[list] = []  # [bytes, files]: first fit, largest kernel first
+    for size, group in sized:
+        part = next((part for part in parts if part[0] + size <= cache.PART_BYTES), None)
+        if part is None:
+            parts.append(part := [0, []])
+        part[0] += size
+        part[1] += group
+    stem = target_path.name[: -len(".zip")]
+    for old in target_path.parent.glob(stem + ".[0-9]*.zip"):
+        old.unlink()
+    for i, (_, names) in enumerate(parts, 1):
+        path = target_path if i == 1 else target_path.with_name(f"{stem}.{i}.zip")
+        partial = path.with_suffix(".partial")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_LZMA) as archive:
+            for name in sorted(names):
+                info = zipfile.ZipInfo(name.name, date_time=(2020, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_LZMA
+                archive.writestr(info, name.read_bytes())
+        partial.replace(path)
 
 
 def missed_entries(env: dict) -> set[str]:
@@ -90,9 +112,11 @@ def build(target: str) -> Path:
         if not old.name.startswith(f"kernels-{sources}-"):  # other sources: it can never match again
             old.unlink()
             print(f"removed {old.name} (earlier kernel sources)")
-    size = target_path.stat().st_size / 1e6
+    parts = cache.archive_parts(target, sources)
+    sizes = ", ".join(f"{p.stat().st_size / 1e6:.1f}" for p in parts)
     seconds = time.perf_counter() - t0
-    print(f"{target_path.relative_to(ROOT)}: {len(files)} files, {size:.1f} MB, {seconds:.0f} s")
+    name = target_path.relative_to(ROOT)
+    print(f"{name}: {len(files)} files, {len(parts)} parts ({sizes} MB), {seconds:.0f} s")
     return target_path
 
 

@@ -10,6 +10,8 @@ x86-64-v3, the AVX2 + FMA level every x86-64 CPU since 2013-2015 has), for the P
 versions the archive names:
 
     fastmlp/kernels/prebuilt/kernels-<sources hash>-<python tag>-numba<version>-<target>.zip
+    (and .2.zip, .3.zip, ...: the same archive in parts, each kernel's files whole in one part,
+    so that no file the repository tracks grows past PART_BYTES)
 
 Each kernel's cache (KernelCache) looks in two places, in order:
     1. the user's cache (cache_dir() in __init__.py): code compiled on this machine, for its own
@@ -78,6 +80,10 @@ def python_tag() -> str:
     return f"py{sys.version_info[0]}{sys.version_info[1]}"
 
 
+# The most bytes an archive's part holds, about (repositories flag tracked files past 2 MiB).
+PART_BYTES = 1_500_000
+
+
 def archive_name(target: str, sources: str | None = None) -> str:
     """The prebuilt archive's file name for a target, these sources, this Python and this Numba."""
     return f"kernels-{sources or sources_hash()}-{python_tag()}-numba{numba.__version__}-{target}.zip"
@@ -100,12 +106,11 @@ def cpu_can_run(features: str) -> bool:
 
 
 class Prebuilt:
-    """One archive, opened once: its index files read on demand."""
+    """One archive (its parts), opened once: its index files read on demand."""
 
-    def __init__(self, path: Path, target: str):
-        self.path, self.target, self.features = path, target, TARGETS[target]
-        self.zip = zipfile.ZipFile(path)
-        self.names = set(self.zip.namelist())
+    def __init__(self, paths: list[Path], target: str):
+        self.paths, self.target, self.features = paths, target, TARGETS[target]
+        self.where = {name: part for part in map(zipfile.ZipFile, paths) for name in part.namelist()}
         self.magic = None  # (triple, cpu, features) of its code, set by check()
 
     def check(self, codegen) -> bool:
@@ -126,16 +131,16 @@ class Prebuilt:
         """A kernel's index (key -> data file name), or {} when it is not there or was built from
         another source or Numba version."""
         name = f"{filename_base}.nbi"
-        if name not in self.names:
+        if name not in self.where:
             return {}
-        index = io.BytesIO(self.zip.read(name))  # two pickles: Numba's version, (stamp, overloads)
+        index = io.BytesIO(self.where[name].read(name))  # two pickles: Numba's version, (stamp, overloads)
         if pickle.load(index) != numba.__version__:
             return {}
         stamp, overloads = pickle.load(index)
         return overloads if stamp == source_stamp else {}
 
     def data(self, name: str):
-        return pickle.loads(self.zip.read(name))
+        return pickle.loads(self.where[name].read(name))
 
 
 def archives() -> list[Prebuilt]:
@@ -145,13 +150,21 @@ def archives() -> list[Prebuilt]:
         return []
     found, sources = [], sources_hash()
     for target in TARGETS:
-        path = PREBUILT_DIR / archive_name(target, sources)
         try:
-            if path.is_file():
-                found.append(Prebuilt(path, target))
+            paths = archive_parts(target, sources)
+            if paths:
+                found.append(Prebuilt(paths, target))
         except (OSError, zipfile.BadZipFile):
             pass
     return found
+
+
+def archive_parts(target: str, sources: str | None = None) -> list[Path]:
+    """The files of target's archive, first part first ([] when there is none)."""
+    first = PREBUILT_DIR / archive_name(target, sources)
+    if not first.is_file():
+        return []
+    return [first, *sorted(PREBUILT_DIR.glob(first.name[: -len(".zip")] + ".[0-9]*.zip"))]
 
 
 @functools.cache
